@@ -1,0 +1,122 @@
+# hakmem - one entry point. `make help` lists the targets.
+#
+# Layout of build products (all under $(BUILD)):
+#   $(BUILD)/<flavor>/alloc-<variant>.o  the allocator (alloc/hakmem.c, a unity build)
+#   $(BUILD)/libhakmem.a, libhakmem-debug.a             prefixed API (hak_, hakd_)
+#   $(BUILD)/libhakmem.so, libhakmem-debug.so, libhakmem-nochecks.so   LD_PRELOAD objects
+# flavors: gcc (plain, the default for tests and libraries), and clang flavors from
+# clang.mk: fuzz (ASan+UBSan+libFuzzer), fast (libFuzzer only), cov, afl.
+# variants: release, debug, nochecks (release checks compiled out, for measurement only),
+# and weak-<check> (one release check switched off, for verify-teeth).
+
+BUILD   ?= build
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+PYTHON  ?= python3
+
+WARN    := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wno-unused-function
+OPT     ?= -O2 -g
+CPPFLAGS_COMMON := -Iinclude -Ialloc -D_GNU_SOURCE -MMD -MP
+CFLAGS_COMMON   := -std=gnu11 -fno-strict-aliasing -pthread
+
+include clang.mk
+
+FLAVOR_CC_gcc      := $(CC)
+FLAVOR_CFLAGS_gcc  := $(OPT) $(WARN) -fPIC
+FLAVOR_LDFLAGS_gcc :=
+
+FLAVORS  := gcc fuzz fast cov afl
+
+# Variant -> preprocessor definitions.
+VARIANT_DEFS_release  := -DHAKMEM_PREFIX=hak_  -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG
+VARIANT_DEFS_debug    := -DHAKMEM_PREFIX=hakd_ -DHAKMEM_BUILD_RELEASE=0 -DHAKMEM_DEBUG_COUNTERS=1
+VARIANT_DEFS_nochecks := -DHAKMEM_PREFIX=hak_  -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_RELEASE_CHECKS=0
+# Weakened release builds: each switches off exactly one release check (alloc/config.h).
+WEAK_CHECKS := FREE_STRIDE FREE_STATE LINK_RANGE LINK_STRIDE LINK_STATE REMOTE_LINK
+weak_name    = $(subst _,-,$(shell echo $(1) | tr A-Z a-z))
+$(foreach c,$(WEAK_CHECKS),$(eval VARIANT_DEFS_weak-$(call weak_name,$(c)) := \
+    -DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_CHECK_$(c)=0 \
+    -DHAKMEM_VARIANT_NAME='"weak-$(call weak_name,$(c))"'))
+WEAK_VARIANTS := $(foreach c,$(WEAK_CHECKS),weak-$(call weak_name,$(c)))
+VARIANTS := release debug nochecks $(WEAK_VARIANTS)
+
+# $(call alloc_obj,FLAVOR,VARIANT): the allocator object for that build.
+alloc_obj = $(BUILD)/$(1)/alloc-$(2).o
+# Extra allocator definitions a flavor needs (e.g. sanitizer hooks are automatic).
+ALLOC_EXTRA_fuzz := -DHAKMEM_TCACHE_SMALL=1
+ALLOC_EXTRA_fast := -DHAKMEM_TCACHE_SMALL=1
+ALLOC_EXTRA_cov  := -DHAKMEM_TCACHE_SMALL=1
+ALLOC_EXTRA_afl  := -DHAKMEM_TCACHE_SMALL=1
+
+ALLOC_SRCS := $(wildcard alloc/*.c alloc/*.h include/*.h)
+
+define alloc_rule
+$(BUILD)/$(1)/alloc-$(2).o: alloc/hakmem.c
+	@mkdir -p $$(@D)
+	$$(FLAVOR_CC_$(1)) $$(CPPFLAGS_COMMON) $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) \
+	    $$(VARIANT_DEFS_$(2)) $$(ALLOC_EXTRA_$(1)) -c $$< -o $$@
+endef
+$(foreach f,$(FLAVORS),$(foreach v,$(VARIANTS),$(eval $(call alloc_rule,$(f),$(v)))))
+
+# Valgrind-aware build: client requests (MALLOCLIKE/FREELIKE) compiled in.
+$(BUILD)/valgrind/alloc-%.o: alloc/hakmem.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) \
+	    -DHAKMEM_VALGRIND=1 -c $< -o $@
+
+# Static libraries with the prefixed API.
+$(BUILD)/libhakmem.a: $(call alloc_obj,gcc,release)
+	ar rcs $@ $^
+$(BUILD)/libhakmem-debug.a: $(call alloc_obj,gcc,debug)
+	ar rcs $@ $^
+
+# LD_PRELOAD objects: the libc names on top of one variant.
+$(BUILD)/gcc/preload-%.o: alloc/preload.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) -c $< -o $@
+PRELOAD_LDFLAGS := -shared -pthread -Wl,-z,nodelete -Wl,--version-script=alloc/preload.map
+$(BUILD)/libhakmem.so: $(BUILD)/gcc/preload-release.o
+	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
+$(BUILD)/libhakmem-debug.so: $(BUILD)/gcc/preload-debug.o
+	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
+$(BUILD)/libhakmem-nochecks.so: $(BUILD)/gcc/preload-nochecks.o
+	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
+
+LIBS := $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a $(BUILD)/libhakmem.so \
+        $(BUILD)/libhakmem-debug.so $(BUILD)/libhakmem-nochecks.so
+
+.PHONY: all libs test help deps clean
+.DEFAULT_GOAL := all
+all: libs
+libs: deps-build $(LIBS)
+
+deps-%:
+	@tools/deps.sh $*
+
+# Every fragment appends its test targets to TEST_TARGETS.
+TEST_TARGETS :=
+-include tests/tests.mk
+-include fuzz/fuzz.mk
+-include verify/verify.mk
+-include bench/bench.mk
+-include ci/ci.mk
+
+# `make test`: everything a commit must pass. Prints one closing summary line.
+test: libs
+	@tools/run-tests.sh $(TEST_TARGETS)
+
+help:
+	@echo "make                 build the libraries ($(BUILD)/libhakmem.so for LD_PRELOAD)"
+	@echo "make test            all tests (unit, misuse, stress, preload, fuzz regressions, ...)"
+	@echo "make fuzz-freelist   the main job: differential fuzzing of freelist faults (FUZZ_TIME=60)"
+	@echo "make fuzz-<target>   fuzz one target; make afl-<target>; make fuzz-regress"
+	@echo "make verify          the verify report; make verify-teeth: weakened builds are caught"
+	@echo "make bench           benchmarks against glibc, mimalloc, jemalloc, tcmalloc"
+	@echo "make nightly         the nightly fuzzing job (ci/nightly.sh)"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

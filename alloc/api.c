@@ -1,0 +1,228 @@
+/* api.c - the malloc family. malloc and free are each one always-inline fast path
+ * with a single unlikely branch to a noinline *_slow function:
+ *   malloc: size -> class, pop the thread cache, write the ALLOC tag.
+ *   free:   region map says SuperSlab, p is a carved block start of its slab
+ *           (range + stride), tag says ALLOC; re-tag CACHED and push the cache. */
+#include <errno.h>
+#include <unistd.h>
+
+/* (size + 16) >> 4 -> tiny class: the smallest class whose stride is >= 16 * index. */
+static const uint8_t hak_tiny_class_table[(HAK_TINY_MAX + 16) / 16 + 1] = {
+    0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11,
+    12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,
+    16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
+    18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, 19,
+};
+static_assert(sizeof hak_tiny_class_table == 66, "one entry per 16 bytes up to 1024+16");
+
+hak_hot_inline unsigned hak_size_class(size_t size)   /* size <= HAK_MID_MAX */
+{
+    return size <= HAK_TINY_MAX ? hak_tiny_class_table[(size + 16) >> 4] : hak_mid_class_of(size);
+}
+
+static hak_noinline void *hak_malloc_slow(size_t size)
+{
+    hak_thread *t = &hak_tls;
+    HAK_STAT_INC(malloc_slow);
+    if (size > HAK_MID_MAX) {
+        hak_global_init();
+        if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+        return hak_large_alloc(size, 16);
+    }
+    if (!t->initialized) hak_thread_init(t);
+    unsigned cls = hak_size_class(size);
+    hak_bin *b = &t->bins[cls];
+    if (b->top == b->base && !hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
+    void *p = *--b->top;
+    unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
+    hak_tag_store(p, hak_tag_make(HAK_TAG_ALLOC, tc));
+    hak_san_block_alloc(p, hak_class_usable(cls), 0);
+    return p;
+}
+
+hak_hot_inline void *hak_malloc_fast(size_t size)
+{
+    if (hak_likely(size <= HAK_TINY_MAX)) {
+        unsigned cls = hak_tiny_class_table[(size + 16) >> 4];
+        hak_bin *b = &hak_tls.bins[cls];
+        if (hak_likely(b->top != b->base)) {
+            void *p = *--b->top;
+            hak_tag_store(p, (uint8_t)(HAK_TAG_ALLOC | cls));
+            hak_san_block_alloc(p, hak_class_usable(cls), 0);
+            return p;
+        }
+    }
+    return hak_malloc_slow(size);
+}
+
+static int hak_debug_validate_free(void *p, int for_free);
+
+static hak_noinline void hak_free_slow(void *p)
+{
+    HAK_STAT_INC(free_slow);
+    if (!p) return;
+    uintptr_t a = (uintptr_t)p;
+    unsigned region = hak_region_of(a);
+    if (region == HAK_REGION_LARGE) { hak_large_free(p); return; }
+    if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    hak_superslab *ss = hak_ss_of(a);
+    hak_slab *sl = hak_slab_at(ss, a);
+    if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    uint8_t tag = hak_tag_load(p);
+    if (HAKMEM_CHECK_FREE_STATE && tag != sl->tag_alloc) {
+        hak_report(tag == sl->tag_cached || tag == sl->tag_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_BAD_HEADER, p);
+        return;
+    }
+    hak_thread *t = &hak_tls;
+    if (!t->initialized) hak_thread_init(t);
+    hak_bin *b = &t->bins[sl->cls];
+    if (b->top == b->end) hak_bin_flush(t, b, (unsigned)(b->end - b->base) / 2);
+    hak_tag_store(p, sl->tag_cached);
+    hak_san_block_free(p, sl->stride - 1);
+    *b->top++ = p;
+}
+
+hak_hot_inline void hak_free_fast(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!HAKMEM_BUILD_RELEASE && p && !hak_debug_validate_free(p, 1)) return;
+    if (hak_likely(hak_region_of(a) == HAK_REGION_SS)) {
+        hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
+        if (hak_likely(hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
+            uint8_t tag = hak_tag_load(p);
+            hak_bin *b = &hak_tls.bins[sl->cls];
+            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && b->top != b->end)) {
+                hak_tag_store(p, sl->tag_cached);
+                hak_san_block_free(p, sl->stride - 1);
+                *b->top++ = p;
+                return;
+            }
+        }
+    }
+    hak_free_slow(p);
+}
+
+/* Usable size of a live block, 0 (after a report) if p is not one. */
+static size_t hak_usable(void *p, int for_realloc)
+{
+    (void)for_realloc;
+    uintptr_t a = (uintptr_t)p;
+    unsigned region = hak_region_of(a);
+    if (region == HAK_REGION_LARGE) {
+        hak_large *h = hak_large_lookup(p, 0);
+        return h ? hak_large_usable(h) : 0;
+    }
+    if (region == HAK_REGION_SS) {
+        hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
+        if (hak_slab_holds(sl, a, 1)) {
+            uint8_t tag = hak_tag_load(p);
+            if (tag == sl->tag_alloc) return sl->stride - 1u;
+            hak_report(tag == sl->tag_cached || tag == sl->tag_free ? HAK_CORRUPT_USE_AFTER_FREE
+                                                                      : HAK_CORRUPT_BAD_HEADER, p);
+            return 0;
+        }
+    }
+    hak_report(HAK_CORRUPT_INVALID_POINTER, p);
+    return 0;
+}
+
+HAK_EXPORT void *HAK_API(malloc)(size_t size) { return hak_malloc_fast(size); }
+HAK_EXPORT void HAK_API(free)(void *p) { hak_free_fast(p); }
+
+HAK_EXPORT void *HAK_API(calloc)(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    if (total > HAK_MID_MAX) {
+        hak_global_init();
+        if (total > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+        return hak_large_alloc(total, 16);   /* fresh or decommitted pages read as zero */
+    }
+    void *p = hak_malloc_fast(total);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+static void *hak_aligned(size_t align, size_t size)
+{
+    if (align <= 16) return hak_malloc_fast(size);
+    hak_global_init();
+    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+    return hak_large_alloc(size, align);
+}
+
+HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
+{
+    if (!p) return hak_malloc_fast(size);
+    if (size == 0) { hak_free_fast(p); return NULL; }
+    if (!HAKMEM_BUILD_RELEASE && hak_super_lookup(p) && !hak_debug_validate_free(p, 0)) return NULL;
+    size_t old = hak_usable(p, 1);
+    if (!old) return NULL;
+    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+    if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) {
+        hak_large *h = (hak_large *)((uintptr_t)p - HAK_LARGE_HDR);
+        if (size > HAK_MID_MAX) {
+            void *q = hak_large_remap(h, size);
+            if (q) return q;
+        }
+    } else if (size <= old && size > HAK_TINY_MAX / 2 && size >= old / 2) {
+        return p;   /* shrink within the same block */
+    } else if (size <= old && size <= HAK_TINY_MAX / 2 && hak_size_class(size) == hak_size_class(old)) {
+        return p;
+    }
+    void *q = hak_malloc_fast(size);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    hak_free_fast(p);
+    return q;
+}
+
+HAK_EXPORT void *HAK_API(reallocarray)(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    return HAK_API(realloc)(p, total);
+}
+
+HAK_EXPORT int HAK_API(posix_memalign)(void **out, size_t align, size_t size)
+{
+    if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+    void *p = hak_aligned(align, size);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+HAK_EXPORT void *HAK_API(aligned_alloc)(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1))) { errno = EINVAL; return NULL; }
+    return hak_aligned(align, size);
+}
+
+HAK_EXPORT void *HAK_API(memalign)(size_t align, size_t size)
+{
+    if (align & (align - 1)) {   /* glibc rounds up to the next power of two */
+        if (align > ((size_t)1 << 62)) { errno = EINVAL; return NULL; }
+        size_t a = 1;
+        while (a < align) a <<= 1;
+        align = a;
+    }
+    return hak_aligned(align, size);
+}
+
+HAK_EXPORT void *HAK_API(valloc)(size_t size) { return hak_aligned(HAK_PAGE, size); }
+
+HAK_EXPORT void *HAK_API(pvalloc)(size_t size)
+{
+    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+    size_t r = (size + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1);
+    return hak_aligned(HAK_PAGE, r ? r : HAK_PAGE);
+}
+
+HAK_EXPORT size_t HAK_API(malloc_usable_size)(void *p)
+{
+    if (!p) return 0;
+    return hak_usable(p, 0);
+}
+
+__attribute__((constructor)) static void hak_constructor(void) { hak_global_init(); }

@@ -1,0 +1,120 @@
+/* config.h - every compile-time tunable of hakmem, with its default and range.
+ * Override any of them with -DNAME=value. */
+#ifndef HAKMEM_CONFIG_H
+#define HAKMEM_CONFIG_H
+
+#include <assert.h>
+
+/* --- build identity ------------------------------------------------------------ */
+#ifndef HAKMEM_PREFIX
+#define HAKMEM_PREFIX hak_            /* public symbol prefix: hak_ release, hakd_ debug */
+#endif
+#ifndef HAKMEM_BUILD_RELEASE
+#ifdef NDEBUG
+#define HAKMEM_BUILD_RELEASE 1        /* 1: no registry validation of freelist nodes */
+#else
+#define HAKMEM_BUILD_RELEASE 0
+#endif
+#endif
+#ifndef HAKMEM_DEBUG_COUNTERS
+#ifdef NDEBUG
+#define HAKMEM_DEBUG_COUNTERS 0       /* 1: statistics, warm-pool counters, fault telemetry */
+#else
+#define HAKMEM_DEBUG_COUNTERS 1
+#endif
+#endif
+#ifndef HAKMEM_VARIANT_NAME
+#if HAKMEM_BUILD_RELEASE
+#define HAKMEM_VARIANT_NAME "release" /* what P##build_name() returns */
+#else
+#define HAKMEM_VARIANT_NAME "debug"
+#endif
+#endif
+
+/* --- release checks (all O(1)); weakened builds switch exactly one off ---------- */
+#ifndef HAKMEM_RELEASE_CHECKS
+#define HAKMEM_RELEASE_CHECKS 1       /* 0: measurement-only build without the checks below */
+#endif
+#ifndef HAKMEM_CHECK_FREE_STRIDE
+#define HAKMEM_CHECK_FREE_STRIDE HAKMEM_RELEASE_CHECKS /* free: p is a carved block start */
+#endif
+#ifndef HAKMEM_CHECK_FREE_STATE
+#define HAKMEM_CHECK_FREE_STATE 1     /* free: tag says allocated (the baseline header check) */
+#endif
+#ifndef HAKMEM_CHECK_LINK_RANGE
+#define HAKMEM_CHECK_LINK_RANGE HAKMEM_RELEASE_CHECKS  /* pop: node inside the carved slab */
+#endif
+#ifndef HAKMEM_CHECK_LINK_STRIDE
+#define HAKMEM_CHECK_LINK_STRIDE HAKMEM_RELEASE_CHECKS /* pop: node is a block start */
+#endif
+#ifndef HAKMEM_CHECK_LINK_STATE
+#define HAKMEM_CHECK_LINK_STATE HAKMEM_RELEASE_CHECKS  /* pop: node's tag says free */
+#endif
+#ifndef HAKMEM_CHECK_REMOTE_LINK
+#define HAKMEM_CHECK_REMOTE_LINK HAKMEM_RELEASE_CHECKS /* collect: remote list nodes valid */
+#endif
+
+/* --- geometry -------------------------------------------------------------------- */
+#ifndef HAKMEM_SS_SHIFT
+#define HAKMEM_SS_SHIFT 21            /* SuperSlab size and alignment: 2 MiB */
+#endif
+#ifndef HAKMEM_SLAB_SHIFT
+#define HAKMEM_SLAB_SHIFT 16          /* slab size: 64 KiB */
+#endif
+#ifndef HAKMEM_VA_BITS
+#define HAKMEM_VA_BITS 47             /* user address space bits covered by the region map */
+#endif
+#ifndef HAKMEM_MID_MIN_BLOCKS
+#define HAKMEM_MID_MIN_BLOCKS 8       /* a mid span holds at least this many blocks (if it fits) */
+#endif
+
+/* --- caches and pools ------------------------------------------------------------ */
+#ifndef HAKMEM_TCACHE_SMALL
+#define HAKMEM_TCACHE_SMALL 0         /* 1: tiny caches (fuzzing: reach flush/refill quickly) */
+#endif
+#ifndef HAKMEM_TCACHE_TINY_CAP
+#if HAKMEM_TCACHE_SMALL
+#define HAKMEM_TCACHE_TINY_CAP 8      /* thread-cache blocks per tiny class */
+#else
+#define HAKMEM_TCACHE_TINY_CAP 128
+#endif
+#endif
+#ifndef HAKMEM_TCACHE_MID_CAP
+#if HAKMEM_TCACHE_SMALL
+#define HAKMEM_TCACHE_MID_CAP 4       /* thread-cache blocks per mid class */
+#else
+#define HAKMEM_TCACHE_MID_CAP 16
+#endif
+#endif
+#ifndef HAKMEM_POOL_BATCH
+#define HAKMEM_POOL_BATCH 4           /* SuperSlabs taken from the shared pool under one lock */
+#endif
+#ifndef HAKMEM_WARM_SS
+#define HAKMEM_WARM_SS 2              /* empty SuperSlabs a thread keeps before returning them */
+#endif
+#ifndef HAKMEM_POOL_RESIDENT
+#define HAKMEM_POOL_RESIDENT 4        /* empty SuperSlabs the pool keeps resident (no madvise) */
+#endif
+#ifndef HAKMEM_LARGE_CACHE
+#define HAKMEM_LARGE_CACHE 8          /* freed large mappings kept for reuse */
+#endif
+
+/* --- tools ----------------------------------------------------------------------- */
+#ifndef HAKMEM_VALGRIND
+#define HAKMEM_VALGRIND 0             /* 1: Valgrind client requests (MALLOCLIKE/FREELIKE) */
+#endif
+#ifndef HAKMEM_ASAN_HOOKS
+#define HAKMEM_ASAN_HOOKS 1           /* poison/unpoison blocks when built with ASan */
+#endif
+
+static_assert(HAKMEM_SS_SHIFT >= 20 && HAKMEM_SS_SHIFT <= 24, "SuperSlab 1..16 MiB");
+static_assert(HAKMEM_SLAB_SHIFT >= 14 && HAKMEM_SLAB_SHIFT + 2 <= HAKMEM_SS_SHIFT, "4+ slabs per SuperSlab");
+static_assert(HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT <= 6, "at most 64 slabs (64-bit slab mask)");
+static_assert(HAKMEM_VA_BITS >= 39 && HAKMEM_VA_BITS <= 48, "region map size");
+static_assert(HAKMEM_TCACHE_TINY_CAP >= 4 && HAKMEM_TCACHE_TINY_CAP <= 256, "tiny cache capacity");
+static_assert(HAKMEM_TCACHE_MID_CAP >= 2 && HAKMEM_TCACHE_MID_CAP <= 64, "mid cache capacity");
+static_assert(HAKMEM_POOL_BATCH >= 1 && HAKMEM_POOL_BATCH <= 16, "pool batch");
+static_assert(HAKMEM_MID_MIN_BLOCKS >= 1 && HAKMEM_MID_MIN_BLOCKS <= 64, "mid span blocks");
+static_assert(HAKMEM_LARGE_CACHE >= 0 && HAKMEM_LARGE_CACHE <= 64, "large cache");
+
+#endif

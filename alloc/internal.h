@@ -1,0 +1,162 @@
+/* internal.h - shared definitions of the allocator: naming, check tiers, geometry,
+ * size classes and the core data structures. Everything here is static: the whole
+ * allocator is one translation unit (hakmem.c) so several builds can share a process. */
+#ifndef HAKMEM_INTERNAL_H
+#define HAKMEM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "config.h"
+#include "hakmem.h"
+
+/* --- naming ------------------------------------------------------------------------- */
+#define HAK_CAT2(a, b) a##b
+#define HAK_CAT(a, b) HAK_CAT2(a, b)
+#define HAK_API(name) HAK_CAT(HAKMEM_PREFIX, name)   /* hak_malloc / hakd_malloc ... */
+
+#define hak_likely(x)   __builtin_expect(!!(x), 1)
+#define hak_unlikely(x) __builtin_expect(!!(x), 0)
+#define hak_noinline    __attribute__((noinline))
+#define hak_hot_inline  static inline __attribute__((always_inline))
+#define HAK_EXPORT      __attribute__((visibility("default")))
+
+/* --- check tiers ------------------------------------------------------------------------
+ * HAK_CHECK:  always on; an allocator invariant (not user corruption) is broken.
+ * HAK_DCHECK: debug builds only, but always type-checked.
+ * User-caused corruption is never a CHECK: it goes to hak_report() with a kind. */
+static void hak_internal_error(const char *what, int line);
+#define HAK_CHECK(cond) \
+    do { if (hak_unlikely(!(cond))) hak_internal_error(#cond, __LINE__); } while (0)
+#define HAK_DCHECK(cond) \
+    do { if (!HAKMEM_BUILD_RELEASE && hak_unlikely(!(cond))) hak_internal_error(#cond, __LINE__); } while (0)
+
+/* --- statistics (HAKMEM_DEBUG_COUNTERS) -------------------------------------------------- */
+#define HAK_STAT_LIST(X) \
+    X(malloc_slow) X(free_slow) X(refills) X(refill_blocks) X(carved) X(flushes)     \
+    X(remote_frees) X(remote_collects) X(warm_hits) X(warm_misses) X(pool_batches)    \
+    X(ss_mapped) X(ss_returned) X(slabs_released) X(large_allocs) X(large_reused)   \
+    X(registry_lookups) X(refill_minflt) X(reports)
+typedef struct hak_stats {
+#define HAK_STAT_FIELD(n) _Atomic uint64_t n;
+    HAK_STAT_LIST(HAK_STAT_FIELD)
+#undef HAK_STAT_FIELD
+} hak_stats;
+#if HAKMEM_DEBUG_COUNTERS
+static hak_stats hak_g_stats;
+#define HAK_STAT_ADD(name, v) atomic_fetch_add_explicit(&hak_g_stats.name, (v), memory_order_relaxed)
+#else
+#define HAK_STAT_ADD(name, v) ((void)0)
+#endif
+#define HAK_STAT_INC(name) HAK_STAT_ADD(name, 1)
+
+/* --- geometry -------------------------------------------------------------------------- */
+#define HAK_SS_SIZE      ((uintptr_t)1 << HAKMEM_SS_SHIFT)
+#define HAK_SS_MASK      (HAK_SS_SIZE - 1)
+#define HAK_SLAB_SIZE    ((uintptr_t)1 << HAKMEM_SLAB_SHIFT)
+#define HAK_SLABS_PER_SS (1u << (HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT))
+#define HAK_PAGE         4096u
+#define HAK_REGIONS      ((uintptr_t)1 << (HAKMEM_VA_BITS - HAKMEM_SS_SHIFT))
+#define HAK_BLOCK_OFFSET 16u          /* user pointer of block 0 = slab start + 16 */
+
+/* Region map values: what a 2 MiB region of the address space is to this heap. */
+enum { HAK_REGION_NONE = 0, HAK_REGION_SS = 1, HAK_REGION_LARGE = 2 };
+
+/* --- size classes ------------------------------------------------------------------------
+ * Global class index: tiny 0..19, mid 20..47. Stride = distance between user pointers;
+ * usable size = stride - 1 (the next block's tag byte follows). */
+#define HAK_NTINY   20u
+#define HAK_NMID    28u
+#define HAK_NCLASS  (HAK_NTINY + HAK_NMID)
+#define HAK_CLASS_NONE 0xFFu
+static const uint32_t hak_class_stride[HAK_NCLASS] = {
+    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1040,
+#define HAK_MID4(b) (b) + (b) / 4 + 16, (b) + (b) / 2 + 16, (b) + 3 * (b) / 4 + 16, 2 * (b) + 16,
+    HAK_MID4(1024) HAK_MID4(2048) HAK_MID4(4096) HAK_MID4(8192)
+    HAK_MID4(16384) HAK_MID4(32768) HAK_MID4(65536)
+#undef HAK_MID4
+};
+static_assert(HAK_NTINY <= 32 && HAK_NMID <= 32, "class index fits the tag's 5 bits");
+
+hak_hot_inline unsigned hak_class_usable(unsigned cls) { return hak_class_stride[cls] - 1; }
+
+/* Mid class for 1024 < size <= HAK_MID_MAX: smallest class whose usable size fits. */
+static inline unsigned hak_mid_class_of(size_t size)
+{
+    size_t m = size < 1025 + 15 ? 1025 : size - 15;  /* needed payload size S >= m */
+    size_t x = m - 1;
+    unsigned lg = 63u - (unsigned)__builtin_clzl(x);  /* >= 10 */
+    unsigned k = (unsigned)(x >> (lg - 2)) & 3u;
+    return HAK_NTINY + (lg - 10) * 4 + k;
+}
+
+/* --- core structures -------------------------------------------------------------------- */
+typedef struct hak_thread hak_thread;
+typedef struct hak_superslab hak_superslab;
+
+/* One 64 KiB slab, or the head of a span of slabs (mid). The first group of fields is
+ * the free fast path's view and is copied into every slab of a span; the rest lives in
+ * the head only. Invariant: a user pointer p of this slab has p - first < limit and
+ * (p - first) % stride == 0; limit only grows until the slab is released. */
+typedef struct hak_slab {
+    uintptr_t first;               /* user pointer of block 0 (0: slab unused) */
+    _Atomic uint32_t limit;        /* bytes carved from first */
+    uint32_t stride;
+    uint64_t divc;                 /* ceil(2^64 / stride): x % stride == 0 iff x*divc < divc */
+    uint8_t  cls;                  /* global class, HAK_CLASS_NONE when unused */
+    uint8_t  tag_alloc, tag_cached, tag_free;
+    uint8_t  head;                 /* index of the span head (self for tiny) */
+    uint8_t  span;                 /* head: slabs in the span */
+    uint8_t  in_partial;           /* head: on the owner's partial list */
+    uint8_t  pad0;
+    /* head only */
+    uint32_t capacity;             /* bytes that can be carved */
+    uint32_t used;                 /* blocks out of the slab (allocated or cached); owner only */
+    void    *free;                 /* local freelist, owner only */
+    _Atomic(void *) remote;        /* cross-thread frees, lock-free push */
+    struct hak_slab *prev_partial, *next_partial;
+} hak_slab;
+
+#define HAK_SS_MAGIC 0x48414b4d53534c42ull   /* "HAKMSSLB" */
+
+/* SuperSlab header, at the start of its 2 MiB mapping (slab 0 is metadata only). */
+struct hak_superslab {
+    uint64_t magic;
+    _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
+    uint64_t free_slabs;           /* bit i: slab i unused (owner only) */
+    _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
+    int resident;                  /* 0 after madvise(DONTNEED) */
+    hak_superslab *next;           /* owner's list, or pool list */
+    hak_superslab *prev;
+    hak_superslab *all_next;       /* every SuperSlab of the heap */
+    hak_slab slabs[HAK_SLABS_PER_SS];
+};
+static_assert(sizeof(hak_superslab) <= HAK_SLAB_SIZE, "metadata fits slab 0");
+#define HAK_SS_ALL_FREE ((HAK_SLABS_PER_SS == 64 ? ~0ull : ((1ull << HAK_SLABS_PER_SS) - 1)) & ~1ull)
+
+/* A thread cache bin: a LIFO array of blocks in state CACHED. */
+typedef struct hak_bin {
+    void **top, **base, **end;
+} hak_bin;
+
+#define HAK_TCACHE_SLOTS (HAK_NTINY * HAKMEM_TCACHE_TINY_CAP + HAK_NMID * HAKMEM_TCACHE_MID_CAP)
+
+/* Per-thread heap state (in TLS). Zero-initialised: every bin looks empty and full, so
+ * the first malloc/free goes to the slow path, which initialises the thread. */
+struct hak_thread {
+    hak_bin bins[HAK_NCLASS];
+    hak_slab *active[HAK_NCLASS];      /* slab refills come from first */
+    hak_slab *partial[HAK_NCLASS];     /* other owned slabs with local free blocks */
+    hak_superslab *owned;              /* SuperSlabs this thread owns */
+    unsigned nowned, nempty;
+    int initialized;
+    hak_thread *next_thread, *prev_thread;
+    void *slots[HAK_TCACHE_SLOTS];
+};
+
+static void hak_report(hak_corruption_kind kind, const void *ptr);
+
+#endif

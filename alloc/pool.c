@@ -1,0 +1,193 @@
+/* pool.c - SuperSlabs: mapping, the shared pool, ownership, and finding a slab.
+ * A SuperSlab is owned by one thread, which alone touches its slabs' local state;
+ * other threads only push onto slab remote lists. A thread finds a slab for a class
+ * in this order: its partial list, slabs with pending remote frees, a free slab in a
+ * SuperSlab it owns (the warm pool), then a batch of SuperSlabs from the shared pool
+ * taken under one lock, and only then a new mapping. */
+
+static __thread hak_thread hak_tls __attribute__((tls_model("initial-exec")));
+
+static void hak_global_init(void);
+
+static hak_superslab *hak_ss_map(void)
+{
+    hak_superslab *ss = hak_os_map_aligned(HAK_SS_SIZE, HAK_SS_SIZE);
+    if (!ss) return NULL;
+    ss->magic = HAK_SS_MAGIC;
+    ss->free_slabs = HAK_SS_ALL_FREE;
+    ss->resident = 1;
+    for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) {
+        ss->slabs[i].cls = HAK_CLASS_NONE;
+        ss->slabs[i].head = (uint8_t)i;
+    }
+    hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    pthread_mutex_lock(&hak_g.lock);
+    ss->all_next = hak_g.all;
+    hak_g.all = ss;
+    hak_registry_add(ss);
+    hak_region_set((uintptr_t)ss, HAK_SS_SIZE, HAK_REGION_SS);
+    pthread_mutex_unlock(&hak_g.lock);
+    HAK_STAT_INC(ss_mapped);
+    return ss;
+}
+
+/* --- partial lists (owner only) --- */
+static void hak_partial_add(hak_thread *t, hak_slab *head)
+{
+    if (head->in_partial) return;
+    hak_slab **list = &t->partial[head->cls];
+    head->in_partial = 1;
+    head->prev_partial = NULL;
+    head->next_partial = *list;
+    if (*list) (*list)->prev_partial = head;
+    *list = head;
+}
+static void hak_partial_remove(hak_thread *t, hak_slab *head)
+{
+    if (!head->in_partial) return;
+    if (head->prev_partial) head->prev_partial->next_partial = head->next_partial;
+    else t->partial[head->cls] = head->next_partial;
+    if (head->next_partial) head->next_partial->prev_partial = head->prev_partial;
+    head->in_partial = 0;
+    head->prev_partial = head->next_partial = NULL;
+}
+
+/* --- ownership --- */
+static void hak_owned_add(hak_thread *t, hak_superslab *ss)
+{
+    atomic_store_explicit(&ss->owner, t, memory_order_release);
+    ss->prev = NULL;
+    ss->next = t->owned;
+    if (t->owned) t->owned->prev = ss;
+    t->owned = ss;
+    t->nowned++;
+}
+static void hak_owned_remove(hak_thread *t, hak_superslab *ss)
+{
+    if (ss->prev) ss->prev->next = ss->next; else t->owned = ss->next;
+    if (ss->next) ss->next->prev = ss->prev;
+    ss->next = ss->prev = NULL;
+    t->nowned--;
+}
+
+/* Take a SuperSlab over (new, empty, or abandoned by an exited thread). */
+static void hak_ss_adopt(hak_thread *t, hak_superslab *ss)
+{
+    hak_owned_add(t, ss);
+    if (!ss->resident) ss->resident = 1;   /* pages come back zeroed on touch */
+    if (ss->free_slabs == HAK_SS_ALL_FREE) return;
+    atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+    for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+        hak_slab *sl = &ss->slabs[i];
+        if (sl->cls == HAK_CLASS_NONE || sl->head != i) continue;
+        hak_slab_collect(ss, sl);
+        if (sl->free) hak_partial_add(t, sl);
+    }
+}
+
+/* Give an owned SuperSlab to the shared pool (thread exit, or too many empty ones). */
+static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
+{
+    for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+        hak_slab *sl = &ss->slabs[i];
+        if (sl->cls != HAK_CLASS_NONE && sl->head == i) {
+            hak_partial_remove(t, sl);
+            if (t->active[sl->cls] == sl) t->active[sl->cls] = NULL;
+        }
+    }
+    hak_owned_remove(t, ss);
+    atomic_store_explicit(&ss->owner, NULL, memory_order_release);
+    int empty = ss->free_slabs == HAK_SS_ALL_FREE;
+    pthread_mutex_lock(&hak_g.lock);
+    if (empty && hak_g.npool >= HAKMEM_POOL_RESIDENT && ss->resident) {
+        hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+        ss->resident = 0;
+    }
+    ss->next = hak_g.pool;
+    hak_g.pool = ss;
+    hak_g.npool++;
+    pthread_mutex_unlock(&hak_g.lock);
+    HAK_STAT_INC(ss_returned);
+}
+
+/* A slab of t just became empty. Release it, and the SuperSlab if t keeps enough. */
+static void hak_slab_empty(hak_thread *t, hak_superslab *ss, hak_slab *head)
+{
+    if (atomic_load_explicit(&head->remote, memory_order_relaxed)) return;
+    hak_partial_remove(t, head);
+    if (t->active[head->cls] == head) t->active[head->cls] = NULL;
+    hak_slab_release(ss, head);
+    if (ss->free_slabs != HAK_SS_ALL_FREE) return;
+    unsigned empties = 0;
+    for (hak_superslab *s = t->owned; s; s = s->next) empties += s->free_slabs == HAK_SS_ALL_FREE;
+    if (empties > HAKMEM_WARM_SS) hak_ss_disown(t, ss);
+}
+
+/* Acquire up to HAKMEM_POOL_BATCH SuperSlabs from the pool under one lock. */
+static int hak_pool_acquire(hak_thread *t)
+{
+    hak_superslab *got[HAKMEM_POOL_BATCH];
+    unsigned n = 0;
+    pthread_mutex_lock(&hak_g.lock);
+    while (n < HAKMEM_POOL_BATCH && hak_g.pool) {
+        got[n++] = hak_g.pool;
+        hak_g.pool = hak_g.pool->next;
+        hak_g.npool--;
+    }
+    pthread_mutex_unlock(&hak_g.lock);
+    if (n) HAK_STAT_INC(pool_batches);
+    for (unsigned i = 0; i < n; i++) hak_ss_adopt(t, got[i]);
+    if (n) return 1;
+    hak_superslab *ss = hak_ss_map();
+    if (!ss) return 0;
+    hak_ss_adopt(t, ss);
+    return 1;
+}
+
+/* First fit of `span` contiguous free slabs in an owned SuperSlab. */
+static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
+{
+    unsigned span = hak_class_span(cls);
+    uint64_t want = (span == 64 ? ~0ull : (1ull << span) - 1);
+    for (hak_superslab *ss = t->owned; ss; ss = ss->next) {
+        uint64_t fs = ss->free_slabs;
+        if (!fs) continue;
+        for (unsigned i = 1; i + span <= HAK_SLABS_PER_SS; i++) {
+            if (((fs >> i) & want) == want) {
+                hak_slab_init(ss, i, cls, span);
+                return &ss->slabs[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
+{
+    for (int round = 0; round < 3; round++) {
+        hak_slab *sl;
+        while ((sl = t->partial[cls])) {
+            hak_partial_remove(t, sl);
+            if (sl->free || atomic_load_explicit(&sl->remote, memory_order_relaxed)) { HAK_STAT_INC(warm_hits); return sl; }
+        }
+        /* Slabs that other threads freed into since we last looked. */
+        for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
+            nx = ss->next;   /* hak_slab_empty may hand ss back to the pool */
+            if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed)) continue;
+            atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+            for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+                hak_slab *h = &ss->slabs[i];
+                if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
+                if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
+                hak_slab_collect(ss, h);
+                if (h->used == 0 && t->active[h->cls] != h) { hak_slab_empty(t, ss, h); break; }
+                if (h->free && t->active[h->cls] != h) hak_partial_add(t, h);
+            }
+        }
+        if (t->partial[cls]) continue;
+        if ((sl = hak_new_slab(t, cls))) { HAK_STAT_INC(warm_hits); return sl; }
+        HAK_STAT_INC(warm_misses);
+        if (!hak_pool_acquire(t)) return NULL;
+    }
+    return NULL;
+}

@@ -1,0 +1,198 @@
+/* slab.c - one slab (or mid span): init, carve, checked pop, local and remote push.
+ * The checked pop is where the release build proves freelist integrity in O(1) per
+ * node: the node must lie in the carved part of this slab (LINK_RANGE), be a block
+ * start (LINK_STRIDE) and carry this slab's FREE tag (LINK_STATE). A popped node is
+ * re-tagged CACHED, so a cycle in the list is caught when it comes round again. */
+
+hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return (hak_superslab *)(p & ~HAK_SS_MASK); }
+hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
+{
+    return &ss->slabs[(p & HAK_SS_MASK) >> HAKMEM_SLAB_SHIFT];
+}
+static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return &ss->slabs[sl->head]; }
+static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl) { return (unsigned)(sl - ss->slabs); }
+static inline hak_superslab *hak_ss_of_slab(hak_slab *sl) { return hak_ss_of((uintptr_t)sl); }
+
+/* p is a carved block start of slab view `sl` (range always; stride if asked). */
+hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_stride)
+{
+    uintptr_t off = p - sl->first;   /* wraps to huge when p < first */
+    if (off >= atomic_load_explicit(&sl->limit, memory_order_relaxed)) return 0;
+    return !check_stride || off * sl->divc < sl->divc;
+}
+
+static unsigned hak_class_span(unsigned cls)
+{
+    if (cls < HAK_NTINY) return 1;
+    uint64_t need = (uint64_t)hak_class_stride[cls] * HAKMEM_MID_MIN_BLOCKS + HAK_BLOCK_OFFSET;
+    unsigned span = (unsigned)((need + HAK_SLAB_SIZE - 1) >> HAKMEM_SLAB_SHIFT);
+    unsigned max = HAK_SLABS_PER_SS / 2;
+    return span > max ? max : span;
+}
+
+static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigned span)
+{
+    uint32_t stride = hak_class_stride[cls];
+    unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
+    uintptr_t start = (uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT);
+    uint32_t nblocks = (uint32_t)(((uintptr_t)span * HAK_SLAB_SIZE - (HAK_BLOCK_OFFSET - 1)) / stride);
+    for (unsigned i = 0; i < span; i++) {
+        hak_slab *sl = &ss->slabs[idx + i];
+        memset(sl, 0, sizeof *sl);
+        sl->first = start + HAK_BLOCK_OFFSET;
+        sl->stride = stride;
+        sl->divc = UINT64_MAX / stride + 1;
+        sl->cls = (uint8_t)cls;
+        sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
+        sl->tag_cached = hak_tag_make(HAK_TAG_CACHED, tc);
+        sl->tag_free = hak_tag_make(HAK_TAG_FREE, tc);
+        sl->head = (uint8_t)idx;
+        sl->capacity = nblocks * stride;
+    }
+    ss->slabs[idx].span = (uint8_t)span;
+    uint64_t bits = (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
+    ss->free_slabs &= ~bits;
+}
+
+/* Return an empty slab (used == 0, no remote frees) to its SuperSlab. */
+static void hak_slab_release(hak_superslab *ss, hak_slab *head)
+{
+    unsigned idx = hak_slab_index(ss, head), span = head->span;
+    hak_san_poison((void *)((uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT)), span * HAK_SLAB_SIZE);
+    for (unsigned i = 0; i < span; i++) {
+        hak_slab *sl = &ss->slabs[idx + i];
+        memset(sl, 0, sizeof *sl);
+        sl->cls = HAK_CLASS_NONE;
+        sl->head = (uint8_t)(idx + i);
+    }
+    ss->free_slabs |= (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
+    HAK_STAT_INC(slabs_released);
+}
+
+static void hak_slab_set_limit(hak_superslab *ss, hak_slab *head, uint32_t limit)
+{
+    unsigned idx = hak_slab_index(ss, head);
+    for (unsigned i = 0; i < head->span; i++)
+        atomic_store_explicit(&ss->slabs[idx + i].limit, limit, memory_order_release);
+}
+
+/* Carve up to n fresh blocks (state CACHED) into out[]. */
+static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, unsigned n)
+{
+    uint32_t lim = atomic_load_explicit(&head->limit, memory_order_relaxed);
+    uint32_t avail = (head->capacity - lim) / head->stride;
+    if (n > avail) n = avail;
+    if (!n) return 0;
+    size_t flt = hak_os_minflt();
+    (void)flt;
+    uintptr_t p = head->first + lim;
+    for (unsigned i = 0; i < n; i++, p += head->stride) {
+        hak_san_unpoison((void *)(p - 1), 1);
+        hak_tag_store((void *)p, head->tag_cached);
+        out[i] = (void *)p;
+    }
+    hak_slab_set_limit(ss, head, lim + n * head->stride);
+    HAK_STAT_ADD(carved, n);
+    HAK_STAT_ADD(refill_minflt, hak_os_minflt() - flt);
+    return n;
+}
+
+/* Is p a valid FREE node of this slab? The three release link checks. */
+static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stride, int state)
+{
+    uintptr_t off = (uintptr_t)p - head->first;
+    if (range && off >= atomic_load_explicit(&head->limit, memory_order_relaxed)) return 0;
+    if (stride && off * head->divc >= head->divc) return 0;
+    if (state && hak_tag_load(p) != head->tag_free) return 0;
+    return 1;
+}
+
+/* Pop one block from the local freelist; NULL when empty or corrupted (reported, cut). */
+static inline void *hak_slab_pop(hak_slab *head)
+{
+    void *p = head->free;
+    if (!p) return NULL;
+    if (hak_unlikely(!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE,
+                                  HAKMEM_CHECK_LINK_STATE))) {
+        head->free = NULL;
+        hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
+        return NULL;
+    }
+    head->free = hak_link_load(p);
+    hak_tag_store(p, head->tag_cached);
+    return p;
+}
+
+static inline void hak_slab_push_local(hak_slab *head, void *p)
+{
+    hak_tag_store(p, head->tag_free);
+    hak_link_store(p, head->free);
+    head->free = p;
+}
+
+/* Any thread: give p back to a slab this thread does not own. Lock-free. */
+static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
+{
+    hak_tag_store(p, head->tag_free);
+    void *old = atomic_load_explicit(&head->remote, memory_order_relaxed);
+    do {
+        hak_link_store(p, old);
+    } while (!atomic_compare_exchange_weak_explicit(&head->remote, &old, p, memory_order_release,
+                                                    memory_order_relaxed));
+    if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed))
+        atomic_store_explicit(&ss->remote_hint, 1, memory_order_release);
+    HAK_STAT_INC(remote_frees);
+}
+
+static void hak_debug_validate_list(hak_superslab *ss, hak_slab *head, void **listp, unsigned n,
+                                    hak_corruption_kind kind);
+
+/* Owner: move the remote list onto the local freelist, checking every node. A cycle
+ * is caught by counting: no list can be longer than the slab's block count. */
+static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
+{
+    void *list = atomic_exchange_explicit(&head->remote, NULL, memory_order_acquire);
+    if (!list) return;
+    HAK_STAT_INC(remote_collects);
+    uint32_t max = head->capacity / head->stride;
+    if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &list, max + 1, HAK_CORRUPT_BAD_REMOTE_LINK);
+    void *p = list, *last = NULL;
+    uint32_t n = 0;
+    while (p) {
+        if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, 1)) || n >= max) {
+            if (last) hak_link_store(last, NULL); else list = NULL;
+            hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
+            break;
+        }
+        n++;
+        last = p;
+        p = hak_link_load(p);
+    }
+    if (!list) return;
+    hak_link_store(last, head->free);
+    head->free = list;
+    head->used = head->used > n ? head->used - n : 0;
+}
+
+/* Walk a whole freelist as a refill would pop it, without taking anything (heap_drain).
+ * Popped-state marking catches cycles; the count bound stops a walk in any case. */
+static void hak_slab_check_freelist(hak_superslab *ss, hak_slab *head)
+{
+    uint32_t max = head->capacity / head->stride;
+    if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &head->free, max + 1, HAK_CORRUPT_BAD_FREELIST_LINK);
+    void *p = head->free, *last = NULL;
+    uint32_t n = 0;
+    while (p) {
+        if (!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE, HAKMEM_CHECK_LINK_STATE)
+            || n >= max) {
+            if (last) hak_link_store(last, NULL); else head->free = NULL;
+            hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
+            break;
+        }
+        hak_tag_store(p, head->tag_cached);
+        n++;
+        last = p;
+        p = hak_link_load(p);
+    }
+    for (p = head->free; p && n--; p = hak_link_load(p)) hak_tag_store(p, head->tag_free);
+}

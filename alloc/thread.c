@@ -1,0 +1,206 @@
+/* thread.c - per-thread caches: refill, flush, thread exit, fork, and the heap-wide
+ * operations the harness needs (flush, drain, reset). */
+#include <sched.h>
+
+static void hak_thread_exit(void *arg);
+
+static void hak_atfork_prepare(void) { pthread_mutex_lock(&hak_g.lock); }
+static void hak_atfork_parent(void) { pthread_mutex_unlock(&hak_g.lock); }
+static void hak_atfork_child(void)
+{
+    /* Only the forking thread survives: its SuperSlabs stay its own; the others'
+     * go to the pool as abandoned, to be adopted with their remote lists. */
+    hak_thread *self = &hak_tls;
+    for (hak_thread *t = hak_g.threads; t; t = t->next_thread) {
+        if (t == self) continue;
+        for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
+            nx = ss->next;
+            atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
+            ss->next = hak_g.pool;
+            hak_g.pool = ss;
+            hak_g.npool++;
+        }
+    }
+    hak_g.threads = self->initialized ? self : NULL;
+    if (self->initialized) self->next_thread = self->prev_thread = NULL;
+    pthread_mutex_unlock(&hak_g.lock);
+}
+
+static void hak_global_init(void)
+{
+    if (hak_likely(atomic_load_explicit(&hak_g.init_state, memory_order_acquire) == 2)) return;
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&hak_g.init_state, &expect, 1)) {
+        pthread_key_create(&hak_g.key, hak_thread_exit);
+        atomic_store_explicit(&hak_g.init_state, 2, memory_order_release);
+        pthread_atfork(hak_atfork_prepare, hak_atfork_parent, hak_atfork_child);  /* may malloc */
+        return;
+    }
+    while (atomic_load_explicit(&hak_g.init_state, memory_order_acquire) != 2) sched_yield();
+}
+
+static void hak_thread_layout(hak_thread *t)
+{
+    unsigned off = 0;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        unsigned cap = c < HAK_NTINY ? HAKMEM_TCACHE_TINY_CAP : HAKMEM_TCACHE_MID_CAP;
+        t->bins[c].base = t->bins[c].top = &t->slots[off];
+        t->bins[c].end = &t->slots[off + cap];
+        off += cap;
+    }
+}
+
+static void hak_thread_init(hak_thread *t)
+{
+    hak_global_init();
+    hak_thread_layout(t);
+    t->initialized = 1;
+    pthread_mutex_lock(&hak_g.lock);
+    t->prev_thread = NULL;
+    t->next_thread = hak_g.threads;
+    if (hak_g.threads) hak_g.threads->prev_thread = t;
+    hak_g.threads = t;
+    pthread_mutex_unlock(&hak_g.lock);
+    pthread_setspecific(hak_g.key, t);   /* may malloc: the thread is usable by now */
+}
+
+/* Return a CACHED block to its slab: the local freelist if t owns the slab, else the
+ * owner's remote list. */
+static void hak_block_release(hak_thread *t, void *p)
+{
+    hak_superslab *ss = hak_ss_of((uintptr_t)p);
+    hak_slab *head = hak_slab_head(ss, hak_slab_at(ss, (uintptr_t)p));
+    if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) {
+        hak_slab_push_remote(ss, head, p);
+        return;
+    }
+    hak_slab_push_local(head, p);
+    if (head->used) head->used--;
+    if (head->used == 0 && t->active[head->cls] != head) hak_slab_empty(t, ss, head);
+    else if (t->active[head->cls] != head) hak_partial_add(t, head);
+}
+
+/* Flush the n oldest blocks of a bin. */
+static void hak_bin_flush(hak_thread *t, hak_bin *b, unsigned n)
+{
+    unsigned have = (unsigned)(b->top - b->base);
+    if (n > have) n = have;
+    for (unsigned i = 0; i < n; i++) hak_block_release(t, b->base[i]);
+    memmove(b->base, b->base + n, (have - n) * sizeof(void *));
+    b->top -= n;
+    HAK_STAT_INC(flushes);
+}
+
+static void hak_thread_flush_all(hak_thread *t)
+{
+    if (!t->initialized) return;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) hak_bin_flush(t, &t->bins[c], ~0u);
+}
+
+/* Fill the bin of cls with up to half its capacity. Returns the number added. */
+static unsigned hak_refill(hak_thread *t, unsigned cls)
+{
+    hak_bin *b = &t->bins[cls];
+    unsigned want = (unsigned)(b->end - b->base) / 2, got = 0;
+    HAK_STAT_INC(refills);
+    for (int tries = 0; got == 0 && tries < 64; tries++) {
+        hak_slab *sl = t->active[cls];
+        if (!sl) {
+            sl = hak_find_slab(t, cls);
+            if (!sl) return 0;
+            hak_partial_remove(t, sl);
+            t->active[cls] = sl;
+        }
+        hak_superslab *ss = hak_ss_of_slab(sl);
+        if (!sl->free && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
+        if (!HAKMEM_BUILD_RELEASE && sl->free)
+            hak_debug_validate_list(ss, sl, &sl->free, want, HAK_CORRUPT_BAD_FREELIST_LINK);
+        void *p;
+        while (got < want && (p = hak_slab_pop(sl))) b->top[got++] = p;
+        if (got < want) got += hak_slab_carve(ss, sl, b->top + got, want - got);
+        sl->used += got;
+        if (got == 0) t->active[cls] = NULL;   /* full: it rejoins a partial list on a local free */
+    }
+    b->top += got;
+    HAK_STAT_ADD(refill_blocks, got);
+    return got;
+}
+
+static void hak_thread_exit(void *arg)
+{
+    hak_thread *t = arg;
+    if (!t || !t->initialized) return;
+    hak_thread_flush_all(t);
+    while (t->owned) hak_ss_disown(t, t->owned);
+    pthread_mutex_lock(&hak_g.lock);
+    if (t->prev_thread) t->prev_thread->next_thread = t->next_thread; else hak_g.threads = t->next_thread;
+    if (t->next_thread) t->next_thread->prev_thread = t->prev_thread;
+    pthread_mutex_unlock(&hak_g.lock);
+    memset(t, 0, offsetof(hak_thread, slots));   /* later frees in this thread: slow path, re-init */
+}
+
+HAK_EXPORT void HAK_API(thread_flush)(void) { hak_thread_flush_all(&hak_tls); }
+
+static void hak_large_reset(void);
+
+HAK_EXPORT void HAK_API(heap_drain)(void)
+{
+    hak_thread_flush_all(&hak_tls);
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            hak_slab *h = &ss->slabs[i];
+            if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
+            hak_slab_collect(ss, h);
+            if (h->free) hak_slab_check_freelist(ss, h);
+        }
+    }
+}
+
+HAK_EXPORT void HAK_API(heap_reset)(void)
+{
+    hak_global_init();
+    pthread_mutex_lock(&hak_g.lock);
+    for (hak_thread *t = hak_g.threads; t; t = t->next_thread) {
+        for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c].top = t->bins[c].base;
+        memset(t->active, 0, sizeof t->active);
+        memset(t->partial, 0, sizeof t->partial);
+        t->owned = NULL;
+        t->nowned = t->nempty = 0;
+    }
+    hak_g.pool = NULL;
+    hak_g.npool = 0;
+    hak_superslab **tail = &hak_g.pool;
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            hak_slab *sl = &ss->slabs[i];
+            if (sl->cls == HAK_CLASS_NONE) continue;
+            if (sl->head == i) hak_san_poison((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+            memset(sl, 0, sizeof *sl);
+            sl->cls = HAK_CLASS_NONE;
+            sl->head = (uint8_t)i;
+        }
+        ss->free_slabs = HAK_SS_ALL_FREE;
+        atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
+        atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+        ss->prev = NULL;
+        ss->next = NULL;
+        *tail = ss;          /* keep address order stable from one reset to the next */
+        tail = &ss->next;
+        hak_g.npool++;
+    }
+    pthread_mutex_unlock(&hak_g.lock);
+    hak_large_reset();
+}
+
+HAK_EXPORT int HAK_API(owns)(const void *ptr, size_t len)
+{
+    uintptr_t a = (uintptr_t)ptr;
+    if (len == 0) len = 1;
+    if (a + len < a) return 0;
+    for (uintptr_t r = a & ~HAK_SS_MASK; r < a + len; r += HAK_SS_SIZE) {
+        unsigned k = hak_region_of(r);
+        if (k == HAK_REGION_NONE) return 0;
+        if (k == HAK_REGION_SS && (a < r + HAK_SLAB_SIZE) && r == (a & ~HAK_SS_MASK)) return 0;  /* metadata */
+    }
+    return 1;
+}
