@@ -1,0 +1,80 @@
+/* test_cache.c - thread caches: refill takes half a bin, a full bin flushes its older
+ * half, frees of another thread's blocks go to the owner's remote list, thread exit
+ * returns SuperSlabs to the pool, and reset empties everything. */
+#include "hakmem.c"
+#include "unit.h"
+
+static void *blocks[4096];
+
+static void *remote_free_thread(void *arg)
+{
+    for (int i = 0; i < 64; i++) HAK_API(free)(((void **)arg)[i]);
+    HAK_API(thread_flush)();
+    return NULL;
+}
+static void *alloc_and_exit_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) blocks[i] = HAK_API(malloc)(48);
+    return NULL;   /* blocks stay live: the SuperSlab is abandoned, not empty */
+}
+
+int main(void)
+{
+    HAK_API(set_corruption_handler)(unit_record, NULL);
+    hak_thread *t = &hak_tls;
+    void *p = HAK_API(malloc)(40);
+    EXPECT(t->initialized);
+    unsigned cls = hak_size_class(40);
+    hak_bin *b = &t->bins[cls];
+    unsigned cap = (unsigned)(b->end - b->base);
+    EXPECT_EQ(cap, HAKMEM_TCACHE_TINY_CAP);
+    EXPECT_EQ(b->top - b->base, cap / 2 - 1);     /* refill brought half a bin */
+    EXPECT_EQ(hak_tag_load(p), HAK_TAG_ALLOC | cls);
+    HAK_API(free)(p);
+    EXPECT_EQ(hak_tag_load(p), HAK_TAG_CACHED | cls);
+    EXPECT(b->top[-1] == p);
+
+    /* fill the bin past its capacity: the older half goes back to the slab */
+    unsigned n = cap * 2;
+    for (unsigned i = 0; i < n; i++) blocks[i] = HAK_API(malloc)(40);
+    for (unsigned i = 0; i < n; i++) HAK_API(free)(blocks[i]);
+    EXPECT((unsigned)(b->top - b->base) <= cap);
+    hak_slab *sl = t->active[cls];
+    EXPECT(sl != NULL && sl->free != NULL);
+    EXPECT_EQ(hak_tag_load(sl->free), HAK_TAG_FREE | cls);
+    HAK_API(thread_flush)();
+    EXPECT(b->top == b->base);
+
+    /* cross-thread frees land on the owner's remote list, then get collected */
+    void *mine[64];
+    for (int i = 0; i < 64; i++) mine[i] = HAK_API(malloc)(200);
+    pthread_t th;
+    pthread_create(&th, NULL, remote_free_thread, mine);
+    pthread_join(th, NULL);
+    hak_slab *rs = hak_slab_head(hak_ss_of((uintptr_t)mine[0]), hak_slab_at(hak_ss_of((uintptr_t)mine[0]), (uintptr_t)mine[0]));
+    EXPECT(atomic_load(&rs->remote) != NULL);
+    HAK_API(heap_drain)();
+    EXPECT(atomic_load(&rs->remote) == NULL);
+    EXPECT_EQ(unit_total_reports(), 0);
+
+    /* an exiting thread gives its SuperSlabs to the pool; we adopt and free its blocks */
+    pthread_create(&th, NULL, alloc_and_exit_thread, NULL);
+    pthread_join(th, NULL);
+    EXPECT(hak_g.npool >= 1);
+    for (int i = 0; i < 100; i++) HAK_API(free)(blocks[i]);
+    EXPECT_EQ(unit_total_reports(), 0);
+
+    /* reset: all caches empty, all SuperSlabs back in the pool, heap reusable */
+    HAK_API(heap_reset)();
+    EXPECT(t->bins[cls].top == t->bins[cls].base);
+    unsigned nss = 0;
+    for (hak_superslab *s = hak_g.all; s; s = s->all_next) nss++;
+    EXPECT_EQ(hak_g.npool, nss);
+    void *q = HAK_API(malloc)(40);
+    EXPECT(q != NULL);
+    HAK_API(free)(q);
+    HAK_API(heap_drain)();
+    EXPECT_EQ(unit_total_reports(), 0);
+    return unit_finish("cache");
+}

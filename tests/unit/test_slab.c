@@ -1,0 +1,137 @@
+/* test_slab.c - slab carve / pop / push and the release link checks: each kind of bad
+ * link is reported at pop, the list is cut there, and the divisibility test agrees
+ * with % for every offset. */
+#include "hakmem.c"
+#include "unit.h"
+
+static hak_superslab *ss;
+
+static hak_slab *fresh_slab(unsigned idx, unsigned cls)
+{
+    hak_slab_init(ss, idx, cls, hak_class_span(cls));
+    return &ss->slabs[idx];
+}
+
+int main(void)
+{
+    hak_global_init();
+    HAK_API(set_corruption_handler)(unit_record, NULL);
+    ss = hak_ss_map();
+    EXPECT(ss != NULL);
+    EXPECT(((uintptr_t)ss & HAK_SS_MASK) == 0);
+    EXPECT_EQ(hak_region_of((uintptr_t)ss + 12345), HAK_REGION_SS);
+    EXPECT_EQ(hak_region_of((uintptr_t)&ss - 0), HAK_REGION_NONE);
+
+    /* divisibility: x*divc < divc iff x % stride == 0, for all offsets in a span */
+    int bad = 0;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        uint32_t st = hak_class_stride[c];
+        uint64_t divc = UINT64_MAX / st + 1;
+        for (uint64_t x = 0; x < HAK_SS_SIZE; x += (c < HAK_NTINY ? 1 : 7))
+            bad += ((x * divc < divc) != (x % st == 0));
+    }
+    EXPECT_EQ(bad, 0);
+
+    /* carve: tags CACHED, addresses stride apart, 16-aligned, inside the slab */
+    hak_slab *sl = fresh_slab(3, 4);
+    void *out[1100];
+    unsigned n = hak_slab_carve(ss, sl, out, 1000);
+    EXPECT_EQ(n, (HAK_SLAB_SIZE - 15) / 80);
+    for (unsigned i = 0; i < n; i++) {
+        EXPECT(((uintptr_t)out[i] & 15) == 0);
+        EXPECT_EQ(hak_tag_load(out[i]), HAK_TAG_CACHED | 4);
+        if (i) EXPECT_EQ((char *)out[i] - (char *)out[i - 1], 80);
+        EXPECT(hak_slab_holds(sl, (uintptr_t)out[i], 1));
+        EXPECT(!hak_slab_holds(sl, (uintptr_t)out[i] + 16, 1));
+    }
+    EXPECT_EQ(hak_slab_carve(ss, sl, out + n, 10), 0);   /* exhausted */
+
+    /* push three, pop three in LIFO order, tags follow the state */
+    for (int i = 0; i < 3; i++) hak_slab_push_local(sl, out[i]);
+    EXPECT_EQ(hak_tag_load(out[0]), HAK_TAG_FREE | 4);
+    EXPECT(hak_slab_pop(sl) == out[2]);
+    EXPECT(hak_slab_pop(sl) == out[1]);
+    EXPECT(hak_slab_pop(sl) == out[0]);
+    EXPECT(hak_slab_pop(sl) == NULL);
+    EXPECT_EQ(unit_total_reports(), 0);
+
+    /* every corrupted link is caught at pop, and the list is cut */
+    void *live = out[50];
+    hak_tag_store(live, sl->tag_alloc);
+    hak_slab *other = fresh_slab(4, 4);
+    void *other_out[4];
+    hak_slab_carve(ss, other, other_out, 4);
+    hak_slab_push_local(other, other_out[0]);
+    static char global_buf[64];
+    void *bad_links[] = {
+        (void *)0x4141414141414140ull,     /* wild */
+        (char *)out[10] + 16,              /* middle of a block */
+        live,                              /* a live block of the same class */
+        other_out[0],                      /* a free block of another slab */
+        (char *)ss + 64,                   /* SuperSlab metadata */
+        global_buf,                        /* not heap at all */
+        (char *)sl->first + (uintptr_t)sl->capacity + 80,  /* beyond the slab */
+    };
+    for (unsigned k = 0; k < sizeof bad_links / sizeof bad_links[0]; k++) {
+        unit_clear_reports();
+        hak_slab_push_local(sl, out[20]);
+        hak_slab_push_local(sl, out[21]);
+        hak_link_store(out[21], bad_links[k]);   /* use-after-free write into the link */
+        EXPECT(hak_slab_pop(sl) == out[21]);
+        EXPECT(hak_slab_pop(sl) == NULL);
+        EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_FREELIST_LINK], 1);
+        EXPECT(unit_last_ptr == bad_links[k]);
+        EXPECT(sl->free == NULL);
+    }
+    /* a cycle: the second visit finds the CACHED tag */
+    unit_clear_reports();
+    hak_slab_push_local(sl, out[30]);
+    hak_link_store(out[30], out[30]);
+    EXPECT(hak_slab_pop(sl) == out[30]);
+    EXPECT(hak_slab_pop(sl) == NULL);
+    EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_FREELIST_LINK], 1);
+
+    /* remote push + collect; a corrupted remote link is reported at collect */
+    unit_clear_reports();
+    sl->used = 10;
+    hak_slab_push_remote(ss, sl, out[40]);
+    hak_slab_push_remote(ss, sl, out[41]);
+    EXPECT(atomic_load(&ss->remote_hint) == 1);
+    hak_slab_collect(ss, sl);
+    EXPECT_EQ(sl->used, 8);
+    EXPECT(hak_slab_pop(sl) == out[41]);
+    EXPECT(hak_slab_pop(sl) == out[40]);
+    hak_slab_push_remote(ss, sl, out[42]);
+    hak_slab_push_remote(ss, sl, out[43]);
+    hak_link_store(out[43], (char *)out[42] + 8);
+    hak_slab_collect(ss, sl);
+    EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+    /* a remote cycle of valid nodes is stopped by the count bound */
+    unit_clear_reports();
+    sl->free = NULL;
+    hak_slab_push_remote(ss, sl, out[44]);
+    hak_slab_push_remote(ss, sl, out[45]);
+    hak_link_store(out[44], out[45]);
+    hak_slab_collect(ss, sl);
+    EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+
+    /* release puts the slabs back in the free mask */
+    uint64_t before = ss->free_slabs;
+    hak_slab_release(ss, other);
+    EXPECT(ss->free_slabs == (before | (1ull << 4)));
+    EXPECT(!hak_slab_holds(&ss->slabs[4], (uintptr_t)other_out[0], 1));
+
+    /* mid spans: every slab of the span shares the view, limit follows carving */
+    unsigned mc = HAK_NCLASS - 1, span = hak_class_span(mc);
+    hak_slab *m = fresh_slab(8, mc);
+    EXPECT(span > 1);
+    void *mo[4];
+    EXPECT_EQ(hak_slab_carve(ss, m, mo, 4), 4);
+    for (unsigned i = 0; i < span; i++) {
+        EXPECT_EQ(ss->slabs[8 + i].head, 8);
+        EXPECT_EQ(atomic_load(&ss->slabs[8 + i].limit), 4 * hak_class_stride[mc]);
+    }
+    hak_slab *tail_view = hak_slab_at(ss, (uintptr_t)mo[3]);
+    EXPECT(hak_slab_holds(tail_view, (uintptr_t)mo[3], 1));
+    return unit_finish("slab");
+}
