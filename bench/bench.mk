@@ -1,0 +1,46 @@
+# bench/bench.mk - benchmarks against glibc, mimalloc, jemalloc, tcmalloc (issue 4).
+# Included by the Makefile.
+#   make bench          all benchmarks x all allocators, BENCH_ROUNDS rounds (default 5);
+#                       writes $(BUILD)/bench/report.md, report.json, bench.svg/png
+#   make bench-quick    the same with ~10x fewer iterations and 1 round (or BENCH_QUICK=1)
+#   make bench-bins     only build the benchmark programs ($(BUILD)/bench/bin/)
+#   make test-bench-smoke  (in `make test`) every benchmark once, tiny, on glibc and hakmem
+# Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1, BENCH_ARGS='--allocators hakmem,mimalloc ...'
+# (see python3 bench/run.py --help).
+
+BENCH_DIR    := $(BUILD)/bench
+BENCH_BIN    := $(BENCH_DIR)/bin
+BENCH_PROGS  := random_mixed mt_larson mid_large
+BENCH_EXES   := $(addprefix $(BENCH_BIN)/,$(BENCH_PROGS))
+# Plain -O2 (the benchmark loop must not be what we measure); -g for callgrind annotate.
+BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -pthread
+# The preload objects the runner compares (release, debug, release minus its checks).
+BENCH_HAKMEM := $(BUILD)/libhakmem.so $(BUILD)/libhakmem-debug.so $(BUILD)/libhakmem-nochecks.so
+BENCH_ROUNDS ?=
+BENCH_QUICK  ?= 0
+BENCH_ARGS   ?=
+
+BENCH_RUN = BENCH_COMMAND='make bench$(if $(filter 1,$(BENCH_QUICK)), BENCH_QUICK=1)$(if \
+    $(BENCH_ROUNDS), BENCH_ROUNDS=$(BENCH_ROUNDS))$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' \
+    $(PYTHON) bench/run.py --build $(BUILD) --bin $(BENCH_BIN) --out $(BENCH_DIR) \
+    $(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(BENCH_ROUNDS),--rounds $(BENCH_ROUNDS)) \
+    $(BENCH_ARGS)
+
+$(BENCH_BIN)/%: bench/%.c bench/bench_util.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+.PHONY: bench bench-quick bench-bins test-bench-smoke
+bench-bins: $(BENCH_EXES)
+
+bench: deps-bench $(BENCH_EXES) $(BENCH_HAKMEM)
+	$(BENCH_RUN)
+
+bench-quick:
+	@$(MAKE) --no-print-directory bench BENCH_QUICK=1
+
+# Runs, prints a RESULT line, and the runner's report pipeline works. No timings.
+test-bench-smoke: $(BENCH_EXES) $(BUILD)/libhakmem.so
+	bench/smoke.sh $(BENCH_BIN) $(BUILD)/libhakmem.so $(BENCH_DIR)/smoke
+
+TEST_TARGETS += test-bench-smoke

@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""bench/run.py - run every benchmark against hakmem and its peers; write the report.
+
+Allocators: hakmem release / debug / nochecks (LD_PRELOAD of $(BUILD)/libhakmem*.so),
+glibc (no preload), mimalloc, jemalloc, tcmalloc (their Debian shared objects).
+A missing allocator is skipped with a message saying what to install or build.
+
+Method: ROUNDS rounds; within a round every benchmark runs once per allocator, the
+allocator order rotating from round to round, so slow drifts of a shared, noisy
+machine spread over all allocators instead of favouring one. Reported: median
+ops/s, min-max, ratio to mimalloc, median peak RSS. For random_mixed also
+instructions per op under callgrind (deterministic, immune to machine noise),
+collected only inside random_mixed_loop (--toggle-collect), so process start,
+the dynamic loader and setup are excluded; the loop's own instructions (PRNG,
+touching the blocks) are shown separately and subtracted for "allocator instr/op".
+
+Writes OUT/report.md, OUT/report.json, OUT/bench.{svg,png}, OUT/bench-ratio.{svg,png}
+and OUT/callgrind/*. Goals from issue 4 are listed as pass/miss: they are reports,
+never test failures (the exit status is 0 unless a benchmark itself failed and
+--strict is given). Python 3 standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+PEER_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
+
+# name, library (None = glibc, no preload), how to get it when missing.
+def allocator_table(build):
+    return [
+        ("hakmem", os.path.join(build, "libhakmem.so"), "make libs"),
+        ("hakmem-debug", os.path.join(build, "libhakmem-debug.so"), "make libs"),
+        ("hakmem-nochecks", os.path.join(build, "libhakmem-nochecks.so"), "make libs"),
+        ("glibc", None, ""),
+        ("mimalloc", "libmimalloc.so.2", "apt-get install libmimalloc2.0"),
+        ("jemalloc", "libjemalloc.so.2", "apt-get install libjemalloc2"),
+        ("tcmalloc", "libtcmalloc_minimal.so.4", "apt-get install libtcmalloc-minimal4"),
+    ]
+
+ALLOC_LABEL = {
+    "hakmem": "hakmem release",
+    "hakmem-debug": "hakmem debug",
+    "hakmem-nochecks": "hakmem nochecks",
+}
+
+# name, binary, arguments (full run), (quick run), (smoke test), what one op is.
+BENCHMARKS = [
+    ("random_mixed", "random_mixed", ["5000000"], ["500000"], ["20000"],
+     "malloc+free pair, 1 thread, 256 slots, 16-1024 B"),
+    ("larson-1t", "mt_larson", ["1", "1000000"], ["1", "100000"], ["1", "10000"],
+     "malloc+free pair, 1 thread, 50% deferred frees"),
+    ("larson-2t", "mt_larson", ["2", "1000000"], ["2", "100000"], ["2", "10000"],
+     "malloc+free pair, 2 threads, 50% freed by the next thread"),
+    ("larson-4t", "mt_larson", ["4", "1000000"], ["4", "100000"], ["4", "10000"],
+     "malloc+free pair, 4 threads, 50% freed by the next thread"),
+    ("mid", "mid_large", ["mid", "200000"], ["mid", "50000"], ["mid", "2000"],
+     "malloc+free pair, 64 slots, 2-64 KiB"),
+    ("large", "mid_large", ["large", "2000"], ["large", "300"], ["large", "50"],
+     "malloc, realloc or free call, 16 slots, 100 KiB-4 MiB, 1.5x realloc growth"),
+]
+
+RESULT_RE = re.compile(r"^RESULT (.*)$", re.M)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def find_peer(lib):
+    if os.path.isabs(lib) or os.sep in lib:
+        return lib if os.path.exists(lib) else None
+    for d in PEER_DIRS:
+        p = os.path.join(d, lib)
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def resolve_allocators(build, wanted):
+    """[(name, path-or-None)] of the allocators present; prints a line per skip."""
+    out = []
+    for name, lib, how in allocator_table(build):
+        if wanted and name not in wanted:
+            continue
+        env_override = os.environ.get("BENCH_LIB_" + name.upper().replace("-", "_"))
+        if env_override:
+            lib = env_override
+        if lib is None:
+            out.append((name, None))
+            continue
+        path = find_peer(lib)
+        if path is None:
+            log(f"[bench] skip {name}: {lib} not found ({how})")
+            continue
+        out.append((name, os.path.abspath(path)))
+    return out
+
+
+def parse_result(text):
+    m = RESULT_RE.findall(text)
+    if not m:
+        return None
+    fields = {}
+    for tok in m[-1].split():
+        k, _, v = tok.partition("=")
+        try:
+            fields[k] = float(v) if "." in v else int(v)
+        except ValueError:
+            fields[k] = v
+    return fields
+
+
+def run_once(cmd, lib, timeout):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if lib:
+        env["LD_PRELOAD"] = lib
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout after {timeout}s", time.monotonic() - t0
+    wall = time.monotonic() - t0
+    res = parse_result(p.stdout)
+    if p.returncode != 0 or res is None:
+        err = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        what = f"exit {p.returncode}" if p.returncode >= 0 else f"signal {-p.returncode}"
+        return None, f"{what}: {err}"[:200], wall
+    return res, None, wall
+
+
+def fmt_rate(v):
+    if v is None:
+        return "-"
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:.2f} {unit}"
+    return f"{v:.0f}"
+
+
+def fmt_mib(kb):
+    return "-" if kb is None else f"{kb / 1024:.1f} MiB"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+# ---------------------------------------------------------------- callgrind --
+
+def callgrind(binpath, allocs, iters, outdir, timeout):
+    """Instructions per op of random_mixed under callgrind, per allocator."""
+    if not shutil.which("valgrind"):
+        log("[bench] skip callgrind: valgrind not found (apt-get install valgrind)")
+        return {}
+    os.makedirs(outdir, exist_ok=True)
+    res = {}
+    for name, lib in allocs:
+        out = os.path.join(outdir, f"random_mixed.{name}.out")
+        cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=random_mixed_loop",
+               f"--callgrind-out-file={out}", binpath, str(iters)]
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        if lib:
+            env["LD_PRELOAD"] = lib
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+        wall = time.monotonic() - t0
+        total = None
+        if rc == 0 and os.path.exists(out):
+            with open(out) as f:
+                for line in f:
+                    if line.startswith("totals:") or line.startswith("summary:"):
+                        total = int(line.split()[1])
+        if total is None:
+            log(f"[bench] callgrind {name:<16} FAILED ({rc}) ({wall:.1f} s)")
+            continue
+        loop_self, top = annotate(out)
+        entry = {
+            "iterations": iters,
+            "instructions": total,
+            "instr_per_op": total / iters,
+            "loop_instr_per_op": loop_self / iters if loop_self is not None else None,
+            "alloc_instr_per_op": (total - loop_self) / iters if loop_self is not None else None,
+            "top": top,
+            "file": out,
+        }
+        res[name] = entry
+        extra = (f", allocator {entry['alloc_instr_per_op']:.1f}"
+                 if entry["alloc_instr_per_op"] is not None else "")
+        log(f"[bench] callgrind {name:<16} {entry['instr_per_op']:.1f} instr/op{extra} "
+            f"({wall:.1f} s)")
+    return res
+
+
+ANNOT_RE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S.*?)\s*$")
+
+
+def annotate(out):
+    """(self instructions of random_mixed_loop, top functions) via callgrind_annotate."""
+    if not shutil.which("callgrind_annotate"):
+        return None, []
+    try:
+        p = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=99.9", out],
+                           capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return None, []
+    loop_self, funcs = 0, {}
+    in_table = False
+    for line in p.stdout.splitlines():
+        if "file:function" in line:
+            in_table = True
+            continue
+        if not in_table:
+            continue
+        m = ANNOT_RE.match(line)
+        if not m:
+            if line.startswith("-- ") or line.startswith("----"):
+                if funcs:
+                    break
+            continue
+        n = int(m.group(1).replace(",", ""))
+        loc = m.group(2)
+        # "file:function [object]": inlined code is listed per source file; merge by function.
+        objm = re.search(r"\s\[(.*)\]$", loc)
+        obj = os.path.basename(objm.group(1)) if objm else ""
+        floc = loc[:objm.start()] if objm else loc
+        src, _, fn = floc.rpartition(":")
+        if fn == "random_mixed_loop":
+            loop_self += n
+        # Keep the source file: inlined code shows where in the allocator the work is.
+        key = fn + (f" ({os.path.basename(src)})" if src and src != "???" else "") + \
+            (f" [{obj}]" if obj else "")
+        funcs[key] = funcs.get(key, 0) + n
+    top = sorted(funcs.items(), key=lambda kv: -kv[1])[:15]
+    return loop_self, [{"function": k, "instructions": v} for k, v in top]
+
+
+# ----------------------------------------------------------------- report ----
+
+def summarize(samples):
+    ops = [s["ops_per_sec"] for s in samples]
+    rss = [s["rss_kb"] for s in samples]
+    return {
+        "median": statistics.median(ops), "min": min(ops), "max": max(ops),
+        "rss_kb": statistics.median(rss), "rss_kb_max": max(rss), "runs": len(ops),
+    }
+
+
+def evaluate_goals(stats, cg):
+    """Issue 4's goals, each pass/miss/n/a (reports, never failures)."""
+    goals = []
+
+    def med(bench, alloc):
+        s = stats.get(bench, {}).get(alloc)
+        return s["median"] if s else None
+
+    def add(goal, target, measured, status):
+        goals.append({"goal": goal, "target": target, "measured": measured, "status": status})
+
+    rel, mi, gl = med("random_mixed", "hakmem"), med("random_mixed", "mimalloc"), \
+        med("random_mixed", "glibc")
+    if rel and mi:
+        add("random_mixed: release vs mimalloc ops/s", ">= 1.00x", f"{rel / mi:.2f}x",
+            "pass" if rel >= mi else "miss")
+    else:
+        add("random_mixed: release vs mimalloc ops/s", ">= 1.00x", "no data", "n/a")
+    ci, cm = cg.get("hakmem"), cg.get("mimalloc")
+    if ci and cm:
+        add("random_mixed: release instr/op vs mimalloc (callgrind)", "<= mimalloc",
+            f"{ci['instr_per_op']:.1f} vs {cm['instr_per_op']:.1f}" + (
+                f" (allocator {ci['alloc_instr_per_op']:.1f} vs {cm['alloc_instr_per_op']:.1f})"
+                if ci["alloc_instr_per_op"] is not None and cm["alloc_instr_per_op"] is not None
+                else ""),
+            "pass" if ci["instr_per_op"] <= cm["instr_per_op"] else "miss")
+    else:
+        add("random_mixed: release instr/op vs mimalloc (callgrind)", "<= mimalloc", "no data",
+            "n/a")
+    if rel and gl:
+        add("random_mixed: release vs glibc ops/s", ">= 1.30x", f"{rel / gl:.2f}x",
+            "pass" if rel >= 1.3 * gl else "miss")
+    else:
+        add("random_mixed: release vs glibc ops/s", ">= 1.30x", "no data", "n/a")
+
+    dbg = med("random_mixed", "hakmem-debug")
+    cd = cg.get("hakmem-debug")
+    if rel and dbg:
+        parts = [f"ops/s {100 * (rel / dbg - 1):+.1f}%"]
+        if ci and cd:
+            parts.append(f"instr/op {100 * (cd['instr_per_op'] / ci['instr_per_op'] - 1):+.1f}%")
+        add("release vs debug speedup on random_mixed (the +15-20% claim)", "report",
+            ", ".join(parts), "report")
+    else:
+        add("release vs debug speedup on random_mixed (the +15-20% claim)", "report", "no data",
+            "n/a")
+
+    cn = cg.get("hakmem-nochecks")
+    if ci and cn:
+        cost = 100 * (ci["instr_per_op"] / cn["instr_per_op"] - 1)
+        add("release checks cost, random_mixed instr/op vs nochecks", "<= 5%", f"{cost:+.1f}%",
+            "pass" if cost <= 5 else "miss")
+    else:
+        add("release checks cost, random_mixed instr/op vs nochecks", "<= 5%", "no data", "n/a")
+    for bench in stats:
+        r, n = med(bench, "hakmem"), med(bench, "hakmem-nochecks")
+        if r and n:
+            cost = 100 * (n / r - 1)
+            add(f"release checks cost, {bench} ops/s vs nochecks", "<= 5%", f"{cost:+.1f}%",
+                "pass" if cost <= 5 else "miss")
+
+    for bench in stats:
+        if not bench.startswith("larson-"):
+            continue
+        r, m = med(bench, "hakmem"), med(bench, "mimalloc")
+        target = ">= 0.83x (within 1.2x)"
+        if r and m:
+            add(f"{bench}: release vs mimalloc ops/s", target, f"{r / m:.2f}x",
+                "pass" if r * 1.2 >= m else "miss")
+        else:
+            add(f"{bench}: release vs mimalloc ops/s", target, "no data", "n/a")
+    for bench in stats:
+        r, m = stats[bench].get("hakmem"), stats[bench].get("mimalloc")
+        if r and m:
+            ratio = r["rss_kb"] / m["rss_kb"]
+            add(f"{bench}: release peak RSS vs mimalloc", "<= 1.20x",
+                f"{ratio:.2f}x ({fmt_mib(r['rss_kb'])} vs {fmt_mib(m['rss_kb'])})",
+                "pass" if ratio <= 1.2 else "miss")
+        else:
+            add(f"{bench}: release peak RSS vs mimalloc", "<= 1.20x", "no data", "n/a")
+    return goals
+
+
+def markdown(meta, allocs, stats, failures, cg, goals, files):
+    names = [a for a, _ in allocs]
+    L = []
+    L.append("# hakmem benchmarks")
+    L.append("")
+    L.append(f"- command: `{meta['command']}`")
+    L.append(f"- date: {meta['date']}, git {meta['git']}, host: {meta['host']}")
+    L.append(f"- rounds: {meta['rounds']} (allocator order rotated per round)"
+             f"{'' if meta['mode'] == 'full' else ', ' + meta['mode'] + ' mode'}; "
+             "figures are medians")
+    if meta["skipped"]:
+        L.append(f"- skipped: {', '.join(meta['skipped'])}")
+    L.append("")
+    L.append("## Throughput: median ops/s (ratio to mimalloc)")
+    L.append("")
+    L.append("| benchmark | " + " | ".join(ALLOC_LABEL.get(a, a) for a in names) + " |")
+    L.append("|---|" + "---:|" * len(names))
+    for bench, *_ in BENCHMARKS:
+        if bench not in stats:
+            continue
+        mi = stats[bench].get("mimalloc")
+        cells = []
+        for a in names:
+            s = stats[bench].get(a)
+            if s is None:
+                cells.append("FAIL" if (bench, a) in failures else "-")
+                continue
+            r = f" ({s['median'] / mi['median']:.2f}x)" if mi else ""
+            cells.append(fmt_rate(s["median"]) + r)
+        L.append(f"| {bench} | " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("## Detail")
+    L.append("")
+    L.append("| benchmark | allocator | median ops/s | min - max | vs mimalloc | peak RSS "
+             "(median) | RSS vs mimalloc |")
+    L.append("|---|---|---:|---:|---:|---:|---:|")
+    for bench, *_, what in BENCHMARKS:
+        if bench not in stats:
+            continue
+        mi = stats[bench].get("mimalloc")
+        for a in names:
+            s = stats[bench].get(a)
+            if s is None:
+                if (bench, a) in failures:
+                    L.append(f"| {bench} | {ALLOC_LABEL.get(a, a)} | FAIL: "
+                             f"{failures[(bench, a)].replace('|', '/')} | | | | |")
+                continue
+            L.append(f"| {bench} | {ALLOC_LABEL.get(a, a)} | {fmt_rate(s['median'])} | "
+                     f"{fmt_rate(s['min'])} - {fmt_rate(s['max'])} | "
+                     f"{fmt_ratio(s['median'] / mi['median'] if mi else None)} | "
+                     f"{fmt_mib(s['rss_kb'])} | "
+                     f"{fmt_ratio(s['rss_kb'] / mi['rss_kb'] if mi else None)} |")
+    L.append("")
+    L.append("One op: " + "; ".join(f"**{b}** = {w}" for b, *_, w in BENCHMARKS
+                                    if b in stats) + ".")
+    L.append("")
+    if cg:
+        it = next(iter(cg.values()))["iterations"]
+        L.append(f"## Instructions per op (callgrind, random_mixed {it} ops)")
+        L.append("")
+        L.append("Counted with `valgrind --tool=callgrind --toggle-collect=random_mixed_loop`: "
+                 "only the benchmark loop and what it calls (process start, loader, setup "
+                 "excluded). *loop* is the loop's own code (PRNG, touching blocks, call "
+                 "overhead), the same for every allocator; *allocator* = total - loop.")
+        L.append("")
+        L.append("| allocator | instr/op | loop | allocator instr/op | vs mimalloc (allocator) |")
+        L.append("|---|---:|---:|---:|---:|")
+        cm = cg.get("mimalloc")
+        for a in names:
+            c = cg.get(a)
+            if not c:
+                continue
+            al, lp = c["alloc_instr_per_op"], c["loop_instr_per_op"]
+            ratio = (al / cm["alloc_instr_per_op"]
+                     if cm and al is not None and cm["alloc_instr_per_op"] else None)
+            lp_s = "-" if lp is None else f"{lp:.1f}"
+            al_s = "-" if al is None else f"{al:.1f}"
+            L.append(f"| {ALLOC_LABEL.get(a, a)} | {c['instr_per_op']:.1f} | {lp_s} | {al_s} | "
+                     f"{fmt_ratio(ratio)} |")
+        L.append("")
+        for a in ("hakmem",):
+            c = cg.get(a)
+            if c and c["top"]:
+                L.append(f"Top functions for {ALLOC_LABEL.get(a, a)} (self instructions per op):")
+                L.append("")
+                L.append("| function | instr/op |")
+                L.append("|---|---:|")
+                for t in c["top"][:10]:
+                    L.append(f"| `{t['function']}` | {t['instructions'] / c['iterations']:.1f} |")
+                L.append("")
+    L.append("## Goals (issue 4; reports, not tests)")
+    L.append("")
+    L.append("| goal | target | measured | status |")
+    L.append("|---|---|---|---|")
+    for g in goals:
+        L.append(f"| {g['goal']} | {g['target']} | {g['measured']} | **{g['status']}** |")
+    L.append("")
+    if files:
+        L.append("Plots: " + ", ".join(f"`{f}`" for f in files))
+        L.append("")
+    return "\n".join(L)
+
+
+def plot(outdir, allocs, stats):
+    """Grouped bars via gnuplot: ops/s (log scale) and ratio to mimalloc."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        log("[bench] skip plot: gnuplot not found (apt-get install gnuplot-nox)")
+        return []
+    names = [a for a, _ in allocs]
+    benches = [b for b, *_ in BENCHMARKS if b in stats]
+    if not benches:
+        return []
+    dat = os.path.join(outdir, "bench.dat")
+    with open(dat, "w") as f:
+        f.write("bench " + " ".join(f'"{ALLOC_LABEL.get(a, a)}"' for a in names) + "\n")
+        for b in benches:
+            row = [stats[b][a]["median"] / 1e6 if a in stats[b] else None for a in names]
+            f.write(b + " " + " ".join("?" if v is None else f"{v:.6g}" for v in row) + "\n")
+    datr = os.path.join(outdir, "bench-ratio.dat")
+    with open(datr, "w") as f:
+        f.write("bench " + " ".join(f'"{ALLOC_LABEL.get(a, a)}"' for a in names) + "\n")
+        for b in benches:
+            mi = stats[b].get("mimalloc")
+            row = [stats[b][a]["median"] / mi["median"] if (mi and a in stats[b]) else None
+                   for a in names]
+            f.write(b + " " + " ".join("?" if v is None else f"{v:.4g}" for v in row) + "\n")
+    terms = subprocess.run([gp, "-e", "set terminal"], capture_output=True, text=True)
+    tlist = terms.stdout + terms.stderr
+    outputs = [("svg", "svg size 1100,520 dynamic font 'sans,11'")]
+    if re.search(r"^\s*pngcairo\s", tlist, re.M):
+        outputs.append(("png", "pngcairo size 1100,520 font 'sans,10'"))
+    elif re.search(r"^\s*png\s", tlist, re.M):
+        outputs.append(("png", "png size 1100,520"))
+    files = []
+    ncol = len(names) + 1
+    for base, data, ylabel, extra in (
+            ("bench", dat, "M ops/s (log scale, median)", "set logscale y\n"),
+            ("bench-ratio", datr, "ops/s relative to mimalloc (median)",
+             "set yrange [0:*]\nset arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n")):
+        for ext, term in outputs:
+            out = os.path.join(outdir, f"{base}.{ext}")
+            script = (
+                f"set terminal {term}\nset termoption noenhanced\nset output '{out}'\n"
+                "set datafile missing '?'\nset style data histogram\n"
+                "set style histogram cluster gap 1\nset style fill solid 0.85 border -1\n"
+                "set boxwidth 0.9\nset key outside right top vertical\n"
+                "set grid ytics\nset xtics nomirror\n"
+                f"set ylabel '{ylabel}'\nset title 'hakmem vs peers'\n{extra}"
+                f"plot for [i=2:{ncol}] '{data}' using i:xtic(1) title columnheader(i)\n")
+            p = subprocess.run([gp], input=script, capture_output=True, text=True)
+            if p.returncode == 0 and os.path.exists(out):
+                files.append(out)
+            else:
+                log(f"[bench] plot {out} failed: {p.stderr.strip()[:200]}")
+    return files
+
+
+def git_rev():
+    try:
+        p = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True, timeout=10)
+        rev = p.stdout.strip() or "none"
+        d = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10)
+        return rev + ("+dirty" if d.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def host():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.machine()} {cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.environ.get("BUILD", "build"),
+                    help="build directory with libhakmem*.so (default: build)")
+    ap.add_argument("--bin", help="directory with the benchmark binaries (default BUILD/bench/bin)")
+    ap.add_argument("--out", help="report directory (default BUILD/bench)")
+    ap.add_argument("--rounds", type=int, help="rounds (default 5, quick 1)")
+    ap.add_argument("--quick", action="store_true", help="about 10x fewer iterations, 1 round")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny iteration counts, 1 round: checks the pipeline, not speed")
+    ap.add_argument("--allocators", help="comma list (default all): " + ", ".join(
+        a for a, _, _ in allocator_table("")))
+    ap.add_argument("--benchmarks", help="comma list (default all): " + ", ".join(
+        b for b, *_ in BENCHMARKS))
+    ap.add_argument("--no-callgrind", action="store_true", help="skip instructions per op")
+    ap.add_argument("--callgrind-iters", type=int, help="random_mixed ops under callgrind "
+                    "(default 200000, quick 50000)")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per run (default 600)")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if any run failed")
+    args = ap.parse_args()
+
+    rounds = args.rounds or (1 if args.quick or args.smoke else 5)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    bindir = args.bin or os.path.join(args.build, "bench", "bin")
+    outdir = args.out or os.path.join(args.build, "bench")
+    os.makedirs(outdir, exist_ok=True)
+    wanted = set(args.allocators.split(",")) if args.allocators else None
+    if wanted:
+        unknown = wanted - {a for a, _, _ in allocator_table("")}
+        if unknown:
+            ap.error(f"unknown allocator(s): {', '.join(sorted(unknown))}")
+    bwanted = set(args.benchmarks.split(",")) if args.benchmarks else None
+    if bwanted:
+        unknown = bwanted - {b for b, *_ in BENCHMARKS}
+        if unknown:
+            ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    benches = [b for b in BENCHMARKS if not bwanted or b[0] in bwanted]
+
+    for _, binary, *_ in benches:
+        if not os.access(os.path.join(bindir, binary), os.X_OK):
+            sys.exit(f"run.py: {os.path.join(bindir, binary)} missing (make bench builds it)")
+
+    allocs = resolve_allocators(args.build, wanted)
+    present = {a for a, _ in allocs}
+    skipped = [a for a, _, _ in allocator_table(args.build)
+               if (not wanted or a in wanted) and a not in present]
+    if not allocs:
+        sys.exit("run.py: no allocator to run")
+    log(f"[bench] {len(benches)} benchmarks x {len(allocs)} allocators x {rounds} rounds"
+        f"{'' if mode == 'full' else f' ({mode})'}: {', '.join(present_name for present_name, _ in allocs)}")
+
+    samples = {}      # (bench, alloc) -> [result dict]
+    failures = {}     # (bench, alloc) -> message
+    t_start = time.monotonic()
+    for r in range(rounds):
+        for bi, (bench, binary, full, quick, smoke, _) in enumerate(benches):
+            cmd = [os.path.join(bindir, binary)] + {"full": full, "quick": quick,
+                                                     "smoke": smoke}[mode]
+            # Rotate the allocator order per round and per benchmark.
+            k = (r + bi) % len(allocs)
+            for name, lib in allocs[k:] + allocs[:k]:
+                res, err, wall = run_once(cmd, lib, args.timeout)
+                tag = f"[bench] r{r + 1}/{rounds} {bench:<13} {name:<16}"
+                if err:
+                    failures[(bench, name)] = err
+                    log(f"{tag} FAILED: {err} ({wall:.1f} s)")
+                    continue
+                samples.setdefault((bench, name), []).append(res)
+                log(f"{tag} {fmt_rate(res['ops_per_sec']):>9} ops/s  peak RSS "
+                    f"{fmt_mib(res['rss_kb']):>10}  ({wall:.2f} s)")
+
+    cg = {}
+    if not args.no_callgrind and any(b[0] == "random_mixed" for b in benches):
+        iters = args.callgrind_iters or {"full": 200000, "quick": 50000, "smoke": 2000}[mode]
+        cg = callgrind(os.path.join(bindir, "random_mixed"), allocs, iters,
+                       os.path.join(outdir, "callgrind"), args.timeout)
+        for name, c in cg.items():
+            with open(os.path.join(outdir, "callgrind", f"random_mixed.{name}.top.txt"),
+                      "w") as f:
+                f.write(f"# self instructions, random_mixed {c['iterations']} ops, {name}\n")
+                for t in c["top"]:
+                    f.write(f"{t['instructions'] / c['iterations']:10.2f} /op  "
+                            f"{t['function']}\n")
+
+    stats = {}
+    for (bench, name), ss in samples.items():
+        stats.setdefault(bench, {})[name] = summarize(ss)
+    goals = evaluate_goals(stats, cg)
+    files = plot(outdir, allocs, stats)
+
+    cmdline = os.environ.get("BENCH_COMMAND") or " ".join(
+        [os.path.basename(sys.argv[0])] + sys.argv[1:])
+    meta = {
+        "command": cmdline, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "git": git_rev(), "host": host(), "rounds": rounds, "mode": mode,
+        "skipped": skipped, "seconds": round(time.monotonic() - t_start, 1),
+    }
+    md = markdown(meta, allocs, stats, failures, cg, goals, files)
+    with open(os.path.join(outdir, "report.md"), "w") as f:
+        f.write(md + "\n")
+    report = {
+        "meta": meta,
+        "allocators": [{"name": a, "lib": lib} for a, lib in allocs],
+        "benchmarks": [{"name": b, "binary": binary, "op": what,
+                        "args": {"full": full, "quick": quick, "smoke": smoke}[mode]}
+                       for b, binary, full, quick, smoke, what in benches],
+        "results": {b: {a: dict(s, samples=[x["ops_per_sec"] for x in samples[(b, a)]],
+                                rss_samples=[x["rss_kb"] for x in samples[(b, a)]])
+                        for a, s in st.items()} for b, st in stats.items()},
+        "failures": [{"benchmark": b, "allocator": a, "error": e}
+                     for (b, a), e in failures.items()],
+        "callgrind": cg,
+        "goals": goals,
+        "plots": files,
+    }
+    with open(os.path.join(outdir, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+
+    print()
+    print(md)
+    log(f"[bench] wrote {os.path.join(outdir, 'report.md')}, report.json"
+        f"{', ' + ', '.join(os.path.basename(x) for x in files) if files else ''} "
+        f"({meta['seconds']} s)")
+    if failures:
+        log(f"[bench] {len(failures)} benchmark/allocator pairs failed at least once")
+    return 1 if (args.strict and failures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
