@@ -31,9 +31,8 @@ static hak_noinline void *hak_malloc_slow(size_t size)
     }
     if (!t->initialized) hak_thread_init(t);
     unsigned cls = hak_size_class(size);
-    hak_bin *b = &t->bins[cls];
-    if (b->top == b->base && !hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
-    void *p = *--b->top;
+    if (!t->slots[t->bins[cls] - 1] && !hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
+    void *p = t->slots[--t->bins[cls]];
     unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
     hak_tag_store(p, hak_tag_make(HAK_TAG_ALLOC, tc));
     hak_san_block_alloc(p, hak_class_usable(cls), 0);
@@ -44,9 +43,11 @@ hak_hot_inline void *hak_malloc_fast(size_t size)
 {
     if (hak_likely(size <= HAK_TINY_MAX)) {
         unsigned cls = hak_tiny_class_table[(size + 16) >> 4];
-        hak_bin *b = &hak_tls.bins[cls];
-        if (hak_likely(b->top != b->base)) {
-            void *p = *--b->top;
+        hak_thread *t = &hak_tls;
+        uintptr_t i = t->bins[cls];
+        void *p = t->slots[i - 1];
+        if (hak_likely(p != NULL)) {
+            t->bins[cls] = i - 1;
             hak_tag_store(p, (uint8_t)(HAK_TAG_ALLOC | cls));
             hak_san_block_alloc(p, hak_class_usable(cls), 0);
             return p;
@@ -75,11 +76,11 @@ static hak_noinline void hak_free_slow(void *p)
     }
     hak_thread *t = &hak_tls;
     if (!t->initialized) hak_thread_init(t);
-    hak_bin *b = &t->bins[sl->cls];
-    if (b->top == b->end) hak_bin_flush(t, b, (unsigned)(b->end - b->base) / 2);
+    unsigned c = sl->cls;
+    if (t->slots[t->bins[c]] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_tag_store(p, sl->tag_cached);
     hak_san_block_free(p, sl->stride - 1);
-    *b->top++ = p;
+    t->slots[t->bins[c]++] = p;
 }
 
 hak_hot_inline void hak_free_fast(void *p)
@@ -90,11 +91,15 @@ hak_hot_inline void hak_free_fast(void *p)
         hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
         if (hak_likely(hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
             uint8_t tag = hak_tag_load(p);
-            hak_bin *b = &hak_tls.bins[sl->cls];
-            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && b->top != b->end)) {
-                hak_tag_store(p, sl->tag_cached);
+            hak_thread *t = &hak_tls;
+            uintptr_t c = sl->cls;
+            uintptr_t i = t->bins[c];
+            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && t->slots[i] != HAK_BIN_FULL)) {
+                t->slots[i] = p;
+                t->bins[c] = i + 1;
+                /* tag == tag_alloc here (the checked build): CACHED differs by two bits */
+                hak_tag_store(p, HAKMEM_CHECK_FREE_STATE ? (uint8_t)(tag ^ (HAK_TAG_ALLOC ^ HAK_TAG_CACHED)) : sl->tag_cached);
                 hak_san_block_free(p, sl->stride - 1);
-                *b->top++ = p;
                 return;
             }
         }

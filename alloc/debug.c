@@ -15,7 +15,7 @@ static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p)
     if (idx == 0 || idx >= HAK_SLABS_PER_SS || owner->slabs[idx].head != hak_slab_index(ss, head)) return 0;
     if (a < head->first) return 0;
     uintptr_t off = a - head->first;
-    if (off >= atomic_load_explicit(&head->limit, memory_order_relaxed) || off % head->stride != 0) return 0;
+    if (off >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride || off % head->stride != 0) return 0;
     return hak_tag_load(p) == head->tag_free;
 }
 
@@ -46,7 +46,7 @@ static int hak_debug_validate_free(void *p, int for_free)
     unsigned idx = (unsigned)((a - (uintptr_t)ss) >> HAKMEM_SLAB_SHIFT);
     hak_slab *head = &ss->slabs[ss->slabs[idx].head];
     if (idx == 0 || head->cls == HAK_CLASS_NONE || a < head->first
-        || (a - head->first) >= atomic_load_explicit(&head->limit, memory_order_relaxed)
+        || (a - head->first) >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride
         || (a - head->first) % head->stride != 0) {
         hak_report(HAK_CORRUPT_INVALID_POINTER, p);
         return 0;

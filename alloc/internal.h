@@ -97,28 +97,31 @@ static inline unsigned hak_mid_class_of(size_t size)
 typedef struct hak_thread hak_thread;
 typedef struct hak_superslab hak_superslab;
 
-/* One 64 KiB slab, or the head of a span of slabs (mid). The first group of fields is
- * the free fast path's view and is copied into every slab of a span; the rest lives in
- * the head only. Invariant: a user pointer p of this slab has p - first < limit and
- * (p - first) % stride == 0; limit only grows until the slab is released. */
+/* One 64 KiB slab, or the head of a span of slabs (mid); 64 bytes. The first group of
+ * fields is the free fast path's view and is copied into every slab of a span; the
+ * rest lives in the head only. Invariant: p is a user pointer of this slab iff
+ * k = rotr((p - first) * inv, tz) < count, and then k is its block index (stride =
+ * odd * 2^tz, inv = odd^-1 mod 2^64: one multiply checks range and stride together).
+ * count only grows until the slab is released. */
 typedef struct hak_slab {
     uintptr_t first;               /* user pointer of block 0 (0: slab unused) */
-    _Atomic uint32_t limit;        /* bytes carved from first */
+    uint64_t inv;                  /* inverse of stride's odd part mod 2^64 */
+    _Atomic uint32_t count;        /* blocks carved so far */
     uint32_t stride;
-    uint64_t divc;                 /* ceil(2^64 / stride): x % stride == 0 iff x*divc < divc */
     uint8_t  cls;                  /* global class, HAK_CLASS_NONE when unused */
     uint8_t  tag_alloc, tag_cached, tag_free;
     uint8_t  head;                 /* index of the span head (self for tiny) */
     uint8_t  span;                 /* head: slabs in the span */
     uint8_t  in_partial;           /* head: on the owner's partial list */
-    uint8_t  pad0;
+    uint8_t  tz;                   /* trailing zero bits of stride */
     /* head only */
-    uint32_t capacity;             /* bytes that can be carved */
+    uint32_t nblocks;              /* blocks that fit in the slab or span */
     uint32_t used;                 /* blocks out of the slab (allocated or cached); owner only */
     void    *free;                 /* local freelist, owner only */
     _Atomic(void *) remote;        /* cross-thread frees, lock-free push */
-    struct hak_slab *prev_partial, *next_partial;
+    uint32_t prev_partial, next_partial;   /* hak_slab_ref()s on the owner's partial list */
 } hak_slab;
+static_assert(sizeof(hak_slab) == 64, "a slab descriptor is one cache line (hak_slab_at relies on it)");
 
 #define HAK_SS_MAGIC 0x48414b4d53534c42ull   /* "HAKMSSLB" */
 
@@ -132,22 +135,29 @@ struct hak_superslab {
     hak_superslab *next;           /* owner's list, or pool list */
     hak_superslab *prev;
     hak_superslab *all_next;       /* every SuperSlab of the heap */
-    hak_slab slabs[HAK_SLABS_PER_SS];
+    hak_slab slabs[HAK_SLABS_PER_SS] __attribute__((aligned(64)));
 };
 static_assert(sizeof(hak_superslab) <= HAK_SLAB_SIZE, "metadata fits slab 0");
 #define HAK_SS_ALL_FREE ((HAK_SLABS_PER_SS == 64 ? ~0ull : ((1ull << HAK_SLABS_PER_SS) - 1)) & ~1ull)
 
-/* A thread cache bin: a LIFO array of blocks in state CACHED. */
-typedef struct hak_bin {
-    void **top, **base, **end;
-} hak_bin;
+/* Thread cache bins: bin c is a LIFO stack of CACHED blocks in slots[base(c) ..
+ * base(c)+cap(c)), bins[c] is the index one past its top. slots[base(c)-1] is NULL and
+ * slots[base(c)+cap(c)] is HAK_BIN_FULL: malloc pops slots[bins[c]-1] and sees NULL when
+ * the bin is empty, free checks slots[bins[c]] for the FULL mark; neither needs a bound.
+ * Before a thread is initialised every bin index is 1: slots[0] is NULL and slots[1] is
+ * FULL in the TLS image, so both fast paths fall to the slow path, which lays out. */
+#define HAK_BIN_FULL ((void *)1)
+#define HAK_TCACHE_SLOTS (HAK_NTINY * (HAKMEM_TCACHE_TINY_CAP + 2) + HAK_NMID * (HAKMEM_TCACHE_MID_CAP + 2))
+static inline unsigned hak_bin_cap(unsigned c) { return c < HAK_NTINY ? HAKMEM_TCACHE_TINY_CAP : HAKMEM_TCACHE_MID_CAP; }
+static inline unsigned hak_bin_base(unsigned c)
+{
+    return c < HAK_NTINY ? 1 + c * (HAKMEM_TCACHE_TINY_CAP + 2)
+                         : 1 + HAK_NTINY * (HAKMEM_TCACHE_TINY_CAP + 2) + (c - HAK_NTINY) * (HAKMEM_TCACHE_MID_CAP + 2);
+}
 
-#define HAK_TCACHE_SLOTS (HAK_NTINY * HAKMEM_TCACHE_TINY_CAP + HAK_NMID * HAKMEM_TCACHE_MID_CAP)
-
-/* Per-thread heap state (in TLS). Zero-initialised: every bin looks empty and full, so
- * the first malloc/free goes to the slow path, which initialises the thread. */
+/* Per-thread heap state (in TLS). */
 struct hak_thread {
-    hak_bin bins[HAK_NCLASS];
+    uintptr_t bins[HAK_NCLASS];
     hak_slab *active[HAK_NCLASS];      /* slab refills come from first */
     hak_slab *partial[HAK_NCLASS];     /* other owned slabs with local free blocks */
     hak_superslab *owned;              /* SuperSlabs this thread owns */
@@ -156,6 +166,7 @@ struct hak_thread {
     hak_thread *next_thread, *prev_thread;
     void *slots[HAK_TCACHE_SLOTS];
 };
+#define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = 1 }, .slots = { NULL, HAK_BIN_FULL } }
 
 static void hak_report(hak_corruption_kind kind, const void *ptr);
 

@@ -5,7 +5,7 @@
  * SuperSlab it owns (the warm pool), then a batch of SuperSlabs from the shared pool
  * taken under one lock, and only then a new mapping. */
 
-static __thread hak_thread hak_tls __attribute__((tls_model("initial-exec")));
+static __thread hak_thread hak_tls __attribute__((tls_model("initial-exec"))) = HAK_THREAD_INIT;
 
 static void hak_global_init(void);
 
@@ -31,25 +31,40 @@ static hak_superslab *hak_ss_map(void)
     return ss;
 }
 
-/* --- partial lists (owner only) --- */
+/* --- partial lists (owner only) ---
+ * Links are 32-bit refs: SuperSlab number << 6 | slab index (never 0: slab 0 is metadata). */
+static_assert(HAKMEM_VA_BITS - HAKMEM_SS_SHIFT + 6 <= 32, "slab refs fit 32 bits");
+static inline uint32_t hak_slab_ref(hak_slab *sl)
+{
+    if (!sl) return 0;
+    hak_superslab *ss = hak_ss_of_slab(sl);
+    return (uint32_t)(((uintptr_t)ss >> HAKMEM_SS_SHIFT) << 6) | hak_slab_index(ss, sl);
+}
+static inline hak_slab *hak_slab_deref(uint32_t ref)
+{
+    if (!ref) return NULL;
+    hak_superslab *ss = (hak_superslab *)((uintptr_t)(ref >> 6) << HAKMEM_SS_SHIFT);
+    return &ss->slabs[ref & 63];
+}
 static void hak_partial_add(hak_thread *t, hak_slab *head)
 {
     if (head->in_partial) return;
     hak_slab **list = &t->partial[head->cls];
     head->in_partial = 1;
-    head->prev_partial = NULL;
-    head->next_partial = *list;
-    if (*list) (*list)->prev_partial = head;
+    head->prev_partial = 0;
+    head->next_partial = hak_slab_ref(*list);
+    if (*list) (*list)->prev_partial = hak_slab_ref(head);
     *list = head;
 }
 static void hak_partial_remove(hak_thread *t, hak_slab *head)
 {
     if (!head->in_partial) return;
-    if (head->prev_partial) head->prev_partial->next_partial = head->next_partial;
-    else t->partial[head->cls] = head->next_partial;
-    if (head->next_partial) head->next_partial->prev_partial = head->prev_partial;
+    hak_slab *prev = hak_slab_deref(head->prev_partial), *next = hak_slab_deref(head->next_partial);
+    if (prev) prev->next_partial = head->next_partial;
+    else t->partial[head->cls] = next;
+    if (next) next->prev_partial = head->prev_partial;
     head->in_partial = 0;
-    head->prev_partial = head->next_partial = NULL;
+    head->prev_partial = head->next_partial = 0;
 }
 
 /* --- ownership --- */

@@ -7,18 +7,33 @@
 hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return (hak_superslab *)(p & ~HAK_SS_MASK); }
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {
-    return &ss->slabs[(p & HAK_SS_MASK) >> HAKMEM_SLAB_SHIFT];
+    /* == &ss->slabs[(p & HAK_SS_MASK) >> HAKMEM_SLAB_SHIFT], in three instructions */
+    uintptr_t off = (p >> (HAKMEM_SLAB_SHIFT - 6)) & ((uintptr_t)(HAK_SLABS_PER_SS - 1) << 6);
+    return (hak_slab *)((uintptr_t)ss + offsetof(hak_superslab, slabs) + off);
 }
 static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return &ss->slabs[sl->head]; }
 static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl) { return (unsigned)(sl - ss->slabs); }
 static inline hak_superslab *hak_ss_of_slab(hak_slab *sl) { return hak_ss_of((uintptr_t)sl); }
 
+hak_hot_inline uint64_t hak_rotr(uint64_t x, unsigned r) { return (x >> r) | (x << ((64 - r) & 63)); }
+
+/* Block index of p in slab view sl if p is a carved block start, else >= count.
+ * p < first wraps to a huge offset, which is never a small multiple of the stride. */
+hak_hot_inline uint64_t hak_slab_block_index(const hak_slab *sl, uintptr_t p)
+{
+    return hak_rotr((p - sl->first) * sl->inv, sl->tz);
+}
+static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved from first */
+{
+    return (uintptr_t)atomic_load_explicit(&sl->count, memory_order_relaxed) * sl->stride;
+}
+
 /* p is a carved block start of slab view `sl` (range always; stride if asked). */
 hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_stride)
 {
-    uintptr_t off = p - sl->first;   /* wraps to huge when p < first */
-    if (off >= atomic_load_explicit(&sl->limit, memory_order_relaxed)) return 0;
-    return !check_stride || off * sl->divc < sl->divc;
+    if (check_stride)
+        return hak_slab_block_index(sl, p) < atomic_load_explicit(&sl->count, memory_order_relaxed);
+    return p - sl->first < hak_slab_limit(sl);
 }
 
 static unsigned hak_class_span(unsigned cls)
@@ -41,13 +56,16 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
         memset(sl, 0, sizeof *sl);
         sl->first = start + HAK_BLOCK_OFFSET;
         sl->stride = stride;
-        sl->divc = UINT64_MAX / stride + 1;
+        sl->tz = (uint8_t)__builtin_ctz(stride);
+        uint64_t odd = stride >> sl->tz, inv = odd;
+        for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;   /* Newton: 3, 6, 12, 24, 48, 96 bits */
+        sl->inv = inv;
         sl->cls = (uint8_t)cls;
         sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
         sl->tag_cached = hak_tag_make(HAK_TAG_CACHED, tc);
         sl->tag_free = hak_tag_make(HAK_TAG_FREE, tc);
         sl->head = (uint8_t)idx;
-        sl->capacity = nblocks * stride;
+        sl->nblocks = nblocks;
     }
     ss->slabs[idx].span = (uint8_t)span;
     uint64_t bits = (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
@@ -69,29 +87,29 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
     HAK_STAT_INC(slabs_released);
 }
 
-static void hak_slab_set_limit(hak_superslab *ss, hak_slab *head, uint32_t limit)
+static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count)
 {
     unsigned idx = hak_slab_index(ss, head);
     for (unsigned i = 0; i < head->span; i++)
-        atomic_store_explicit(&ss->slabs[idx + i].limit, limit, memory_order_release);
+        atomic_store_explicit(&ss->slabs[idx + i].count, count, memory_order_release);
 }
 
 /* Carve up to n fresh blocks (state CACHED) into out[]. */
 static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, unsigned n)
 {
-    uint32_t lim = atomic_load_explicit(&head->limit, memory_order_relaxed);
-    uint32_t avail = (head->capacity - lim) / head->stride;
+    uint32_t cnt = atomic_load_explicit(&head->count, memory_order_relaxed);
+    uint32_t avail = head->nblocks - cnt;
     if (n > avail) n = avail;
     if (!n) return 0;
     size_t flt = hak_os_minflt();
     (void)flt;
-    uintptr_t p = head->first + lim;
+    uintptr_t p = head->first + (uintptr_t)cnt * head->stride;
     for (unsigned i = 0; i < n; i++, p += head->stride) {
         hak_san_unpoison((void *)(p - 1), 1);
         hak_tag_store((void *)p, head->tag_cached);
         out[i] = (void *)p;
     }
-    hak_slab_set_limit(ss, head, lim + n * head->stride);
+    hak_slab_set_count(ss, head, cnt + n);
     HAK_STAT_ADD(carved, n);
     HAK_STAT_ADD(refill_minflt, hak_os_minflt() - flt);
     return n;
@@ -100,9 +118,14 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
 /* Is p a valid FREE node of this slab? The three release link checks. */
 static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stride, int state)
 {
-    uintptr_t off = (uintptr_t)p - head->first;
-    if (range && off >= atomic_load_explicit(&head->limit, memory_order_relaxed)) return 0;
-    if (stride && off * head->divc >= head->divc) return 0;
+    uintptr_t a = (uintptr_t)p;
+    if (range && stride) {
+        if (hak_slab_block_index(head, a) >= atomic_load_explicit(&head->count, memory_order_relaxed)) return 0;
+    } else if (range) {
+        if (a - head->first >= hak_slab_limit(head)) return 0;
+    } else if (stride) {
+        if (hak_slab_block_index(head, a) > UINT64_MAX / head->stride) return 0;
+    }
     if (state && hak_tag_load(p) != head->tag_free) return 0;
     return 1;
 }
@@ -154,7 +177,7 @@ static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
     void *list = atomic_exchange_explicit(&head->remote, NULL, memory_order_acquire);
     if (!list) return;
     HAK_STAT_INC(remote_collects);
-    uint32_t max = head->capacity / head->stride;
+    uint32_t max = head->nblocks;
     if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &list, max + 1, HAK_CORRUPT_BAD_REMOTE_LINK);
     void *p = list, *last = NULL;
     uint32_t n = 0;
@@ -178,7 +201,7 @@ static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
  * Popped-state marking catches cycles; the count bound stops a walk in any case. */
 static void hak_slab_check_freelist(hak_superslab *ss, hak_slab *head)
 {
-    uint32_t max = head->capacity / head->stride;
+    uint32_t max = head->nblocks;
     if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &head->free, max + 1, HAK_CORRUPT_BAD_FREELIST_LINK);
     void *p = head->free, *last = NULL;
     uint32_t n = 0;

@@ -41,14 +41,14 @@ static void hak_global_init(void)
 
 static void hak_thread_layout(hak_thread *t)
 {
-    unsigned off = 0;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
-        unsigned cap = c < HAK_NTINY ? HAKMEM_TCACHE_TINY_CAP : HAKMEM_TCACHE_MID_CAP;
-        t->bins[c].base = t->bins[c].top = &t->slots[off];
-        t->bins[c].end = &t->slots[off + cap];
-        off += cap;
+        unsigned base = hak_bin_base(c);
+        t->slots[base - 1] = NULL;
+        t->slots[base + hak_bin_cap(c)] = HAK_BIN_FULL;
+        t->bins[c] = base;
     }
 }
+static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return t->bins[c] - hak_bin_base(c); }
 
 static void hak_thread_init(hak_thread *t)
 {
@@ -80,28 +80,30 @@ static void hak_block_release(hak_thread *t, void *p)
     else if (t->active[head->cls] != head) hak_partial_add(t, head);
 }
 
-/* Flush the n oldest blocks of a bin. */
-static void hak_bin_flush(hak_thread *t, hak_bin *b, unsigned n)
+/* Flush the n oldest blocks of bin c. */
+static void hak_bin_flush(hak_thread *t, unsigned c, unsigned n)
 {
-    unsigned have = (unsigned)(b->top - b->base);
+    void **base = &t->slots[hak_bin_base(c)];
+    unsigned have = hak_bin_count(t, c);
     if (n > have) n = have;
-    for (unsigned i = 0; i < n; i++) hak_block_release(t, b->base[i]);
-    memmove(b->base, b->base + n, (have - n) * sizeof(void *));
-    b->top -= n;
+    for (unsigned i = 0; i < n; i++) hak_block_release(t, base[i]);
+    memmove(base, base + n, (have - n) * sizeof(void *));
+    t->bins[c] -= n;
     HAK_STAT_INC(flushes);
 }
 
 static void hak_thread_flush_all(hak_thread *t)
 {
     if (!t->initialized) return;
-    for (unsigned c = 0; c < HAK_NCLASS; c++) hak_bin_flush(t, &t->bins[c], ~0u);
+    for (unsigned c = 0; c < HAK_NCLASS; c++) hak_bin_flush(t, c, ~0u);
 }
 
 /* Fill the bin of cls with up to half its capacity. Returns the number added. */
 static unsigned hak_refill(hak_thread *t, unsigned cls)
 {
-    hak_bin *b = &t->bins[cls];
-    unsigned want = (unsigned)(b->end - b->base) / 2, got = 0;
+    void **top = &t->slots[t->bins[cls]];
+    unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
+    if (!want) want = 1;
     HAK_STAT_INC(refills);
     for (int tries = 0; got == 0 && tries < 64; tries++) {
         hak_slab *sl = t->active[cls];
@@ -116,12 +118,12 @@ static unsigned hak_refill(hak_thread *t, unsigned cls)
         if (!HAKMEM_BUILD_RELEASE && sl->free)
             hak_debug_validate_list(ss, sl, &sl->free, want, HAK_CORRUPT_BAD_FREELIST_LINK);
         void *p;
-        while (got < want && (p = hak_slab_pop(sl))) b->top[got++] = p;
-        if (got < want) got += hak_slab_carve(ss, sl, b->top + got, want - got);
+        while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+        if (got < want) got += hak_slab_carve(ss, sl, top + got, want - got);
         sl->used += got;
         if (got == 0) t->active[cls] = NULL;   /* full: it rejoins a partial list on a local free */
     }
-    b->top += got;
+    t->bins[cls] += got;
     HAK_STAT_ADD(refill_blocks, got);
     return got;
 }
@@ -136,7 +138,10 @@ static void hak_thread_exit(void *arg)
     if (t->prev_thread) t->prev_thread->next_thread = t->next_thread; else hak_g.threads = t->next_thread;
     if (t->next_thread) t->next_thread->prev_thread = t->prev_thread;
     pthread_mutex_unlock(&hak_g.lock);
-    memset(t, 0, offsetof(hak_thread, slots));   /* later frees in this thread: slow path, re-init */
+    memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, re-init */
+    for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = 1;
+    t->slots[0] = NULL;
+    t->slots[1] = HAK_BIN_FULL;
 }
 
 HAK_EXPORT void HAK_API(thread_flush)(void) { hak_thread_flush_all(&hak_tls); }
@@ -161,7 +166,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
     hak_global_init();
     pthread_mutex_lock(&hak_g.lock);
     for (hak_thread *t = hak_g.threads; t; t = t->next_thread) {
-        for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c].top = t->bins[c].base;
+        if (t->initialized) for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = hak_bin_base(c);
         memset(t->active, 0, sizeof t->active);
         memset(t->partial, 0, sizeof t->partial);
         t->owned = NULL;

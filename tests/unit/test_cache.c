@@ -26,25 +26,27 @@ int main(void)
     void *p = HAK_API(malloc)(40);
     EXPECT(t->initialized);
     unsigned cls = hak_size_class(40);
-    hak_bin *b = &t->bins[cls];
-    unsigned cap = (unsigned)(b->end - b->base);
+    unsigned cap = hak_bin_cap(cls);
     EXPECT_EQ(cap, HAKMEM_TCACHE_TINY_CAP);
-    EXPECT_EQ(b->top - b->base, cap / 2 - 1);     /* refill brought half a bin */
+    EXPECT_EQ(hak_bin_count(t, cls), cap / 2 - 1);     /* refill brought half a bin */
+    EXPECT(t->slots[hak_bin_base(cls) - 1] == NULL);
+    EXPECT(t->slots[hak_bin_base(cls) + cap] == HAK_BIN_FULL);
     EXPECT_EQ(hak_tag_load(p), HAK_TAG_ALLOC | cls);
     HAK_API(free)(p);
     EXPECT_EQ(hak_tag_load(p), HAK_TAG_CACHED | cls);
-    EXPECT(b->top[-1] == p);
+    EXPECT(t->slots[t->bins[cls] - 1] == p);
 
     /* fill the bin past its capacity: the older half goes back to the slab */
     unsigned n = cap * 2;
     for (unsigned i = 0; i < n; i++) blocks[i] = HAK_API(malloc)(40);
     for (unsigned i = 0; i < n; i++) HAK_API(free)(blocks[i]);
-    EXPECT((unsigned)(b->top - b->base) <= cap);
+    EXPECT(hak_bin_count(t, cls) <= cap);
+    EXPECT(t->slots[hak_bin_base(cls) + cap] == HAK_BIN_FULL);
     hak_slab *sl = t->active[cls];
     EXPECT(sl != NULL && sl->free != NULL);
     EXPECT_EQ(hak_tag_load(sl->free), HAK_TAG_FREE | cls);
     HAK_API(thread_flush)();
-    EXPECT(b->top == b->base);
+    EXPECT_EQ(hak_bin_count(t, cls), 0);
 
     /* cross-thread frees land on the owner's remote list, then get collected */
     void *mine[64];
@@ -67,7 +69,7 @@ int main(void)
 
     /* reset: all caches empty, all SuperSlabs back in the pool, heap reusable */
     HAK_API(heap_reset)();
-    EXPECT(t->bins[cls].top == t->bins[cls].base);
+    EXPECT_EQ(hak_bin_count(t, cls), 0);
     unsigned nss = 0;
     for (hak_superslab *s = hak_g.all; s; s = s->all_next) nss++;
     EXPECT_EQ(hak_g.npool, nss);

@@ -22,13 +22,19 @@ int main(void)
     EXPECT_EQ(hak_region_of((uintptr_t)ss + 12345), HAK_REGION_SS);
     EXPECT_EQ(hak_region_of((uintptr_t)&ss - 0), HAK_REGION_NONE);
 
-    /* divisibility: x*divc < divc iff x % stride == 0, for all offsets in a span */
+    /* block index: rotr((p-first)*inv, tz) is p's index for block starts and huge
+     * otherwise, for every offset of a span and for pointers below first */
     int bad = 0;
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        hak_slab *s = &ss->slabs[20];
+        hak_slab_init(ss, 20, c, 1);
         uint32_t st = hak_class_stride[c];
-        uint64_t divc = UINT64_MAX / st + 1;
-        for (uint64_t x = 0; x < HAK_SS_SIZE; x += (c < HAK_NTINY ? 1 : 7))
-            bad += ((x * divc < divc) != (x % st == 0));
+        for (uint64_t x = 0; x < HAK_SS_SIZE; x += (c < HAK_NTINY ? 1 : 7)) {
+            uint64_t k = hak_slab_block_index(s, s->first + x);
+            bad += (x % st == 0) ? k != x / st : k < (1ull << 40);
+        }
+        for (uint64_t x = 1; x < 4096; x++) bad += hak_slab_block_index(s, s->first - x) < (1ull << 40);
+        hak_slab_release(ss, s);
     }
     EXPECT_EQ(bad, 0);
 
@@ -70,7 +76,7 @@ int main(void)
         other_out[0],                      /* a free block of another slab */
         (char *)ss + 64,                   /* SuperSlab metadata */
         global_buf,                        /* not heap at all */
-        (char *)sl->first + (uintptr_t)sl->capacity + 80,  /* beyond the slab */
+        (char *)sl->first + (uintptr_t)sl->nblocks * sl->stride + 80,  /* beyond the slab */
     };
     for (unsigned k = 0; k < sizeof bad_links / sizeof bad_links[0]; k++) {
         unit_clear_reports();
@@ -129,7 +135,7 @@ int main(void)
     EXPECT_EQ(hak_slab_carve(ss, m, mo, 4), 4);
     for (unsigned i = 0; i < span; i++) {
         EXPECT_EQ(ss->slabs[8 + i].head, 8);
-        EXPECT_EQ(atomic_load(&ss->slabs[8 + i].limit), 4 * hak_class_stride[mc]);
+        EXPECT_EQ(atomic_load(&ss->slabs[8 + i].count), 4);
     }
     hak_slab *tail_view = hak_slab_at(ss, (uintptr_t)mo[3]);
     EXPECT(hak_slab_holds(tail_view, (uintptr_t)mo[3], 1));
