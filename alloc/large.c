@@ -66,16 +66,15 @@ static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align)
         }
     }
     pthread_mutex_unlock(&hak_g.lock);
-    int zeroed = 1;
+    int zeroed = 1;   /* fresh and cached mappings both read as zero */
     if (h) {
         uintptr_t base = h->map_base;
         size_t msz = h->map_size;
         hak_san_unpoison((void *)base, msz);
         h = (hak_large *)(base + off - HAK_LARGE_HDR);
-        memset(h, 0, sizeof *h);
+        memset(h, 0, sizeof *h);   /* the rest of the mapping is zero already */
         h->map_base = base;
         h->map_size = msz;
-        zeroed = 0;
         HAK_STAT_INC(large_reused);
     } else {
         void *m = hak_os_map_aligned(map_size, map_align);
@@ -133,6 +132,9 @@ static HAK_NO_ASAN void hak_large_release(hak_large *h)
         hak_large_seal(h, HAK_LARGE_FREED);
         hak_g.large_cache[hak_g.nlarge_cache++] = h;
         pthread_mutex_unlock(&hak_g.lock);
+        /* Cached mappings read as zero past the header (calloc relies on it). */
+        hak_san_unpoison((void *)user, HAK_PAGE - HAK_LARGE_HDR);
+        memset((void *)user, 0, HAK_PAGE - HAK_LARGE_HDR);
         hak_os_decommit((void *)(h->map_base + HAK_PAGE), h->map_size - HAK_PAGE);
         return;
     }

@@ -56,10 +56,16 @@ static void hak_thread_init(hak_thread *t)
     hak_thread_layout(t);
     t->initialized = 1;
     pthread_mutex_lock(&hak_g.lock);
-    t->prev_thread = NULL;
-    t->next_thread = hak_g.threads;
-    if (hak_g.threads) hak_g.threads->prev_thread = t;
-    hak_g.threads = t;
+    /* A thread that allocates again after its destructor's last round dies listed; a
+     * later thread may get the same TLS address. Never link one address twice. */
+    hak_thread *u = hak_g.threads;
+    while (u && u != t) u = u->next_thread;
+    if (!u) {
+        t->prev_thread = NULL;
+        t->next_thread = hak_g.threads;
+        if (hak_g.threads) hak_g.threads->prev_thread = t;
+        hak_g.threads = t;
+    }
     pthread_mutex_unlock(&hak_g.lock);
     pthread_setspecific(hak_g.key, t);   /* may malloc: the thread is usable by now */
 }
