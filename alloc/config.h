@@ -95,6 +95,9 @@
 #ifndef HAKMEM_POOL_RESIDENT
 #define HAKMEM_POOL_RESIDENT 4        /* empty SuperSlabs the pool keeps resident (no madvise) */
 #endif
+#ifndef HAKMEM_MAX_THREADS
+#define HAKMEM_MAX_THREADS 1024       /* live threads tracked for heap_reset and fork */
+#endif
 #ifndef HAKMEM_LARGE_CACHE
 #define HAKMEM_LARGE_CACHE 8          /* freed large mappings kept for reuse */
 #endif

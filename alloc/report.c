@@ -16,7 +16,8 @@ static struct {
     hak_superslab *pool;               /* SuperSlabs without an owner */
     unsigned npool;
     hak_superslab *all;                /* every SuperSlab ever mapped */
-    hak_thread *threads;               /* every initialised thread */
+    hak_thread *threads[HAKMEM_MAX_THREADS];   /* initialised threads (TLS addresses) */
+    unsigned nthreads;
     hak_large *large_live;             /* live large blocks */
     hak_large *large_cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
     unsigned nlarge_cache;

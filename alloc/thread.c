@@ -11,7 +11,8 @@ static void hak_atfork_child(void)
     /* Only the forking thread survives: its SuperSlabs stay its own; the others'
      * go to the pool as abandoned, to be adopted with their remote lists. */
     hak_thread *self = &hak_tls;
-    for (hak_thread *t = hak_g.threads; t; t = t->next_thread) {
+    for (unsigned i = 0; i < hak_g.nthreads; i++) {
+        hak_thread *t = hak_g.threads[i];
         if (t == self) continue;
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
@@ -21,8 +22,8 @@ static void hak_atfork_child(void)
             hak_g.npool++;
         }
     }
-    hak_g.threads = self->initialized ? self : NULL;
-    if (self->initialized) self->next_thread = self->prev_thread = NULL;
+    hak_g.nthreads = 0;
+    if (self->initialized) hak_g.threads[hak_g.nthreads++] = self;
     pthread_mutex_unlock(&hak_g.lock);
 }
 
@@ -56,16 +57,12 @@ static void hak_thread_init(hak_thread *t)
     hak_thread_layout(t);
     t->initialized = 1;
     pthread_mutex_lock(&hak_g.lock);
-    /* A thread that allocates again after its destructor's last round dies listed; a
-     * later thread may get the same TLS address. Never link one address twice. */
-    hak_thread *u = hak_g.threads;
-    while (u && u != t) u = u->next_thread;
-    if (!u) {
-        t->prev_thread = NULL;
-        t->next_thread = hak_g.threads;
-        if (hak_g.threads) hak_g.threads->prev_thread = t;
-        hak_g.threads = t;
-    }
+    /* The list holds TLS addresses, not links inside TLS: a thread that allocates
+     * again after its destructor's last round dies listed, and a later thread may get
+     * the same TLS address (freshly initialised). Never list one address twice. */
+    unsigned i = 0;
+    while (i < hak_g.nthreads && hak_g.threads[i] != t) i++;
+    if (i == hak_g.nthreads && i < HAKMEM_MAX_THREADS) hak_g.threads[hak_g.nthreads++] = t;
     pthread_mutex_unlock(&hak_g.lock);
     pthread_setspecific(hak_g.key, t);   /* may malloc: the thread is usable by now */
 }
@@ -141,8 +138,8 @@ static void hak_thread_exit(void *arg)
     hak_thread_flush_all(t);
     while (t->owned) hak_ss_disown(t, t->owned);
     pthread_mutex_lock(&hak_g.lock);
-    if (t->prev_thread) t->prev_thread->next_thread = t->next_thread; else hak_g.threads = t->next_thread;
-    if (t->next_thread) t->next_thread->prev_thread = t->prev_thread;
+    for (unsigned i = 0; i < hak_g.nthreads; i++)
+        if (hak_g.threads[i] == t) { hak_g.threads[i] = hak_g.threads[--hak_g.nthreads]; break; }
     pthread_mutex_unlock(&hak_g.lock);
     memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, re-init */
     for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = 1;
@@ -171,7 +168,8 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
 {
     hak_global_init();
     pthread_mutex_lock(&hak_g.lock);
-    for (hak_thread *t = hak_g.threads; t; t = t->next_thread) {
+    for (unsigned i = 0; i < hak_g.nthreads; i++) {
+        hak_thread *t = hak_g.threads[i];
         if (t->initialized) for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = hak_bin_base(c);
         memset(t->active, 0, sizeof t->active);
         memset(t->partial, 0, sizeof t->partial);
