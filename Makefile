@@ -98,6 +98,7 @@ deps-%:
 # Every fragment appends its test targets to TEST_TARGETS.
 TEST_TARGETS :=
 -include tests/tests.mk
+-include tests/visibility/visibility.mk
 -include fuzz/fuzz.mk
 -include verify/verify.mk
 -include bench/bench.mk

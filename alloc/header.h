@@ -31,11 +31,16 @@ static inline uint8_t hak_tag_make(unsigned family, unsigned tier_class)
  * only accessors to them. */
 static inline HAK_NO_ASAN uint8_t hak_tag_load(const void *p)
 {
-    return *((const uint8_t *)p - 1);
+    hak_vg_open((uint8_t *)p - 1, 1);       /* Valgrind: tags are no-access to the user */
+    uint8_t t = *((const uint8_t *)p - 1);
+    hak_vg_close((uint8_t *)p - 1, 1);
+    return t;
 }
 static inline HAK_NO_ASAN void hak_tag_store(void *p, uint8_t tag)
 {
+    hak_vg_open((uint8_t *)p - 1, 1);
     *((uint8_t *)p - 1) = tag;
+    hak_vg_close((uint8_t *)p - 1, 1);
 }
 static inline HAK_NO_ASAN void *hak_link_load(void *p)
 {

@@ -105,7 +105,6 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
     (void)flt;
     uintptr_t p = head->first + (uintptr_t)cnt * head->stride;
     for (unsigned i = 0; i < n; i++, p += head->stride) {
-        hak_san_unpoison((void *)(p - 1), 1);
         hak_tag_store((void *)p, head->tag_cached);
         out[i] = (void *)p;
     }

@@ -1,0 +1,36 @@
+/* uaf.c - the allocator tells ASan / Valgrind about blocks inside slabs.
+ * Usage: uaf MODE   MODE = uaf-read | overflow | clean
+ * uaf-read: read a freed tiny block (must be flagged as use-after-free / invalid read);
+ * overflow: write one byte past the usable size (must be flagged);
+ * clean:    correct use (must be silent, also with leak checking). */
+#include <stdio.h>
+#include <string.h>
+#include "hakmem.h"
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) { fprintf(stderr, "usage: %s uaf-read|overflow|clean\n", argv[0]); return 2; }
+    /* Keep some neighbours live so the block is in the middle of a slab. */
+    void *keep[8];
+    for (int i = 0; i < 8; i++) keep[i] = hak_malloc(48);
+    char *p = hak_malloc(48);
+    memset(p, 7, 48);
+    size_t usable = hak_malloc_usable_size(p);
+    volatile char sink = 0;
+    if (!strcmp(argv[1], "uaf-read")) {
+        hak_free(p);
+        sink = p[3];                  /* use after free, inside a slab */
+    } else if (!strcmp(argv[1], "overflow")) {
+        p[usable] = 1;                /* one byte past the usable size: the next tag */
+        hak_free(p);
+    } else if (!strcmp(argv[1], "clean")) {
+        sink = p[usable - 1];
+        hak_free(p);
+    } else {
+        fprintf(stderr, "usage: %s uaf-read|overflow|clean\n", argv[0]);
+        return 2;
+    }
+    for (int i = 0; i < 8; i++) hak_free(keep[i]);
+    printf("done %d\n", sink);
+    return 0;
+}
