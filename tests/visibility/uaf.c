@@ -24,6 +24,7 @@ int main(int argc, char **argv)
         p[usable] = 1;                /* one byte past the usable size: the next tag */
         hak_free(p);
     } else if (!strcmp(argv[1], "clean")) {
+        p[usable - 1] = 5;            /* the whole usable size is the user's */
         sink = p[usable - 1];
         hak_free(p);
     } else {
