@@ -1,0 +1,11 @@
+/* free_misaligned_1.c - free p+1 for a live tiny block p (not 16-byte aligned). */
+//! expect: HAK_CORRUPT_INVALID_POINTER
+#include "misuse.h"
+
+int main(void)
+{
+    char *p = misuse_launder(A(malloc)(100));
+    MISUSE_REQUIRE(p != NULL);
+    A(free)(p + 1);
+    misuse_survived("free of p+1");
+}

@@ -1,0 +1,26 @@
+/* freelist_link_to_live.c - use after free, the classic poisoning: point a free
+ * block's link at a live block of the same slab (a valid block start, in range,
+ * right stride) so that the allocator would hand the live block out twice. Only
+ * the state check on the node's tag can tell. */
+//! expect: HAK_CORRUPT_BAD_FREELIST_LINK
+#include "misuse.h"
+
+#define N 400
+
+int main(void)
+{
+    static void *blocks[N];
+    void *live = misuse_launder(A(malloc)(24));
+    MISUSE_REQUIRE(live != NULL);
+    for (int i = 0; i < N; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(24)) != NULL);
+    for (int i = 0; i < N; i++) A(free)(blocks[i]);
+    void *victim = blocks[N / 4];
+    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    MISUSE_REQUIRE(((uintptr_t)victim >> 16) == ((uintptr_t)live >> 16));   /* same slab */
+    *(void **)victim = live;
+    for (int i = 0; i < 4 * N; i++) {
+        void *q = misuse_launder(A(malloc)(24));
+        if (q == live) misuse_survived("a live block was handed out twice");
+    }
+    misuse_survived("a freelist link to a live block was popped");
+}

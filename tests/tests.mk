@@ -1,0 +1,49 @@
+# tests/tests.mk - the misuse, API, stress and LD_PRELOAD test suites (included by the
+# Makefile). Targets: test-misuse test-api test-stress test-preload, all appended to
+# TEST_TARGETS so `make test` runs them. The unit tests live in tests/unit/unit.mk.
+-include tests/unit/unit.mk
+
+TEST_OUT  := $(BUILD)/tests
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Test programs commit misuse on purpose: the compiler must neither elide malloc/free
+# pairs (-fno-builtin) nor warn about the misuse it can see.
+TEST_CFLAGS := -std=gnu11 -O1 -g -pthread -fno-builtin $(WARN) \
+    -Wno-use-after-free -Wno-free-nonheap-object -Wno-mismatched-dealloc
+TEST_CPPFLAGS := -Iinclude -D_GNU_SOURCE
+
+# Build modes of a test program (see tests/misuse/misuse.h): the prefix P under test,
+# the other heap's prefix OTHER, and the static libraries linked in. The preload modes
+# use the libc names and link only the library the preloaded object does not define.
+TEST_MODES := rel dbg pre pred
+TEST_MODE_DEFS_rel  := -DP=hak_ -DOTHER=hakd_
+TEST_MODE_DEFS_dbg  := -DP=hakd_ -DOTHER=hak_
+TEST_MODE_DEFS_pre  := -DP= -DOTHER=hakd_ -DHAK_TEST_PRELOAD=1 -DHAK_TEST_PRELOAD_PREFIX='"hak_"'
+TEST_MODE_DEFS_pred := -DP= -DOTHER=hak_ -DHAK_TEST_PRELOAD=1 -DHAK_TEST_PRELOAD_PREFIX='"hakd_"'
+TEST_MODE_LIBS_rel  := $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a
+TEST_MODE_LIBS_dbg  := $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a
+TEST_MODE_LIBS_pre  := $(BUILD)/libhakmem-debug.a
+TEST_MODE_LIBS_pred := $(BUILD)/libhakmem.a
+TEST_PRELOAD_SOS    := $(BUILD)/libhakmem.so $(BUILD)/libhakmem-debug.so
+
+# $(call test_mode_rule,DIR,MODE): $(TEST_OUT)/DIR/NAME.MODE from tests/DIR/NAME.c.
+define test_mode_rule
+$(TEST_OUT)/$(1)/%.$(2): tests/$(1)/%.c $(TEST_MODE_LIBS_$(2))
+	@mkdir -p $$(@D)
+	$$(CC) $$(TEST_CPPFLAGS) -Itests/$(1) $$(TEST_MODE_DEFS_$(2)) $$(TEST_CFLAGS) -MMD -MP -MF $$@.d \
+	    $$< -o $$@ $$(TEST_MODE_LIBS_$(2)) -ldl
+endef
+$(foreach d,misuse api stress,$(foreach m,$(TEST_MODES),$(eval $(call test_mode_rule,$(d),$(m)))))
+
+# Build prerequisites in parallel unless the caller already runs make with -j.
+TEST_SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
+
+# --- misuse: one program per misuse, each must abort with its exact fixed line -------
+MISUSE_NAMES := $(sort $(notdir $(basename $(wildcard tests/misuse/*.c))))
+MISUSE_BINS  := $(foreach n,$(MISUSE_NAMES),$(foreach m,$(TEST_MODES),$(TEST_OUT)/misuse/$(n).$(m)))
+
+.PHONY: test-misuse misuse-bins
+misuse-bins: $(MISUSE_BINS) $(TEST_PRELOAD_SOS)
+test-misuse:
+	@$(TEST_SUBMAKE) misuse-bins
+	@$(PYTHON) tests/misuse/run.py --build $(BUILD)
+TEST_TARGETS += test-misuse
