@@ -1,0 +1,192 @@
+# fuzz/fuzz.mk - the differential fuzz harness: targets, drivers, corpus jobs.
+# Included by the Makefile. Main entry: `make fuzz-freelist` (FUZZ_TIME=60 seconds,
+# both cores). See `make fuzz-help`.
+#
+# Binaries (all link one hak_ build and the hakd_ debug build):
+#   $(BUILD)/fuzz/<target>           libFuzzer + ASan + UBSan (flavor fuzz)
+#   $(BUILD)/fast/<target>           libFuzzer, no sanitizer (flavor fast)
+#   $(BUILD)/cov/<target>            coverage build;  $(BUILD)/afl/<target>  AFL++
+#   $(BUILD)/gcc/regress-<target>    plain main() replay driver (gcc); also
+#   $(BUILD)/fuzz/regress-<target>   (ASan) and $(BUILD)/valgrind/regress-<target>
+#   $(BUILD)/hakmem-replay           convert / replay / trace streams (gcc)
+#   $(BUILD)/fast/teeth/<variant>/fuzz_ops, $(BUILD)/gcc/teeth/regress-<variant>
+#                                    the same against a weakened release build
+
+FUZZ_TARGETS := fuzz_freelist fuzz_ops fuzz_header
+FUZZ_TIME    ?= 60
+FUZZ_JOBS    ?= 2
+AFL_TIME     ?= 60
+TEETH_TIME   ?= 60
+TEETH_TARGET ?= fuzz_ops
+
+HARNESS_CPPFLAGS := -Iinclude -Ifuzz -Iverify -D_GNU_SOURCE -MMD -MP
+HARNESS_SRCS     := fuzz/ops.c fuzz/fault_write.c verify/oracle.c
+HARNESS_NAMES    := ops fault_write oracle
+hobj  = $(foreach n,$(2),$(BUILD)/$(1)/h/$(n).o)
+# $(call fuzz_link,FLAVOR,HAK_VARIANT,MAIN_OBJS): objects of one binary
+fuzz_objs = $(3) $(call hobj,$(1),$(HARNESS_NAMES)) $(call alloc_obj,$(1),$(2)) $(call alloc_obj,$(1),debug)
+
+AFL_DRIVER ?= $(firstword $(wildcard /usr/lib/afl/libAFLDriver.a /usr/local/lib/afl/libAFLDriver.a))
+FLAVOR_MAINLD_fuzz := $(FLAVOR_LDFLAGS_fuzz)
+FLAVOR_MAINLD_fast := $(FLAVOR_LDFLAGS_fast)
+FLAVOR_MAINLD_cov  := $(FLAVOR_LDFLAGS_cov)
+FLAVOR_MAINLD_afl  := $(AFL_DRIVER)
+# link flags for a plain main() in a libFuzzer-instrumented flavor
+FLAVOR_PLAINLD_gcc  :=
+FLAVOR_PLAINLD_fuzz := -fsanitize=fuzzer-no-link $(SAN_LDFLAGS)
+FLAVOR_PLAINLD_fast := -fsanitize=fuzzer-no-link
+
+define harness_flavor
+$(BUILD)/$(1)/h/%.o: fuzz/%.c
+	@mkdir -p $$(@D)
+	$$(FLAVOR_CC_$(1)) $$(HARNESS_CPPFLAGS) $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/$(1)/h/%.o: verify/%.c
+	@mkdir -p $$(@D)
+	$$(FLAVOR_CC_$(1)) $$(HARNESS_CPPFLAGS) $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) -c $$< -o $$@
+endef
+$(foreach f,$(FLAVORS),$(eval $(call harness_flavor,$(f))))
+
+# libFuzzer / AFL++ binaries of each target in each clang flavor
+define fuzz_bin
+$(BUILD)/$(1)/$(2): $(call fuzz_objs,$(1),release,$(BUILD)/$(1)/h/$(2).o)
+	$$(FLAVOR_CC_$(1)) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_MAINLD_$(1)) -pthread -o $$@
+endef
+$(foreach f,fuzz fast cov afl,$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_bin,$(f),$(t)))))
+
+# plain-main regression drivers
+define regress_bin
+$(BUILD)/$(1)/regress-$(2): $(call fuzz_objs,$(1),release,$(BUILD)/$(1)/h/$(2).o $(BUILD)/$(1)/h/regress_main.o)
+	$$(FLAVOR_CC_$(1)) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_PLAINLD_$(1)) -pthread -o $$@
+endef
+$(foreach f,gcc fuzz fast,$(foreach t,$(FUZZ_TARGETS),$(eval $(call regress_bin,$(f),$(t)))))
+
+# Valgrind: gcc harness objects + the valgrind-aware allocator objects
+$(BUILD)/valgrind/regress-%: $(BUILD)/gcc/h/%.o $(BUILD)/gcc/h/regress_main.o $(call hobj,gcc,$(HARNESS_NAMES)) \
+                             $(BUILD)/valgrind/alloc-release.o $(BUILD)/valgrind/alloc-debug.o
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+
+$(BUILD)/hakmem-replay: $(call fuzz_objs,gcc,release,$(BUILD)/gcc/h/replay.o)
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+
+$(BUILD)/gcc/test-ops: $(BUILD)/gcc/h/test_ops.o $(BUILD)/gcc/h/ops.o
+	$(CC) $(CFLAGS_COMMON) $^ -o $@
+
+# Teeth: the same harness against each weakened release build
+define teeth_bin
+$(BUILD)/fast/teeth/$(1)/$(TEETH_TARGET): $(call fuzz_objs,fast,$(1),$(BUILD)/fast/h/$(TEETH_TARGET).o)
+	@mkdir -p $$(@D)
+	$$(FLAVOR_CC_fast) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_LDFLAGS_fast) -pthread -o $$@
+$(BUILD)/gcc/teeth/regress-$(1): $(call fuzz_objs,gcc,$(1),$(BUILD)/gcc/h/fuzz_ops.o $(BUILD)/gcc/h/regress_main.o)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_COMMON) $$^ -pthread -o $$@
+endef
+$(foreach v,$(WEAK_VARIANTS),$(eval $(call teeth_bin,$(v))))
+
+.PHONY: fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
+        test-teeth-regress test-fuzz-ops fuzz-bench corpus-bin fuzz-clean-work \
+        $(addprefix fuzz-,$(subst fuzz_,,$(FUZZ_TARGETS))) $(addprefix afl-,$(subst fuzz_,,$(FUZZ_TARGETS)))
+
+fuzz-help:
+	@echo "make fuzz-freelist         fuzz freelist-link faults, FUZZ_TIME=$(FUZZ_TIME)s on $(FUZZ_JOBS) cores, then a summary"
+	@echo "make fuzz-ops | fuzz-header   the other targets (same knobs)"
+	@echo "make afl-freelist ...      AFL++ (one -M, one -S), AFL_TIME=$(AFL_TIME)"
+	@echo "make fuzz-regress          replay corpus/ and corpus/regressions/ (gcc and ASan drivers)"
+	@echo "make fuzz-merge            merge $(BUILD)/fuzz-work/<target> into corpus/<target>"
+	@echo "make fuzz-min CRASH=FILE   minimise a crash, print it as text"
+	@echo "make coverage              llvm-cov HTML + summary in $(BUILD)/coverage"
+	@echo "make valgrind-replay       the corpus under Valgrind"
+	@echo "make fuzz-bench            exec/s of the harness (gcc -O2 and the fast flavor)"
+	@echo "make verify-teeth          each weakened release build must be caught (TEETH_TIME=$(TEETH_TIME))"
+	@echo "$(BUILD)/hakmem-replay --trace FILE   replay and explain one stream"
+
+fuzz-build: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/gcc/regress-$(t)) $(BUILD)/hakmem-replay
+
+# make fuzz-<name>: fuzz one target (the main job is fuzz-freelist); afl-<name>: AFL++
+define fuzz_job
+fuzz-$(subst fuzz_,,$(1)): deps-fuzz $(BUILD)/fuzz/$(1) $(BUILD)/hakmem-replay
+	@BUILD=$(BUILD) fuzz/run-fuzz.sh $(1) $(BUILD)/fuzz/$(1) $$(FUZZ_TIME) $$(FUZZ_JOBS)
+afl-$(subst fuzz_,,$(1)): deps-afl $(BUILD)/afl/$(1)
+	@BUILD=$(BUILD) fuzz/run-afl.sh $(1) $(BUILD)/afl/$(1) $$(AFL_TIME)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_job,$(t))))
+
+# Seeds are written as text (corpus/text/<target>/*.txt); the binaries the fuzzers
+# start from are generated from them in the target's dialect.
+corpus-bin: $(BUILD)/hakmem-replay
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p corpus/$$t; \
+	    for f in corpus/text/$$t/*.txt; do \
+	        $(BUILD)/hakmem-replay --target $$t --to-bin -o corpus/$$t/$$(basename $$f .txt) $$f || exit 1; \
+	    done; \
+	done; echo "corpus-bin: corpus/<target>/ regenerated from corpus/text/"
+
+REGRESS_DIRS = corpus/regressions corpus/text/$(1) corpus/$(1)
+fuzz-regress: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/gcc/regress-$(t) $(BUILD)/fuzz/regress-$(t))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "== $$t (gcc)"; $(BUILD)/gcc/regress-$$t $(call REGRESS_DIRS,$$t); \
+	    echo "== $$t (ASan+UBSan)"; $(BUILD)/fuzz/regress-$$t $(call REGRESS_DIRS,$$t); \
+	done
+
+# Deterministic teeth: each weakened build must diverge on its committed reproducer.
+test-teeth-regress: $(foreach v,$(WEAK_VARIANTS),$(BUILD)/gcc/teeth/regress-$(v))
+	@set -e; for v in $(WEAK_VARIANTS); do \
+	    f=corpus/regressions/teeth/$$v.txt; \
+	    test -f $$f || { echo "missing reproducer $$f"; exit 1; }; \
+	    $(BUILD)/gcc/teeth/regress-$$v --expect divergence $$f; \
+	done
+
+test-fuzz-ops: $(BUILD)/gcc/test-ops
+	$(BUILD)/gcc/test-ops
+
+TEST_TARGETS += test-fuzz-ops fuzz-regress test-teeth-regress
+
+fuzz-merge: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p corpus/$$t $(BUILD)/fuzz-work/$$t; \
+	    echo "== merging $(BUILD)/fuzz-work/$$t into corpus/$$t"; \
+	    $(BUILD)/fuzz/$$t -merge=1 -timeout=10 corpus/$$t $(BUILD)/fuzz-work/$$t 2>&1 | grep -E "MERGE-OUTER: [0-9]+ new files" || true; \
+	done
+
+fuzz-min: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)) $(BUILD)/hakmem-replay
+	@test -n "$(CRASH)" || { echo "usage: make fuzz-min CRASH=path/to/crash-file [TARGET=fuzz_freelist]"; exit 2; }
+	@t="$(TARGET)"; [ -n "$$t" ] || case "$(CRASH)" in *freelist*) t=fuzz_freelist;; *header*) t=fuzz_header;; *) t=fuzz_ops;; esac; \
+	echo "minimising $(CRASH) with $$t"; \
+	$(BUILD)/fuzz/$$t -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path=$(CRASH).min $(CRASH) >$(CRASH).min.log 2>&1 || true; \
+	test -s $(CRASH).min || cp $(CRASH) $(CRASH).min; \
+	$(BUILD)/hakmem-replay --target $$t --to-text -o $(CRASH).min.txt $(CRASH).min; \
+	echo "minimised: $(CRASH).min ($$(wc -c <$(CRASH).min) bytes), as text: $(CRASH).min.txt"; \
+	cat $(CRASH).min.txt; \
+	$(BUILD)/hakmem-replay $(CRASH).min.txt || true; \
+	echo "keep it: cp $(CRASH).min.txt corpus/regressions/<name>.txt and describe it in corpus/regressions/README.md"
+
+fuzz-bench: deps-fuzz $(BUILD)/gcc/regress-fuzz_freelist $(BUILD)/fast/regress-fuzz_freelist $(BUILD)/gcc/regress-fuzz_ops
+	@$(BUILD)/gcc/regress-fuzz_freelist --bench 20000 --ops 100
+	@$(BUILD)/gcc/regress-fuzz_ops --bench 20000 --ops 100
+	@$(BUILD)/fast/regress-fuzz_freelist --bench 20000 --ops 100
+
+coverage: deps-fuzz deps-cov $(foreach t,$(FUZZ_TARGETS),$(BUILD)/cov/$(t))
+	@rm -rf $(BUILD)/coverage && mkdir -p $(BUILD)/coverage/prof
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "== $$t over its corpus"; \
+	    LLVM_PROFILE_FILE=$(BUILD)/coverage/prof/$$t-%p.profraw $(BUILD)/cov/$$t -runs=0 \
+	        corpus/$$t $$( [ -d $(BUILD)/fuzz-work/$$t ] && echo $(BUILD)/fuzz-work/$$t ) >/dev/null 2>&1 || true; \
+	done
+	@$(LLVM_PROFDATA) merge -sparse $(BUILD)/coverage/prof/*.profraw -o $(BUILD)/coverage/all.profdata
+	@$(LLVM_COV) show $(BUILD)/cov/fuzz_ops $(foreach t,fuzz_freelist fuzz_header,-object $(BUILD)/cov/$(t)) \
+	    -instr-profile=$(BUILD)/coverage/all.profdata -format=html -output-dir=$(BUILD)/coverage/html \
+	    alloc fuzz verify >/dev/null
+	@$(LLVM_COV) report $(BUILD)/cov/fuzz_ops $(foreach t,fuzz_freelist fuzz_header,-object $(BUILD)/cov/$(t)) \
+	    -instr-profile=$(BUILD)/coverage/all.profdata alloc fuzz verify | tee $(BUILD)/coverage/summary.txt
+	@echo "coverage: $(BUILD)/coverage/html/index.html, summary: $(BUILD)/coverage/summary.txt"
+
+valgrind-replay: deps-valgrind $(foreach t,$(FUZZ_TARGETS),$(BUILD)/valgrind/regress-$(t))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "== $$t under valgrind"; \
+	    valgrind -q --error-exitcode=99 --leak-check=no $(BUILD)/valgrind/regress-$$t $(call REGRESS_DIRS,$$t); \
+	done
+
+verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
+	@BUILD=$(BUILD) fuzz/run-teeth.sh $(TEETH_TARGET) $(TEETH_TIME) $(WEAK_VARIANTS)
+
+fuzz-clean-work:
+	rm -rf $(BUILD)/fuzz-work $(BUILD)/crashes $(BUILD)/fuzz-stats $(BUILD)/escapes

@@ -1,0 +1,165 @@
+/* regress_main.c - a plain main() for every fuzz target: replays files (or every file
+ * of directories) through the target's oracle without libFuzzer, so each target also
+ * builds with gcc, under Valgrind and with any sanitizer.
+ *
+ *   regress-<target> [-v] [--expect STATUS] PATH...     replay; exit 1 on a mismatch
+ *   regress-<target> --bench N [--ops K] [--seed S]      N random streams of ~K ops: exec/s
+ *                    (HAKMEM_BENCH_DUMP=FILE writes each input there before it runs)
+ *
+ * Expected outcome per file: "ok" unless --expect says otherwise, or the text file has
+ * "#expect STATUS" / "#expect STATUS BUILD" lines (the latter only apply when the hak_
+ * build linked in is BUILD, e.g. a weakened variant that must diverge). STATUS is one
+ * of ok, escape, divergence, false_alarm, bug, violation (= divergence|false_alarm|bug),
+ * any. */
+#include "oracle.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+extern const char hakmem_fuzz_target[];
+extern const int hakmem_fuzz_dialect;
+
+static int verbose;
+static const char *expect_default = "ok";
+static int nfiles, nbad;
+
+static int status_matches(const char *want, int st)
+{
+    if (!strcmp(want, "any")) return 1;
+    if (!strcmp(want, "violation")) return st >= HV_DIVERGENCE;
+    return !strcmp(want, oracle_status_name(st));
+}
+
+/* The expectation written in a text file for the build linked in. */
+static void file_expect(const char *data, size_t len, char *want, size_t cap)
+{
+    snprintf(want, cap, "%s", expect_default);
+    const char *me = hak_build_name();
+    int specific = 0;
+    for (size_t i = 0; i < len;) {
+        const char *l = data + i;
+        const char *e = memchr(l, '\n', len - i);
+        size_t ll = e ? (size_t)(e - l) : len - i;
+        i += ll + 1;
+        if (ll > 8 && !strncmp(l, "#expect ", 8)) {
+            char st[32] = "", build[64] = "", line[128];
+            snprintf(line, sizeof line, "%.*s", (int)(ll - 8), l + 8);
+            int k = sscanf(line, "%31s %63s", st, build);
+            if (k == 1 && !specific) snprintf(want, cap, "%s", st);
+            if (k == 2 && !strcmp(build, me)) { snprintf(want, cap, "%s", st); specific = 1; }
+        }
+    }
+}
+
+static void run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); nbad++; return; }
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    char want[32];
+    if (hop_is_text(buf, len)) file_expect((const char *)buf, len, want, sizeof want);
+    else snprintf(want, sizeof want, "%s", expect_default);
+    hverdict v;
+    int st = oracle_fuzz_input(buf, len, (hop_dialect)hakmem_fuzz_dialect, &v);
+    nfiles++;
+    if (st < 0) { printf("ERROR %s: %s\n", path, v.msg); nbad++; return; }
+    int ok = status_matches(want, st);
+    if (!ok) nbad++;
+    if (!ok || verbose)
+        printf("%s %s: %s (expected %s)%s%s\n", ok ? "ok  " : "FAIL", path, oracle_status_name(st), want,
+               v.msg[0] ? "\n    " : "", v.msg);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void run_path(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st)) { perror(path); nbad++; return; }
+    if (!S_ISDIR(st.st_mode)) { run_file(path); return; }
+    DIR *d = opendir(path);
+    if (!d) { perror(path); nbad++; return; }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "README.md")) continue;
+        if (n == cap) { cap = cap ? 2 * cap : 64; names = realloc(names, cap * sizeof *names); }
+        size_t l = strlen(path) + strlen(e->d_name) + 2;
+        names[n] = malloc(l);
+        snprintf(names[n++], l, "%s/%s", path, e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) { run_path(names[i]); free(names[i]); }
+    free(names);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* N random streams of about `ops` ops each: the exec/s of the harness itself. */
+static int bench(long n, int ops, unsigned long seed)
+{
+    static uint8_t buf[8192];
+    static hop tmp[HOP_MAX];
+    size_t len = (size_t)ops * 4;
+    if (len > sizeof buf) len = sizeof buf;
+    unsigned long long x = seed * 0x9E3779B97F4A7C15ull + 1, total_ops = 0;
+    int st_count[5] = { 0 };
+    const char *dump = getenv("HAKMEM_BENCH_DUMP");
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        for (size_t j = 0; j < len; j++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            buf[j] = (uint8_t)(x >> 24);
+        }
+        if (dump) {   /* the input about to run, for a crash in the allocator */
+            FILE *f = fopen(dump, "wb");
+            if (f) { fwrite(buf, 1, len, f); fclose(f); }
+        }
+        total_ops += (unsigned long long)hop_decode((hop_dialect)hakmem_fuzz_dialect, buf, len, tmp, HOP_MAX);
+        int st = oracle_fuzz_input(buf, len, (hop_dialect)hakmem_fuzz_dialect, NULL);
+        if (st >= 0 && st < 5) st_count[st]++;
+    }
+    double dt = now_s() - t0;
+    printf("bench %s (%s): %ld streams, %.1f ops/stream, %.2f s, %.0f exec/s "
+           "(ok %d, escape %d, divergence %d, false_alarm %d, bug %d)\n",
+           hakmem_fuzz_target, hak_build_name(), n, (double)total_ops / (double)n, dt, (double)n / dt,
+           st_count[0], st_count[1], st_count[2], st_count[3], st_count[4]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long nbench = 0;
+    int ops = 100;
+    unsigned long seed = 1;
+    oracle_abort_on_violation = 0;
+    oracle_stats_init(hakmem_fuzz_target);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect_default = argv[++i];
+        else if (!strcmp(argv[i], "--bench") && i + 1 < argc) nbench = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
+        else { fprintf(stderr, "unknown option %s\n", argv[i]); i = argc + 1; break; }
+    }
+    if (nbench > 0) return bench(nbench, ops, seed);
+    if (i >= argc) {
+        fprintf(stderr, "usage: %s [-v] [--expect STATUS] PATH...   |   %s --bench N [--ops K] [--seed S]\n", argv[0], argv[0]);
+        return 2;
+    }
+    for (; i < argc; i++) run_path(argv[i]);
+    printf("%s (%s): %d input(s), %d unexpected\n", hakmem_fuzz_target, hak_build_name(), nfiles, nbad);
+    return nbad ? 1 : 0;
+}

@@ -1,0 +1,199 @@
+/* replay.c - hakmem-replay: convert, replay and explain op streams.
+ *
+ *   hakmem-replay [--build release|debug|system|both] [--target ops|freelist|header]
+ *                 [--trace] [--json] [--to-text|--to-bin] [-o OUT] FILE...
+ *
+ * Input files are text (first line "#hakmem-ops") or binary in the dialect of the
+ * target (default: guessed from the path, e.g. crashes/fuzz_freelist/..., else ops).
+ *   --to-text / --to-bin   print (or write to -o) the stream in the other form
+ *   --build both           (default) release and debug, the differential verdict
+ *   --build release|debug  one build: its reports and harms
+ *   --build system         the process's malloc (glibc, or whatever LD_PRELOAD put
+ *                          there): each stream in a forked child; a signal counts as a
+ *                          detection
+ *   --trace                op-by-op trace on stdout
+ *   --json                 one JSON object per file (for verify/report.py)
+ * Exit status: 0 if every stream is "ok" or "escape", 1 on a violation, 2 on usage. */
+#include "oracle.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: hakmem-replay [--build release|debug|system|both] [--target ops|freelist|header]\n"
+            "                     [--trace] [--json] [--to-text|--to-bin] [-o OUT] FILE...\n");
+    exit(2);
+}
+
+static hop g_ops[HOP_MAX];
+
+static int load(const char *path, int dialect, int *n, int *was_text)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); return -1; }
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    *was_text = hop_is_text(buf, len);
+    if (*was_text) {
+        char err[256];
+        *n = hop_parse_text((const char *)buf, len, g_ops, HOP_MAX, err, sizeof err);
+        if (*n < 0) { fprintf(stderr, "%s: %s\n", path, err); return -1; }
+    } else {
+        *n = hop_decode((hop_dialect)dialect, buf, len, g_ops, HOP_MAX);
+    }
+    return 0;
+}
+
+static int guess_dialect(const char *path)
+{
+    if (strstr(path, "freelist")) return HOP_DIALECT_FREELIST;
+    if (strstr(path, "header")) return HOP_DIALECT_HEADER;
+    return HOP_DIALECT_OPS;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 32) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The system allocator on one stream, in a child: the parent learns how far it got. */
+static void run_system(const hop *ops, int n, hrun *out, int trace)
+{
+    hrun *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) { perror("mmap"); exit(1); }
+    memset((void *)sh, 0, sizeof *sh);
+    sh->progress = -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* silence the C library's own fatal message unless tracing */
+        if (!trace) { FILE *nul = freopen("/dev/null", "w", stderr); (void)nul; }
+        hak_heap_reset();
+        void *other = hak_malloc(48);
+        hrun r;
+        oracle_run(&oracle_system, other, ops, n, &r, trace ? stdout : NULL);
+        fflush(stdout);
+        r.progress = n + 1;
+        memcpy((void *)sh, &r, sizeof r);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int progress = sh->progress;
+    memcpy(out, (void *)sh, sizeof *out);
+    if (WIFSIGNALED(st) || progress != n + 1) {
+        out->died = WIFSIGNALED(st) ? WTERMSIG(st) : 255;
+        out->died_op = progress < 0 ? 0 : progress;
+        out->build = "system";
+    }
+    out->nops = n;
+    out->build = "system";
+    munmap((void *)sh, sizeof *sh);
+}
+
+int main(int argc, char **argv)
+{
+    const char *build = "both", *outpath = NULL;
+    int dialect = -1, trace = 0, json = 0, to_text = 0, to_bin = 0, i;
+    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        if (!strcmp(argv[i], "--build") && i + 1 < argc) build = argv[++i];
+        else if (!strcmp(argv[i], "--target") && i + 1 < argc) {
+            dialect = hop_dialect_from_name(argv[++i]);
+            if (dialect < 0) usage();
+        }
+        else if (!strcmp(argv[i], "--trace")) trace = 1;
+        else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--to-text")) to_text = 1;
+        else if (!strcmp(argv[i], "--to-bin")) to_bin = 1;
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc) outpath = argv[++i];
+        else usage();
+    }
+    if (i >= argc || (to_text && to_bin)) usage();
+    if (strcmp(build, "both") && strcmp(build, "release") && strcmp(build, "debug") && strcmp(build, "system")) usage();
+    if (outpath && argc - i != 1) { fprintf(stderr, "hakmem-replay: -o takes one input file\n"); return 2; }
+    oracle_abort_on_violation = 0;
+    int worst = 0;
+    for (; i < argc; i++) {
+        const char *path = argv[i];
+        int d = dialect >= 0 ? dialect : guess_dialect(path), n, was_text;
+        if (load(path, d, &n, &was_text)) { worst = 2; continue; }
+        if (to_text || to_bin) {
+            FILE *f = outpath ? fopen(outpath, "wb") : stdout;
+            if (!f) { perror(outpath); return 2; }
+            if (to_text) {
+                char t[160];
+                fprintf(f, "%s\n# from %s (%s dialect)\n", HOP_TEXT_MAGIC, path, hop_dialect_name((hop_dialect)d));
+                for (int k = 0; k < n; k++) fprintf(f, "%s\n", hop_format(&g_ops[k], t, sizeof t));
+            } else {
+                static uint8_t bin[HOP_MAX * 16];
+                long len = hop_encode((hop_dialect)d, g_ops, n, bin, sizeof bin);
+                if (len < 0) { fprintf(stderr, "%s: cannot encode\n", path); return 2; }
+                fwrite(bin, 1, (size_t)len, f);
+            }
+            if (outpath) fclose(f);
+            continue;
+        }
+        FILE *tr = trace ? stdout : NULL;
+        static hrun rel, dbg, sys;
+        hverdict v;
+        memset(&v, 0, sizeof v);
+        if (!strcmp(build, "both")) {
+            oracle_check(g_ops, n, &rel, &dbg, &v, tr);
+            if (v.status >= HV_DIVERGENCE && worst < 1) worst = 1;
+            if (json) {
+                printf("{\"file\": "); json_str(stdout, path);
+                printf(", \"ops\": %d, \"faults\": %d, \"status\": \"%s\", \"class\": %d, \"fault_op\": %d, \"debug_op\": %d, "
+                       "\"release_op\": %d, \"delay\": %d, \"debug_kind\": \"%s\", \"release_kind\": \"%s\", "
+                       "\"release_escape\": %d, \"debug_escape\": %d, \"release_build\": \"%s\", \"msg\": ",
+                       n, rel.nfaults, oracle_status_name(v.status), v.cls, v.fault_op, v.dbg_op, v.rel_op, v.delay,
+                       dbg.nreports ? hak_corruption_name(dbg.rep[0].kind) : "none",
+                       rel.nreports ? hak_corruption_name(rel.rep[0].kind) : "none",
+                       v.rel_escape, v.dbg_escape, hak_build_name());
+                json_str(stdout, v.msg);
+                printf("}\n");
+            } else {
+                printf("%s: %s [F%d]%s%s\n", path, oracle_status_name(v.status), v.cls, v.msg[0] ? "\n  " : "", v.msg);
+                if (v.status == HV_OK)
+                    printf("  debug: %s at op %d | release: %s at op %d\n",
+                           dbg.nreports ? hak_corruption_name(dbg.rep[0].kind) : "no report", v.dbg_op,
+                           rel.nreports ? hak_corruption_name(rel.rep[0].kind) : "no report", v.rel_op);
+            }
+        } else {
+            hrun *r = &sys;
+            if (!strcmp(build, "system")) run_system(g_ops, n, r, trace);
+            else if (!strcmp(build, "release")) { hakd_heap_reset(); oracle_run(&oracle_release, hakd_malloc(48), g_ops, n, r, tr); }
+            else { hak_heap_reset(); oracle_run(&oracle_debug, hak_malloc(48), g_ops, n, r, tr); }
+            int det = r->died ? r->died_op : r->nreports ? r->rep[0].op : -1;
+            int escape = r->nharms && (det < 0 || r->harm[0].op < det);
+            if (json) {
+                printf("{\"file\": "); json_str(stdout, path);
+                printf(", \"build\": \"%s\", \"ops\": %d, \"faults\": %d, \"first_fault\": %d, \"detect_op\": %d, \"signal\": %d, "
+                       "\"kind\": \"%s\", \"harms\": %d, \"harm\": \"%s\", \"escape\": %d}\n",
+                       build, n, r->nfaults, r->nfaults ? r->first_fault : -1, det, r->died,
+                       r->nreports ? hak_corruption_name(r->rep[0].kind) : "none", r->nharms,
+                       r->nharms ? oracle_harm_name(r->harm[0].kind) : "none", escape);
+            } else {
+                printf("%s [%s]: ", path, build);
+                if (r->died) printf("died of signal %d at op %d", r->died, r->died_op);
+                else if (r->nreports) printf("reported %s at op %d", hak_corruption_name(r->rep[0].kind), r->rep[0].op);
+                else printf("no report");
+                if (r->nharms) printf("; harm %s at op %d (slot %d)", oracle_harm_name(r->harm[0].kind), r->harm[0].op, r->harm[0].slot);
+                printf("; %d fault(s) applied\n", r->nfaults);
+            }
+        }
+    }
+    return worst;
+}

@@ -1,0 +1,116 @@
+/* oracle.h - replay an op stream against an allocator build with a shadow model, and
+ * the differential verdict between the release and the debug build.
+ *
+ * The claim checked (shared/BRIEF.md, "The claim, stated precisely"):
+ *   agreement     if debug reports a corruption, release reports one too, before the
+ *                 stream ends and before it hands out a block the shadow says is bad;
+ *   no false alarm no report before the first fault the stream actually applied;
+ *   no silent harm harm (a bad block handed out, live contents changed) that a build
+ *                 did not report first is an escape, listed separately.
+ */
+#ifndef HAKMEM_VERIFY_ORACLE_H
+#define HAKMEM_VERIFY_ORACLE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hakmem.h"
+#include "ops.h"
+
+/* One allocator under test: a prefixed hakmem build or the C library's malloc. */
+typedef struct hbackend {
+    const char *name;
+    void  *(*malloc)(size_t);
+    void   (*free)(void *);
+    void  *(*calloc)(size_t, size_t);
+    void  *(*realloc)(void *, size_t);
+    int    (*posix_memalign)(void **, size_t, size_t);
+    void  *(*aligned_alloc)(size_t, size_t);
+    void  *(*memalign)(size_t, size_t);
+    void  *(*valloc)(size_t);
+    void  *(*pvalloc)(size_t);
+    size_t (*usable)(void *);
+    /* hakmem only (NULL for the C library) */
+    hak_corruption_fn (*set_handler)(hak_corruption_fn, void *);
+    void   (*thread_flush)(void);
+    void   (*heap_drain)(void);
+    void   (*heap_reset)(void);
+    int    (*owns)(const void *, size_t);
+    const char *(*build_name)(void);
+} hbackend;
+
+extern const hbackend oracle_release;   /* hak_*: release or a weakened variant */
+extern const hbackend oracle_debug;     /* hakd_* */
+extern const hbackend oracle_system;    /* malloc & co. of the process (glibc, or an LD_PRELOADed one) */
+
+/* Harm the shadow model saw (a block the allocator should never have handed out). */
+enum {
+    HH_ALIGN = 1,   /* pointer not 16-aligned (or not aligned as requested) */
+    HH_FOREIGN,     /* not inside memory this heap manages */
+    HH_OVERLAP,     /* overlaps a live block */
+    HH_SMALL,       /* usable size smaller than requested */
+    HH_CALLOC,      /* calloc block not zeroed */
+    HH_CONTENT,     /* contents of an untainted live block changed */
+    HH_REALLOC,     /* realloc lost contents */
+    HH_NKINDS
+};
+const char *oracle_harm_name(int kind);
+
+#define HR_MAXEV 8
+typedef struct hevent {
+    int op;            /* op index; n_ops for the end of stream (free all, flush, drain) */
+    uint32_t seq;      /* order of events within the run */
+    int kind;          /* hak_corruption_kind or HH_* */
+    int slot;          /* harm: the slot concerned, -1 if none */
+    int other;         /* harm: the overlapped slot, -1 if none */
+    uintptr_t ptr;
+} hevent;
+
+typedef struct hrun {
+    const char *build;
+    int nops;
+    int nreports, nharms;          /* counts (events beyond HR_MAXEV are counted only) */
+    hevent rep[HR_MAXEV], harm[HR_MAXEV];
+    int first_fault;               /* op index of the first applied fault, nops+1 if none */
+    int nfaults;                   /* applied faults */
+    uint8_t fclass[HOP_MAX];       /* class of the fault each op applied (0: none) */
+    volatile int progress;         /* op being replayed (read by a parent after a crash) */
+    int died;                      /* system backend: the child died of signal `died` */
+    int died_op;
+} hrun;
+
+enum { HV_OK, HV_ESCAPE, HV_DIVERGENCE, HV_FALSE_ALARM, HV_BUG };
+const char *oracle_status_name(int status);
+
+typedef struct hverdict {
+    int status;
+    int cls;          /* attributed fault class (HOP_F*), 0 if the stream applied none */
+    int fault_op;     /* op index of the attributed fault, -1 */
+    int dbg_op, rel_op;       /* first report of each build, -1 none */
+    int delay;        /* rel_op - dbg_op if both reported, else -1 */
+    int rel_escape, dbg_escape;  /* harm before the build's first report */
+    char msg[1200];   /* one line explaining a non-OK status */
+} hverdict;
+
+/* Replay ops against `be` (reset first if it is a hakmem build). `other` is a live
+ * block of another heap (for the "other" bad pointer / link), or NULL. */
+void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *out, FILE *trace);
+
+/* Replay against the release-side build and the debug build, and judge. */
+void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE *trace);
+/* The verdict from two runs (exposed for the system/peer replays). */
+void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverdict *v);
+
+/* Fuzz-target entry: decode (text if it starts with HOP_TEXT_MAGIC, else binary in
+ * dialect d), check, count, and on a violation print one message and abort() unless
+ * oracle_abort_on_violation is 0. Returns the verdict status. */
+extern int oracle_abort_on_violation;
+extern int oracle_escapes_fatal;      /* env HAKMEM_FUZZ_ESCAPES_FATAL=1 */
+int oracle_fuzz_input(const uint8_t *data, size_t size, hop_dialect d, hverdict *out);
+
+/* Counters per fault class, written as JSON to $HAKMEM_FUZZ_STATS.<pid>.json at exit
+ * and every few seconds (if the variable is set). */
+void oracle_stats_init(const char *target);
+void oracle_stats_flush(void);
+
+#endif
