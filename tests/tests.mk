@@ -47,3 +47,13 @@ test-misuse:
 	@$(TEST_SUBMAKE) misuse-bins
 	@$(PYTHON) tests/misuse/run.py --build $(BUILD)
 TEST_TARGETS += test-misuse
+
+# --- api: glibc semantics of the whole API, per build ---------------------------------
+API_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/api/api_test.$(m))
+
+.PHONY: test-api api-bins
+api-bins: $(API_BINS) $(TEST_PRELOAD_SOS)
+test-api:
+	@$(TEST_SUBMAKE) api-bins
+	@tests/api/run.sh $(BUILD)
+TEST_TARGETS += test-api
