@@ -27,7 +27,7 @@ static hak_noinline void *hak_malloc_slow(size_t size)
     if (size > HAK_MID_MAX) {
         hak_global_init();
         if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-        return hak_large_alloc(size, 16);
+        return hak_large_alloc(size, 16, 0, 0);
     }
     if (!t->initialized) hak_thread_init(t);
     unsigned cls = hak_size_class(size);
@@ -141,7 +141,7 @@ HAK_EXPORT void *HAK_API(calloc)(size_t n, size_t size)
     if (total > HAK_MID_MAX) {
         hak_global_init();
         if (total > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-        return hak_large_alloc(total, 16);   /* fresh or decommitted pages read as zero */
+        return hak_large_alloc(total, 16, 1, 0);
     }
     void *p = hak_malloc_fast(total);
     if (p) memset(p, 0, total);
@@ -153,7 +153,7 @@ static void *hak_aligned(size_t align, size_t size)
     if (align <= 16) return hak_malloc_fast(size);
     hak_global_init();
     if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-    return hak_large_alloc(size, align);
+    return hak_large_alloc(size, align, 0, 0);
 }
 
 HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
@@ -167,7 +167,14 @@ HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
     if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) {
         hak_large *h = (hak_large *)((uintptr_t)p - HAK_LARGE_HDR);
         if (size > HAK_MID_MAX) {
-            void *q = hak_large_remap(h, size);
+            /* Growing: copying into resident cached pages beats faulting in new ones. */
+            void *q = size > old && h->offset == HAK_LARGE_HDR ? hak_large_alloc(size, 16, 0, 1) : NULL;
+            if (q) {
+                memcpy(q, p, h->size < size ? h->size : size);
+                hak_large_release(h);
+                return q;
+            }
+            q = hak_large_remap(h, size);
             if (q) return q;
         }
     } else if (size <= old && size > HAK_TINY_MAX / 2 && size >= old / 2) {

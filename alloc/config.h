@@ -99,7 +99,10 @@
 #define HAKMEM_MAX_THREADS 1024       /* live threads tracked for heap_reset and fork */
 #endif
 #ifndef HAKMEM_LARGE_CACHE
-#define HAKMEM_LARGE_CACHE 8          /* freed large mappings kept for reuse */
+#define HAKMEM_LARGE_CACHE 32         /* freed large mappings kept for reuse */
+#endif
+#ifndef HAKMEM_LARGE_CACHE_RESIDENT
+#define HAKMEM_LARGE_CACHE_RESIDENT (64u << 20)  /* bytes of cached mappings kept resident */
 #endif
 
 /* --- tools ----------------------------------------------------------------------- */

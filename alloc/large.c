@@ -16,8 +16,10 @@ struct hak_large {
     size_t map_size;
     size_t offset;            /* user - map_base */
     hak_large *next, *prev;   /* live list, or cache slot */
+    size_t size;              /* requested size (what realloc must copy) */
     uint32_t state;
-    uint8_t pad[HAK_LARGE_HDR - 6 * 8 - 4 - 1];
+    uint8_t dirty;            /* cached mapping still holds old data (resident) */
+    uint8_t pad[HAK_LARGE_HDR - 7 * 8 - 4 - 2];
     uint8_t tag;              /* HAK_TAG_LARGE, the byte at user - 1 */
 };
 static_assert(sizeof(hak_large) == HAK_LARGE_HDR, "large header is 64 bytes");
@@ -47,7 +49,9 @@ static void hak_live_remove(hak_large *h)   /* under lock */
 
 static size_t hak_large_offset(size_t align) { return align > HAK_LARGE_HDR ? align : HAK_LARGE_HDR; }
 
-static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align)
+/* Allocate a large block. resident_only: only from a cached mapping whose pages are
+ * still resident (realloc growth prefers copying into those over faulting fresh pages). */
+static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align, int zero, int resident_only)
 {
     size_t off = hak_large_offset(align);
     if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) { errno = ENOMEM; return NULL; }
@@ -56,25 +60,34 @@ static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align)
     hak_large *h = NULL;
     pthread_mutex_lock(&hak_g.lock);
     if (map_align == HAK_SS_SIZE) {
+        unsigned best = ~0u;   /* best fit, resident first */
         for (unsigned i = 0; i < hak_g.nlarge_cache; i++) {
             hak_large *c = hak_g.large_cache[i];
-            if (c->map_size >= map_size && c->map_size <= 2 * map_size) {
-                h = c;
-                hak_g.large_cache[i] = hak_g.large_cache[--hak_g.nlarge_cache];
-                break;
-            }
+            if (c->map_size < map_size || c->map_size > 2 * map_size || (resident_only && !c->dirty)) continue;
+            if (best == ~0u) { best = i; continue; }
+            hak_large *b = hak_g.large_cache[best];
+            if (c->dirty > b->dirty || (c->dirty == b->dirty && c->map_size < b->map_size)) best = i;
+        }
+        if (best != ~0u) {
+            h = hak_g.large_cache[best];
+            hak_g.large_cache[best] = hak_g.large_cache[--hak_g.nlarge_cache];
+            if (h->dirty) hak_g.large_cache_resident -= h->map_size;
         }
     }
     pthread_mutex_unlock(&hak_g.lock);
-    int zeroed = 1;   /* fresh and cached mappings both read as zero */
+    if (!h && resident_only) return NULL;
+    int zeroed = 1;   /* fresh mappings read as zero */
     if (h) {
         uintptr_t base = h->map_base;
         size_t msz = h->map_size;
+        int dirty = h->dirty;
         hak_san_unpoison((void *)base, msz);
         h = (hak_large *)(base + off - HAK_LARGE_HDR);
-        memset(h, 0, sizeof *h);   /* the rest of the mapping is zero already */
+        memset(h, 0, sizeof *h);
         h->map_base = base;
         h->map_size = msz;
+        if (dirty && zero) memset((char *)h + HAK_LARGE_HDR, 0, size);
+        zeroed = !dirty;
         HAK_STAT_INC(large_reused);
     } else {
         void *m = hak_os_map_aligned(map_size, map_align);
@@ -84,6 +97,7 @@ static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align)
         h->map_size = map_size;
     }
     h->offset = off;
+    h->size = size;
     hak_large_seal(h, HAK_LARGE_LIVE);
     pthread_mutex_lock(&hak_g.lock);
     hak_live_add(h);
@@ -128,14 +142,15 @@ static HAK_NO_ASAN void hak_large_release(hak_large *h)
     hak_san_block_free((void *)user, hak_large_usable(h));
     pthread_mutex_lock(&hak_g.lock);
     hak_live_remove(h);
-    if (hak_g.nlarge_cache < HAKMEM_LARGE_CACHE && h->offset == HAK_LARGE_HDR) {
+    /* Keep the mapping, pages and all, while the cache has room and the resident
+     * budget lasts: reusing it then faults nothing in. */
+    if (hak_g.nlarge_cache < HAKMEM_LARGE_CACHE && h->offset == HAK_LARGE_HDR
+        && hak_g.large_cache_resident + h->map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+        hak_g.large_cache_resident += h->map_size;
+        h->dirty = 1;
         hak_large_seal(h, HAK_LARGE_FREED);
         hak_g.large_cache[hak_g.nlarge_cache++] = h;
         pthread_mutex_unlock(&hak_g.lock);
-        /* Cached mappings read as zero past the header (calloc relies on it). */
-        hak_san_unpoison((void *)user, HAK_PAGE - HAK_LARGE_HDR);
-        memset((void *)user, 0, HAK_PAGE - HAK_LARGE_HDR);
-        hak_os_decommit((void *)(h->map_base + HAK_PAGE), h->map_size - HAK_PAGE);
         return;
     }
     hak_region_set(h->map_base, h->map_size, HAK_REGION_NONE);
@@ -158,7 +173,7 @@ static HAK_NO_ASAN void *hak_large_remap(hak_large *h, size_t size)
     size_t old_usable = hak_large_usable(h);
     size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
     uintptr_t base = h->map_base, user = base + off;
-    if (map_size == h->map_size) return (void *)user;
+    if (map_size == h->map_size) { h->size = size; return (void *)user; }
     if (off > HAK_SS_SIZE) return NULL;   /* over-aligned: moving would lose the alignment */
     void *target = NULL;
     /* The lock is held across the move: the live list links through these headers. */
@@ -184,6 +199,7 @@ static HAK_NO_ASAN void *hak_large_remap(hak_large *h, size_t size)
     if (nh->next) nh->next->prev = nh;
     nh->map_base = (uintptr_t)target;
     nh->map_size = map_size;
+    nh->size = size;
     hak_large_seal(nh, HAK_LARGE_LIVE);
     hak_region_set(nh->map_base, nh->map_size, HAK_REGION_LARGE);
     pthread_mutex_unlock(&hak_g.lock);
@@ -203,6 +219,7 @@ static void hak_large_reset(void)
     hak_large *cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
     memcpy(cache, hak_g.large_cache, nc * sizeof cache[0]);
     hak_g.nlarge_cache = 0;
+    hak_g.large_cache_resident = 0;
     pthread_mutex_unlock(&hak_g.lock);
     for (hak_large *h = live, *nx; h; h = nx) {
         nx = h->next;

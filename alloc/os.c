@@ -12,7 +12,8 @@ hak_hot_inline unsigned hak_region_of(uintptr_t p)
 {
     uintptr_t i = p >> HAKMEM_SS_SHIFT;
     if (hak_unlikely(i >= HAK_REGIONS)) return HAK_REGION_NONE;
-    return atomic_load_explicit(&hak_region_map[i], memory_order_relaxed);
+    /* A plain byte read (x86: same as a relaxed load) lets it fold into the compare. */
+    return ((const uint8_t *)hak_region_map)[i];
 }
 
 static void hak_region_set(uintptr_t base, size_t size, unsigned kind)
