@@ -113,10 +113,7 @@ static size_t hak_usable(void *p, int for_realloc)
     (void)for_realloc;
     uintptr_t a = (uintptr_t)p;
     unsigned region = hak_region_of(a);
-    if (region == HAK_REGION_LARGE) {
-        hak_large *h = hak_large_lookup(p, 0);
-        return h ? hak_large_usable(h) : 0;
-    }
+    if (region == HAK_REGION_LARGE) return hak_large_usable_of(p);
     if (region == HAK_REGION_SS) {
         hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
         if (hak_slab_holds(sl, a, 1)) {
@@ -161,23 +158,11 @@ HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
     if (!p) return hak_malloc_fast(size);
     if (size == 0) { hak_free_fast(p); return NULL; }
     if (!HAKMEM_BUILD_RELEASE && hak_super_lookup(p) && !hak_debug_validate_free(p, 0)) return NULL;
+    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+    if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) return hak_large_realloc(p, size);
     size_t old = hak_usable(p, 1);
     if (!old) return NULL;
-    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-    if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) {
-        hak_large *h = (hak_large *)((uintptr_t)p - HAK_LARGE_HDR);
-        if (size > HAK_MID_MAX) {
-            /* Growing: copying into resident cached pages beats faulting in new ones. */
-            void *q = size > old && h->offset == HAK_LARGE_HDR ? hak_large_alloc(size, 16, 0, 1) : NULL;
-            if (q) {
-                memcpy(q, p, h->size < size ? h->size : size);
-                hak_large_release(h);
-                return q;
-            }
-            q = hak_large_remap(h, size);
-            if (q) return q;
-        }
-    } else if (size <= old && size > HAK_TINY_MAX / 2 && size >= old / 2) {
+    if (size <= old && size > HAK_TINY_MAX / 2 && size >= old / 2) {
         return p;   /* shrink within the same block */
     } else if (size <= old && size <= HAK_TINY_MAX / 2 && hak_size_class(size) == hak_size_class(old)) {
         return p;

@@ -1,236 +1,316 @@
-/* large.c - the large tier: one 2 MiB-aligned mapping per block, a 64-byte header
- * just before the user pointer, munmap on free (or a small reuse cache), mremap on
- * realloc. Every 2 MiB region of a large mapping is marked in the region map, so any
- * pointer in it can be read without faulting; the header's check word binds it to
- * its user pointer and size. */
+/* large.c - the large tier: one 2 MiB-aligned mapping per block, mremap on realloc,
+ * and a cache of freed mappings kept resident within a budget.
+ *
+ * What the allocator trusts lives in allocator memory: a hash table of descriptors
+ * keyed by user pointer (map base and size, state). The 64-byte header just below
+ * the user pointer is user-reachable (an underflow can write it), so it is only
+ * checked, never followed: its check word binds it to the user pointer and mapping
+ * size, and its last byte is the large tag. Every 2 MiB region of a large mapping is
+ * marked in the region map. Everything here runs under hak_g.lock. */
 #include <errno.h>
 
 #define HAK_LARGE_MAGIC 0x48414b4c41524745ull   /* "HAKLARGE" */
-#define HAK_LARGE_LIVE  0x4c495645u
-#define HAK_LARGE_FREED 0x46524545u
 #define HAK_LARGE_HDR   64u
+enum { HAK_LARGE_EMPTY = 0, HAK_LARGE_LIVE = 1, HAK_LARGE_FREED = 2, HAK_LARGE_TOMB = 3 };
 
-struct hak_large {
+/* In user memory, just below the user pointer. */
+typedef struct hak_large_hdr {
     uint64_t check;           /* HAK_LARGE_MAGIC ^ user ^ map_size */
+    uint8_t pad[HAK_LARGE_HDR - 8 - 1];
+    uint8_t tag;              /* HAK_TAG_LARGE, the byte at user - 1 */
+} hak_large_hdr;
+static_assert(sizeof(hak_large_hdr) == HAK_LARGE_HDR, "large header is 64 bytes");
+
+/* In allocator memory. */
+struct hak_large {
+    uintptr_t user;
     uintptr_t map_base;
     size_t map_size;
-    size_t offset;            /* user - map_base */
-    hak_large *next, *prev;   /* live list, or cache slot */
-    size_t size;              /* requested size (what realloc must copy) */
+    size_t size;              /* requested size (what realloc copies) */
     uint32_t state;
-    uint8_t dirty;            /* cached mapping still holds old data (resident) */
-    uint8_t pad[HAK_LARGE_HDR - 7 * 8 - 4 - 2];
-    uint8_t tag;              /* HAK_TAG_LARGE, the byte at user - 1 */
+    uint32_t dirty;           /* FREED: pages still resident */
 };
-static_assert(sizeof(hak_large) == HAK_LARGE_HDR, "large header is 64 bytes");
 
-static inline uintptr_t hak_large_user(const hak_large *h) { return h->map_base + h->offset; }
+static struct {
+    hak_large *slot;          /* open addressing, linear probing, tombstones */
+    size_t cap, used, live;   /* used counts tombstones too */
+    uintptr_t cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];   /* FREED users */
+    unsigned ncache;
+    size_t cache_resident;
+} hak_lt;
+
+static inline size_t hak_lt_hash(uintptr_t user) { return (size_t)((user >> 12) * 0x9E3779B97F4A7C15ull >> 20); }
+
+static hak_large *hak_lt_find(uintptr_t user)
+{
+    if (!hak_lt.cap) return NULL;
+    for (size_t i = hak_lt_hash(user) & (hak_lt.cap - 1);; i = (i + 1) & (hak_lt.cap - 1)) {
+        hak_large *e = &hak_lt.slot[i];
+        if (e->state == HAK_LARGE_EMPTY) return NULL;
+        if (e->state != HAK_LARGE_TOMB && e->user == user) return e;
+    }
+}
+
+static int hak_lt_grow(void)
+{
+    size_t cap = hak_lt.cap ? hak_lt.cap * 2 : 1024;
+    hak_large *s = mmap(NULL, cap * sizeof *s, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED) return 0;
+    hak_large *old = hak_lt.slot;
+    size_t ocap = hak_lt.cap;
+    hak_lt.slot = s;
+    hak_lt.cap = cap;
+    hak_lt.used = 0;
+    for (size_t i = 0; i < ocap; i++) {
+        if (old[i].state != HAK_LARGE_LIVE && old[i].state != HAK_LARGE_FREED) continue;
+        size_t j = hak_lt_hash(old[i].user) & (cap - 1);
+        while (s[j].state != HAK_LARGE_EMPTY) j = (j + 1) & (cap - 1);
+        s[j] = old[i];
+        hak_lt.used++;
+    }
+    if (old) munmap(old, ocap * sizeof *old);
+    return 1;
+}
+
+static hak_large *hak_lt_insert(const hak_large *d)
+{
+    if ((hak_lt.used + 1) * 2 > hak_lt.cap && !hak_lt_grow()) return NULL;
+    size_t i = hak_lt_hash(d->user) & (hak_lt.cap - 1);
+    while (hak_lt.slot[i].state == HAK_LARGE_LIVE || hak_lt.slot[i].state == HAK_LARGE_FREED)
+        i = (i + 1) & (hak_lt.cap - 1);
+    if (hak_lt.slot[i].state == HAK_LARGE_EMPTY) hak_lt.used++;
+    hak_lt.slot[i] = *d;
+    return &hak_lt.slot[i];
+}
+
+static void hak_lt_remove(hak_large *e) { e->state = HAK_LARGE_TOMB; }
+
 static inline uint64_t hak_large_check(uintptr_t user, size_t map_size) { return HAK_LARGE_MAGIC ^ user ^ map_size; }
 
-static HAK_NO_ASAN void hak_large_seal(hak_large *h, uint32_t state)
+static HAK_NO_ASAN void hak_large_seal(const hak_large *d)
 {
-    h->state = state;
+    hak_large_hdr *h = (hak_large_hdr *)(d->user - HAK_LARGE_HDR);
+    h->check = hak_large_check(d->user, d->map_size);
     h->tag = HAK_TAG_LARGE;
-    h->check = hak_large_check(hak_large_user(h), h->map_size);
+    hak_san_poison(h, HAK_LARGE_HDR);
 }
+static HAK_NO_ASAN int hak_large_hdr_ok(const hak_large *d)
+{
+    const hak_large_hdr *h = (const hak_large_hdr *)(d->user - HAK_LARGE_HDR);
+    return h->check == hak_large_check(d->user, d->map_size) && h->tag == HAK_TAG_LARGE;
+}
+static inline size_t hak_large_usable(const hak_large *d) { return d->map_base + d->map_size - d->user; }
 
-static void hak_live_add(hak_large *h)   /* under lock */
+/* Under the lock: the live descriptor of user pointer p, or NULL after reporting.
+ * `freed_kind` is what a freed p is reported as (double free / use after free). */
+static hak_large *hak_large_live(void *p, hak_corruption_kind freed_kind)
 {
-    h->prev = NULL;
-    h->next = hak_g.large_live;
-    if (h->next) h->next->prev = h;
-    hak_g.large_live = h;
-}
-static void hak_live_remove(hak_large *h)   /* under lock */
-{
-    if (h->prev) h->prev->next = h->next; else hak_g.large_live = h->next;
-    if (h->next) h->next->prev = h->prev;
+    hak_large *d = hak_lt_find((uintptr_t)p);
+    hak_corruption_kind k = HAK_CORRUPT_NONE;
+    if (!d) k = HAK_CORRUPT_INVALID_POINTER;
+    else if (d->state == HAK_LARGE_FREED) k = freed_kind;
+    else if (!hak_large_hdr_ok(d)) k = HAK_CORRUPT_BAD_HEADER;
+    if (k == HAK_CORRUPT_NONE) return d;
+    pthread_mutex_unlock(&hak_g.lock);
+    hak_report(k, p);
+    pthread_mutex_lock(&hak_g.lock);
+    return NULL;
 }
 
 static size_t hak_large_offset(size_t align) { return align > HAK_LARGE_HDR ? align : HAK_LARGE_HDR; }
 
-/* Allocate a large block. resident_only: only from a cached mapping whose pages are
- * still resident (realloc growth prefers copying into those over faulting fresh pages). */
-static HAK_NO_ASAN void *hak_large_alloc(size_t size, size_t align, int zero, int resident_only)
+/* Allocate a large block. resident_only: only from a cached mapping (whose pages are
+ * resident; realloc growth prefers copying into those over faulting in new pages). */
+static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_only)
 {
     size_t off = hak_large_offset(align);
     if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) { errno = ENOMEM; return NULL; }
     size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
     size_t map_align = align > HAK_SS_SIZE ? align : HAK_SS_SIZE;
-    hak_large *h = NULL;
+    hak_large d = { 0 };
+    int dirty = 0;
     pthread_mutex_lock(&hak_g.lock);
     if (map_align == HAK_SS_SIZE) {
-        unsigned best = ~0u;   /* best fit, resident first */
-        for (unsigned i = 0; i < hak_g.nlarge_cache; i++) {
-            hak_large *c = hak_g.large_cache[i];
-            if (c->map_size < map_size || c->map_size > 2 * map_size || (resident_only && !c->dirty)) continue;
-            if (best == ~0u) { best = i; continue; }
-            hak_large *b = hak_g.large_cache[best];
-            if (c->dirty > b->dirty || (c->dirty == b->dirty && c->map_size < b->map_size)) best = i;
+        unsigned best = ~0u;
+        hak_large *bd = NULL;
+        for (unsigned i = 0; i < hak_lt.ncache; i++) {
+            hak_large *c = hak_lt_find(hak_lt.cache[i]);
+            if (c->map_size < map_size || c->map_size > 2 * map_size) continue;
+            if (!bd || c->map_size < bd->map_size) { best = i; bd = c; }
         }
-        if (best != ~0u) {
-            h = hak_g.large_cache[best];
-            hak_g.large_cache[best] = hak_g.large_cache[--hak_g.nlarge_cache];
-            if (h->dirty) hak_g.large_cache_resident -= h->map_size;
+        if (bd) {
+            d = *bd;
+            dirty = 1;
+            hak_lt.cache_resident -= bd->map_size;
+            hak_lt.cache[best] = hak_lt.cache[--hak_lt.ncache];
+            hak_lt_remove(bd);
         }
     }
-    pthread_mutex_unlock(&hak_g.lock);
-    if (!h && resident_only) return NULL;
-    int zeroed = 1;   /* fresh mappings read as zero */
-    if (h) {
-        uintptr_t base = h->map_base;
-        size_t msz = h->map_size;
-        int dirty = h->dirty;
-        hak_san_unpoison((void *)base, msz);
-        h = (hak_large *)(base + off - HAK_LARGE_HDR);
-        memset(h, 0, sizeof *h);
-        h->map_base = base;
-        h->map_size = msz;
-        if (dirty && zero) memset((char *)h + HAK_LARGE_HDR, 0, size);
-        zeroed = !dirty;
-        HAK_STAT_INC(large_reused);
-    } else {
+    if (!dirty) {
+        pthread_mutex_unlock(&hak_g.lock);
+        if (resident_only) return NULL;
         void *m = hak_os_map_aligned(map_size, map_align);
         if (!m) { errno = ENOMEM; return NULL; }
-        h = (hak_large *)((uintptr_t)m + off - HAK_LARGE_HDR);
-        h->map_base = (uintptr_t)m;
-        h->map_size = map_size;
+        d.map_base = (uintptr_t)m;
+        d.map_size = map_size;
+        pthread_mutex_lock(&hak_g.lock);
     }
-    h->offset = off;
-    h->size = size;
-    hak_large_seal(h, HAK_LARGE_LIVE);
-    pthread_mutex_lock(&hak_g.lock);
-    hak_live_add(h);
-    hak_region_set(h->map_base, h->map_size, HAK_REGION_LARGE);
+    d.user = d.map_base + off;
+    d.size = size;
+    d.state = HAK_LARGE_LIVE;
+    d.dirty = 0;
+    hak_san_unpoison((void *)d.map_base, d.map_size);
+    if (!hak_lt_insert(&d)) {
+        pthread_mutex_unlock(&hak_g.lock);
+        hak_os_unmap((void *)d.map_base, d.map_size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    hak_lt.live++;
+    hak_region_set(d.map_base, d.map_size, HAK_REGION_LARGE);
+    hak_large_seal(&d);
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(large_allocs);
-    void *user = (void *)hak_large_user(h);
-    hak_san_poison(h, HAK_LARGE_HDR);
-    hak_san_block_alloc(user, h->map_size - off, zeroed);
-    return user;
+    if (dirty) HAK_STAT_INC(large_reused);
+    if (dirty && zero) memset((void *)d.user, 0, size);
+    hak_san_block_alloc((void *)d.user, hak_large_usable(&d), !dirty);
+    return (void *)d.user;
 }
 
-/* The header of a live large block p, or NULL after reporting what is wrong with p. */
-static HAK_NO_ASAN hak_large *hak_large_lookup(void *p, int for_free)
+/* Under the lock: retire a live block (cache it resident, or unmap it). Unlocks. */
+static void hak_large_retire(hak_large *d)
 {
-    uintptr_t a = (uintptr_t)p;
-    if ((a & 15) == 0 && ((a & HAK_SS_MASK) >= HAK_LARGE_HDR || hak_region_of(a - HAK_LARGE_HDR) == HAK_REGION_LARGE)) {
-        hak_large *h = (hak_large *)(a - HAK_LARGE_HDR);
-        if (h->check == hak_large_check(a, h->map_size) && h->tag == HAK_TAG_LARGE) {
-            if (h->state == HAK_LARGE_LIVE) return h;
-            if (h->state == HAK_LARGE_FREED) {
-                hak_report(for_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_USE_AFTER_FREE, p);
-                return NULL;
-            }
-        }
-    }
-    /* Slow: is p a live block whose header was damaged, or no block at all? */
-    int live = 0;
-    pthread_mutex_lock(&hak_g.lock);
-    for (hak_large *h = hak_g.large_live; h; h = h->next)
-        if (hak_large_user(h) == a) { live = 1; break; }
-    pthread_mutex_unlock(&hak_g.lock);
-    hak_report(live ? HAK_CORRUPT_BAD_HEADER : HAK_CORRUPT_INVALID_POINTER, p);
-    return NULL;
-}
-
-static HAK_NO_ASAN size_t hak_large_usable(const hak_large *h) { return h->map_size - h->offset; }
-
-static HAK_NO_ASAN void hak_large_release(hak_large *h)
-{
-    uintptr_t user = hak_large_user(h);
-    hak_san_block_free((void *)user, hak_large_usable(h));
-    pthread_mutex_lock(&hak_g.lock);
-    hak_live_remove(h);
-    /* Keep the mapping, pages and all, while the cache has room and the resident
-     * budget lasts: reusing it then faults nothing in. */
-    if (hak_g.nlarge_cache < HAKMEM_LARGE_CACHE && h->offset == HAK_LARGE_HDR
-        && hak_g.large_cache_resident + h->map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
-        hak_g.large_cache_resident += h->map_size;
-        h->dirty = 1;
-        hak_large_seal(h, HAK_LARGE_FREED);
-        hak_g.large_cache[hak_g.nlarge_cache++] = h;
+    hak_large c = *d;
+    hak_san_block_free((void *)c.user, hak_large_usable(&c));
+    hak_lt.live--;
+    if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
+        && hak_lt.cache_resident + c.map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+        d->state = HAK_LARGE_FREED;     /* stays findable: a second free is a double free */
+        d->dirty = 1;
+        hak_lt.cache_resident += c.map_size;
+        hak_lt.cache[hak_lt.ncache++] = c.user;
         pthread_mutex_unlock(&hak_g.lock);
         return;
     }
-    hak_region_set(h->map_base, h->map_size, HAK_REGION_NONE);
+    hak_lt_remove(d);
+    hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
     pthread_mutex_unlock(&hak_g.lock);
-    hak_san_unpoison((void *)h->map_base, h->map_size);
-    hak_os_unmap((void *)h->map_base, h->map_size);
+    hak_san_unpoison((void *)c.map_base, c.map_size);
+    hak_os_unmap((void *)c.map_base, c.map_size);
 }
 
 static void hak_large_free(void *p)
 {
-    hak_large *h = hak_large_lookup(p, 1);
-    if (h) hak_large_release(h);
+    pthread_mutex_lock(&hak_g.lock);
+    hak_large *d = hak_large_live(p, HAK_CORRUPT_DOUBLE_FREE);
+    if (d) hak_large_retire(d);
+    else pthread_mutex_unlock(&hak_g.lock);
 }
 
-/* Grow or shrink in place or by moving the pages (no copy). NULL: caller copies. */
-static HAK_NO_ASAN void *hak_large_remap(hak_large *h, size_t size)
+/* Usable size of live large block p; 0 after a report. */
+static size_t hak_large_usable_of(void *p)
 {
-    size_t off = h->offset;
-    if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) return NULL;
-    size_t old_usable = hak_large_usable(h);
-    size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
-    uintptr_t base = h->map_base, user = base + off;
-    if (map_size == h->map_size) { h->size = size; return (void *)user; }
-    if (off > HAK_SS_SIZE) return NULL;   /* over-aligned: moving would lose the alignment */
-    void *target = NULL;
-    /* The lock is held across the move: the live list links through these headers. */
     pthread_mutex_lock(&hak_g.lock);
-    if (map_size < h->map_size) {
-        hak_region_set(base + map_size, h->map_size - map_size, HAK_REGION_NONE);
-        munmap((void *)(base + map_size), h->map_size - map_size);
-        target = (void *)base;
-    } else if (mremap((void *)base, h->map_size, map_size, 0) != MAP_FAILED) {
-        target = (void *)base;
+    hak_large *d = hak_large_live(p, HAK_CORRUPT_USE_AFTER_FREE);
+    size_t n = d ? hak_large_usable(d) : 0;
+    pthread_mutex_unlock(&hak_g.lock);
+    return n;
+}
+
+/* Under the lock: resize d's mapping in place or by moving its pages (no copy).
+ * Returns the new user pointer or NULL (caller copies). */
+static void *hak_large_remap_locked(hak_large *d, size_t size)
+{
+    size_t off = d->user - d->map_base;
+    size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
+    uintptr_t base = d->map_base;
+    if (map_size == d->map_size) { d->size = size; return (void *)d->user; }
+    if (off > HAK_SS_SIZE) return NULL;   /* over-aligned: moving would lose the alignment */
+    uintptr_t target;
+    if (map_size < d->map_size) {
+        hak_region_set(base + map_size, d->map_size - map_size, HAK_REGION_NONE);
+        munmap((void *)(base + map_size), d->map_size - map_size);
+        target = base;
+    } else if (mremap((void *)base, d->map_size, map_size, 0) != MAP_FAILED) {
+        target = base;
     } else {
         void *dst = hak_os_map_aligned(map_size, HAK_SS_SIZE);
-        if (dst && mremap((void *)base, h->map_size, map_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
+        if (dst && mremap((void *)base, d->map_size, map_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
             munmap(dst, map_size);
             dst = NULL;
         }
-        if (!dst) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
-        hak_region_set(base, h->map_size, HAK_REGION_NONE);
-        target = dst;
+        if (!dst) return NULL;
+        hak_region_set(base, d->map_size, HAK_REGION_NONE);
+        target = (uintptr_t)dst;
     }
-    hak_large *nh = (hak_large *)((uintptr_t)target + off - HAK_LARGE_HDR);
-    if (nh->prev) nh->prev->next = nh; else hak_g.large_live = nh;
-    if (nh->next) nh->next->prev = nh;
-    nh->map_base = (uintptr_t)target;
-    nh->map_size = map_size;
-    nh->size = size;
-    hak_large_seal(nh, HAK_LARGE_LIVE);
-    hak_region_set(nh->map_base, nh->map_size, HAK_REGION_LARGE);
-    pthread_mutex_unlock(&hak_g.lock);
-    void *nu = (void *)hak_large_user(nh);
-    if (nu == (void *)user) hak_vg_resize(nu, old_usable, hak_large_usable(nh));
-    else { hak_vg_freelike((void *)user); hak_vg_malloclike(nu, hak_large_usable(nh), 0); }
-    hak_san_unpoison(nu, hak_large_usable(nh));
-    return nu;
+    size_t old_usable = hak_large_usable(d);
+    hak_large n = *d;
+    n.map_base = target;
+    n.map_size = map_size;
+    n.user = target + off;
+    n.size = size;
+    hak_lt_remove(d);
+    d = hak_lt_insert(&n);
+    HAK_CHECK(d != NULL);
+    hak_region_set(n.map_base, n.map_size, HAK_REGION_LARGE);
+    hak_large_seal(&n);
+    if (n.user == base + off) hak_vg_resize((void *)n.user, old_usable, hak_large_usable(&n));
+    else { hak_vg_freelike((void *)(base + off)); hak_vg_malloclike((void *)n.user, hak_large_usable(&n), 0); }
+    hak_san_unpoison((void *)n.user, hak_large_usable(&n));
+    return (void *)n.user;
+}
+
+static void *hak_malloc_slow(size_t size);
+static void hak_free_slow(void *p);
+
+static void *hak_large_realloc(void *p, size_t size)
+{
+    pthread_mutex_lock(&hak_g.lock);
+    hak_large *d = hak_large_live(p, HAK_CORRUPT_USE_AFTER_FREE);
+    if (!d) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
+    size_t old = d->size, usable = hak_large_usable(d);
+    int plain = d->user == d->map_base + HAK_LARGE_HDR;
+    if (size > HAK_MID_MAX && size > usable && plain && hak_lt.ncache) {
+        /* Growing: copying into a cached mapping's resident pages beats faulting in new ones. */
+        pthread_mutex_unlock(&hak_g.lock);
+        void *q = hak_large_alloc(size, 16, 0, 1);
+        if (q) {
+            memcpy(q, p, old);
+            hak_large_free(p);
+            return q;
+        }
+        pthread_mutex_lock(&hak_g.lock);
+        d = hak_large_live(p, HAK_CORRUPT_USE_AFTER_FREE);
+        if (!d) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
+    }
+    if (size > HAK_MID_MAX) {
+        void *q = hak_large_remap_locked(d, size);
+        pthread_mutex_unlock(&hak_g.lock);
+        if (q) return q;
+    } else {
+        pthread_mutex_unlock(&hak_g.lock);
+    }
+    void *q = hak_malloc_slow(size);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    hak_large_free(p);
+    return q;
 }
 
 static void hak_large_reset(void)
 {
     pthread_mutex_lock(&hak_g.lock);
-    hak_large *live = hak_g.large_live;
-    hak_g.large_live = NULL;
-    unsigned nc = hak_g.nlarge_cache;
-    hak_large *cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
-    memcpy(cache, hak_g.large_cache, nc * sizeof cache[0]);
-    hak_g.nlarge_cache = 0;
-    hak_g.large_cache_resident = 0;
+    for (size_t i = 0; i < hak_lt.cap; i++) {
+        hak_large *e = &hak_lt.slot[i];
+        if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
+            hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
+            hak_san_unpoison((void *)e->map_base, e->map_size);
+            hak_os_unmap((void *)e->map_base, e->map_size);
+        }
+        e->state = HAK_LARGE_EMPTY;
+    }
+    hak_lt.used = hak_lt.live = 0;
+    hak_lt.ncache = 0;
+    hak_lt.cache_resident = 0;
     pthread_mutex_unlock(&hak_g.lock);
-    for (hak_large *h = live, *nx; h; h = nx) {
-        nx = h->next;
-        uintptr_t b = h->map_base; size_t s = h->map_size;
-        hak_region_set(b, s, HAK_REGION_NONE);
-        hak_san_unpoison((void *)b, s);
-        hak_os_unmap((void *)b, s);
-    }
-    for (unsigned i = 0; i < nc; i++) {
-        uintptr_t b = cache[i]->map_base; size_t s = cache[i]->map_size;
-        hak_region_set(b, s, HAK_REGION_NONE);
-        hak_os_unmap((void *)b, s);
-    }
 }

@@ -18,10 +18,6 @@ static struct {
     hak_superslab *all;                /* every SuperSlab ever mapped */
     hak_thread *threads[HAKMEM_MAX_THREADS];   /* initialised threads (TLS addresses) */
     unsigned nthreads;
-    hak_large *large_live;             /* live large blocks */
-    hak_large *large_cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
-    unsigned nlarge_cache;
-    size_t large_cache_resident;       /* bytes of cached mappings not decommitted */
     _Atomic(hak_corruption_fn) handler;
     void *_Atomic handler_arg;
 } hak_g = { .lock = PTHREAD_MUTEX_INITIALIZER };

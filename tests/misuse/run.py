@@ -27,13 +27,9 @@ NO_ABORT_EXIT = 1     # misuse.h: the misuse went unnoticed
 # Expected failures: allocator bugs these programs found, which the allocator owner must
 # fix (tests cannot edit alloc/). case -> {mode: reason}. A listed cell that passes is
 # reported as XPASS and fails the run, so each entry is removed when its bug is fixed.
-_SMASH = ("hak_large_lookup's slow path walks the live-large list through the headers "
-          "(h->next), which live in user-writable memory just below each block: an "
-          "underflow that overwrites a header's links makes free() dereference them "
-          "(SIGSEGV at alloc/large.c, `hak_large_user(h) == a`) instead of reporting")
 XFAIL = {
-    # Allocator bug 1 (found 2025-11, reported to the lead): SIGSEGV, not a report.
-    "large_header_smash": {m: _SMASH for m in MODES},
+    # Allocator bug 1 (large_header_smash: SIGSEGV following header links written by an
+    # underflow) was fixed in alloc/large.c: descriptors now live in allocator memory.
 }
 
 
