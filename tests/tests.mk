@@ -57,3 +57,14 @@ test-api:
 	@$(TEST_SUBMAKE) api-bins
 	@tests/api/run.sh $(BUILD)
 TEST_TARGETS += test-api
+
+# --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
+STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
+STRESS_SECONDS ?= 5
+
+.PHONY: test-stress stress-bins
+stress-bins: $(STRESS_BINS) $(TEST_PRELOAD_SOS)
+test-stress:
+	@$(TEST_SUBMAKE) stress-bins
+	@STRESS_SECONDS=$(STRESS_SECONDS) tests/stress/run.sh $(BUILD)
+TEST_TARGETS += test-stress
