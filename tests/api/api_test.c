@@ -555,8 +555,6 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
  * and reported as "xfail" when it fails; when it passes it is an XPASS, which fails
  * the run so that the entry gets removed. */
 static const struct { const char *test, *reason; } known_bugs[] = {
-    {"t_realloc_large_growth", "hak_large_remap reads the old header (h->map_size) after mremap "
-                               "moved the mapping away: SIGSEGV when a large block cannot grow in place"},
     {"t_zero_size_huge_align", "size 0 with alignment >= 2 MiB: the user pointer is the end of its "
                                "mapping (map_size == offset), so free/malloc_usable_size report an "
                                "invalid pointer"},
