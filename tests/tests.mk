@@ -68,3 +68,17 @@ test-stress:
 	@$(TEST_SUBMAKE) stress-bins
 	@STRESS_SECONDS=$(STRESS_SECONDS) tests/stress/run.sh $(BUILD)
 TEST_TARGETS += test-stress
+
+# --- preload: real programs under LD_PRELOAD, compared with their glibc runs ----------
+PRELOAD_PROGS := $(patsubst tests/preload/%.c,$(TEST_OUT)/preload/%,$(wildcard tests/preload/*.c))
+
+$(TEST_OUT)/preload/%: tests/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d $< -o $@
+
+.PHONY: test-preload preload-bins
+preload-bins: $(PRELOAD_PROGS) $(TEST_PRELOAD_SOS)
+test-preload: deps-preload
+	@$(TEST_SUBMAKE) preload-bins
+	@tests/preload/run.sh $(BUILD)
+TEST_TARGETS += test-preload

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# tests/preload/run.sh BUILD - real programs under LD_PRELOAD=libhakmem.so (and, for a
+# subset, libhakmem-debug.so) must print exactly what they print under glibc malloc:
+# a python3 workload, sort on a large generated file, gcc compiling the allocator,
+# git on a fresh repository, and coreutils (ls -R, find, tar, md5sum, ...). Each case
+# compares stdout, stderr and the exit status with the glibc run, and the preloaded
+# run must not print any "hakmem:" line. Plus C programs of our own that must exit 0
+# under each preload object. One status line per case; exit 1 if any case failed.
+set -u
+build=${1:-build}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+abs=$(cd "$build" && pwd)
+REL=$abs/libhakmem.so
+DBG=$abs/libhakmem-debug.so
+PY=/usr/bin/python3   # not a pyenv shim: the real interpreter is what gets preloaded
+for f in "$REL" "$DBG" "$PY"; do
+    [ -e "$f" ] || { echo "[preload] missing $f"; exit 1; }
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-preload.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0; xfail=0; failed=""
+
+# Known allocator bugs (tests cannot fix alloc/): case -> reason. A listed case that
+# fails is counted as an expected failure; one that passes fails the run (remove it).
+declare -A KNOWN
+KNOWN[thread_freeres_fork/rel]="a thread that frees after its pthread-key destructor ran (glibc's __libc_thread_freeres) is re-registered in hak_g.threads and dies listed; fork()'s atfork child handler then reads its unmapped TLS (SIGSEGV in hak_atfork_child)"
+KNOWN[thread_freeres_fork/dbg]=${KNOWN[thread_freeres_fork/rel]}
+
+result() {   # NAME OK(0/1) DETAIL SECONDS
+    local name=$1 ok=$2 detail=$3 secs=$4 known=${KNOWN[$1]:-}
+    if [ "$ok" = 1 ] && [ -z "$known" ]; then
+        pass=$((pass+1)); printf '[preload] %-28s ok     (%ss)\n' "$name" "$secs"
+    elif [ "$ok" = 1 ]; then
+        fail=$((fail+1)); failed="$failed $name"
+        printf '[preload] %-28s XPASS  listed as a known bug but passes: remove it from KNOWN\n' "$name"
+    elif [ -n "$known" ]; then
+        xfail=$((xfail+1)); printf '[preload] %-28s xfail  (%ss) %s; known allocator bug: %s\n' "$name" "$secs" "$detail" "$known"
+    else
+        fail=$((fail+1)); failed="$failed $name"
+        printf '[preload] %-28s FAIL   (%ss) %s\n' "$name" "$secs" "$detail"
+    fi
+}
+
+# run TAG PRELOAD SCRIPT: run SCRIPT with bash in a fresh directory $W, keep its output.
+run() {
+    local tag=$1 pre=$2 script=$3
+    local W=$work/$tag
+    rm -rf "$W"; mkdir -p "$W"
+    (cd "$W" && W=$W SRC=$src INPUT=$work/input.txt PY=$PY LD_PRELOAD=$pre bash -c "$script" \
+        >"$work/$tag.out" 2>"$work/$tag.err"; echo $? >"$work/$tag.rc")
+}
+
+# compare NAME SCRIPT MODES...: the glibc run against each preload mode (rel, dbg).
+compare() {
+    local name=$1 script=$2; shift 2
+    local start=$(date +%s)
+    run "$name.glibc" "" "$script"
+    local t0=$(( $(date +%s) - start ))
+    for mode in "$@"; do
+        local pre=$REL; [ "$mode" = dbg ] && pre=$DBG
+        start=$(date +%s)
+        run "$name.$mode" "$pre" "$script"
+        local secs="$t0+$(( $(date +%s) - start ))" detail="" ok=1
+        if grep -q '^hakmem:' "$work/$name.$mode.err"; then
+            ok=0; detail="reported: $(grep -m1 '^hakmem:' "$work/$name.$mode.err")"
+        elif ! cmp -s "$work/$name.glibc.rc" "$work/$name.$mode.rc"; then
+            ok=0; detail="exit status $(cat "$work/$name.$mode.rc"), glibc $(cat "$work/$name.glibc.rc")"
+        elif ! cmp -s "$work/$name.glibc.out" "$work/$name.$mode.out"; then
+            ok=0; detail="stdout differs"
+        elif ! cmp -s "$work/$name.glibc.err" "$work/$name.$mode.err"; then
+            ok=0; detail="stderr differs"
+        fi
+        if [ "$(cat "$work/$name.glibc.rc")" != 0 ]; then
+            ok=0; detail="the glibc run itself failed (exit $(cat "$work/$name.glibc.rc")): $(head -c 300 "$work/$name.glibc.err")"
+        fi
+        result "$name/$mode" $ok "$detail" "$secs"
+        if [ $ok = 0 ]; then
+            diff "$work/$name.glibc.out" "$work/$name.$mode.out" | head -n 10 | sed 's/^/    | /'
+            diff "$work/$name.glibc.err" "$work/$name.$mode.err" | head -n 10 | sed 's/^/    | /'
+        fi
+    done
+}
+
+# --- the preload objects really get loaded ---------------------------------------------
+for mode in rel dbg; do
+    pre=$REL; [ $mode = dbg ] && pre=$DBG
+    ok=0; LD_PRELOAD=$pre cat /proc/self/maps | grep -qF "$pre" && ok=1
+    result "loaded/$mode" $ok "$pre is not mapped into a preloaded process" 0
+done
+
+# --- the input for sort: ~20 MB of deterministic lines (generated under glibc) -------
+$PY -s -B - "$work/input.txt" <<'EOF'
+import random, sys
+rng = random.Random(7)
+words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+with open(sys.argv[1], "w") as f:
+    for i in range(400000):
+        f.write("%s %d %s %s\n" % (rng.choice(words), rng.randint(-10**6, 10**6), rng.choice(words), "x" * rng.randint(0, 30)))
+EOF
+
+compare python '"$PY" -s -B "$SRC/tests/preload/workload.py"' rel dbg
+
+compare sort '
+export LC_ALL=C
+sort "$INPUT" | md5sum
+sort -t" " -k2,2n -k1,1 "$INPUT" | md5sum
+sort -u -S 2M --parallel=2 -T "$W" "$INPUT" | md5sum
+sort -r -k3 "$INPUT" | uniq -c | sort -rn | head -n 5
+wc "$INPUT" | sed "s|$INPUT||"' rel dbg
+
+compare gcc '
+gcc -O2 -g -frandom-seed=hakmem -fdebug-prefix-map="$W"=/w -I"$SRC/include" -I"$SRC/alloc" -D_GNU_SOURCE -DHAKMEM_PREFIX=hak_ \
+    -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -c "$SRC/alloc/hakmem.c" -o h.o
+nm h.o
+size h.o
+md5sum < h.o' rel
+
+compare git '
+export GIT_CONFIG_NOSYSTEM=1 HOME="$W" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org \
+    GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.org \
+    GIT_AUTHOR_DATE="2024-01-01T00:00:00Z" GIT_COMMITTER_DATE="2024-01-01T00:00:00Z"
+git init -q -b main repo && cd repo
+cp -r "$SRC/alloc" "$SRC/include" .
+git add . && git commit -q -m "import"
+sed -i "s/hak_/HAK_/g" alloc/api.c && git commit -q -a -m "rename"
+git checkout -q -b side && echo "/* side */" >> alloc/os.c && git commit -q -a -m side
+git checkout -q main && echo "/* main */" >> include/hakmem.h && git commit -q -a -m main
+git merge -q --no-edit side
+git log --graph --stat --format="%H %s"
+git diff HEAD~3 --stat && git diff HEAD~3 | md5sum
+git gc -q && git fsck --full 2>&1 && git count-objects -v | grep -v size
+git show HEAD~1:alloc/api.c | md5sum
+git blame -s alloc/os.c | tail -n 3' rel dbg
+
+compare coreutils '
+mkdir tree && cp -r "$SRC/alloc" "$SRC/include" "$SRC/tests" tree/ && find tree -name "*.pyc" -delete
+ls -R tree
+find tree -type f -printf "%P %s\n" | LC_ALL=C sort
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf t.tar tree && md5sum < t.tar
+tar -tvf t.tar | head -n 20
+find tree -type f -name "*.c" -exec md5sum {} + | LC_ALL=C sort | md5sum
+cat $(find tree -type f | LC_ALL=C sort) | tr -s " " "\n" | LC_ALL=C sort | uniq -c | LC_ALL=C sort -rn | head -n 10
+gzip -9n < t.tar | md5sum' rel
+
+# --- C programs of our own, under each preload object --------------------------------
+for prog in "$build"/tests/preload/*; do
+    [ -x "$prog" ] || continue
+    name=$(basename "$prog")
+    for mode in rel dbg; do
+        pre=$REL; [ $mode = dbg ] && pre=$DBG
+        start=$(date +%s)
+        out=$(LD_PRELOAD=$pre timeout 30 "$prog" 2>&1); rc=$?
+        ok=0; [ $rc = 0 ] && ! grep -q '^hakmem:' <<<"$out" && ok=1
+        result "$name/$mode" $ok "exit $rc: $(tail -n 1 <<<"$out")" $(( $(date +%s) - start ))
+    done
+done
+
+echo "[preload] $pass passed, $fail failed, $xfail known allocator bugs${failed:+ (failed:$failed)}"
+[ $fail -eq 0 ]
