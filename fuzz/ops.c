@@ -129,11 +129,11 @@ static void hop_canon(hop *op)
 static uint64_t hop_size_decode(const uint8_t b[4])
 {
     uint32_t v = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16;
-    unsigned sel = b[0] % 16;
-    if (sel <= 6) return v % 129;
-    if (sel <= 11) return v % 1025;
-    if (sel <= 13) return 1025 + v % (131072 - 1024);
-    if (sel == 14) return hop_edge_sizes[v % hop_nedge];
+    unsigned sel = b[0] % 32;
+    if (sel <= 15) return v % 129;
+    if (sel <= 25) return v % 1025;
+    if (sel <= 28) return 1025 + v % (131072 - 1024);
+    if (sel <= 30) return hop_edge_sizes[v % hop_nedge];
     return 131073 + v % (1u << 20);
 }
 
@@ -141,14 +141,14 @@ static int hop_size_encode(uint64_t s, uint8_t b[4])
 {
     uint32_t v;
     if (s <= 128) { b[0] = 0; v = (uint32_t)s; }
-    else if (s <= 1024) { b[0] = 7; v = (uint32_t)s; }
-    else if (s <= 131072) { b[0] = 12; v = (uint32_t)(s - 1025); }
-    else if (s < 131073 + (1u << 20)) { b[0] = 15; v = (uint32_t)(s - 131073); }
+    else if (s <= 1024) { b[0] = 16; v = (uint32_t)s; }
+    else if (s <= 131072) { b[0] = 26; v = (uint32_t)(s - 1025); }
+    else if (s < 131073 + (1u << 20)) { b[0] = 31; v = (uint32_t)(s - 131073); }
     else {
         unsigned i;
         for (i = 0; i < hop_nedge && hop_edge_sizes[i] != s; i++) {}
         if (i == hop_nedge) return -1;
-        b[0] = 14; v = i;
+        b[0] = 29; v = i;
     }
     b[1] = (uint8_t)v; b[2] = (uint8_t)(v >> 8); b[3] = (uint8_t)(v >> 16);
     return 0;

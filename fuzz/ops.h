@@ -13,9 +13,10 @@
  *         'a','b' argument  raw byte (meaning per op, see the text form below)
  *         'f'     fill      user-data pattern: bits 7..5 kind, bit 4 extent, 3..0 seed
  *         'Z'     size      4 bytes: tier selector, then a 24-bit little-endian value
- *                           tier = sel % 16: 0-6 small tiny (v % 129), 7-11 tiny
- *                           (v % 1025), 12-13 mid (1025 + v % 130048), 14 edge
- *                           (hop_edge_sizes[v % N]), 15 large (131073 + v % 2^20)
+ *                           tier = sel % 32: 0-15 small tiny (v % 129), 16-25 tiny
+ *                           (v % 1025), 26-28 mid (1025 + v % 130048), 29-30 edge
+ *                           (hop_edge_sizes[v % N]), 31 large (131073 + v % 2^20);
+ *                           large blocks are mmap'ed, so they are kept rare
  *         'A'     align     1 << (b & 31) if (b & 31) <= 16, else an odd value
  *         'V'     value     8 bytes little-endian
  * A dialect (one per fuzz target) only changes the opcode table, i.e. how often each

@@ -3,7 +3,9 @@
  * builds with gcc, under Valgrind and with any sanitizer.
  *
  *   regress-<target> [-v] [--expect STATUS] PATH...     replay; exit 1 on a mismatch
- *   regress-<target> --bench N [--ops K] [--seed S]      N random streams of ~K ops: exec/s
+ *   regress-<target> --bench N [--ops K] [--seed S] [--clean]   N random streams of ~K ops
+ *                    (--clean: fault ops dropped; --tiny: also threads, aligned and
+ *                    non-tiny sizes): exec/s of the harness
  *                    (HAKMEM_BENCH_DUMP=FILE writes each input there before it runs)
  *
  * Expected outcome per file: "ok" unless --expect says otherwise, or the text file has
@@ -107,7 +109,7 @@ static double now_s(void)
 }
 
 /* N random streams of about `ops` ops each: the exec/s of the harness itself. */
-static int bench(long n, int ops, unsigned long seed)
+static int bench(long n, int ops, unsigned long seed, int clean)
 {
     static uint8_t buf[8192];
     static hop tmp[HOP_MAX];
@@ -126,14 +128,31 @@ static int bench(long n, int ops, unsigned long seed)
             FILE *f = fopen(dump, "wb");
             if (f) { fwrite(buf, 1, len, f); fclose(f); }
         }
-        total_ops += (unsigned long long)hop_decode((hop_dialect)hakmem_fuzz_dialect, buf, len, tmp, HOP_MAX);
-        int st = oracle_fuzz_input(buf, len, (hop_dialect)hakmem_fuzz_dialect, NULL);
+        int m = hop_decode((hop_dialect)hakmem_fuzz_dialect, buf, len, tmp, HOP_MAX);
+        int st;
+        if (clean) {   /* fault-free streams: drop the fault ops */
+            static hrun r, d;
+            hverdict v;
+            int k = 0;
+            for (int j = 0; j < m; j++) {
+                const hop *o = &tmp[j];
+                if (hop_base_class(o)) continue;
+                if (clean > 1 && (o->code == HOP_THREAD || o->code == HOP_ALIGNED || o->size > HAK_TINY_MAX)) continue;
+                tmp[k++] = *o;
+            }
+            m = k;
+            oracle_check(tmp, m, &r, &d, &v, NULL);
+            st = v.status;
+        } else {
+            st = oracle_fuzz_input(buf, len, (hop_dialect)hakmem_fuzz_dialect, NULL);
+        }
+        total_ops += (unsigned long long)m;
         if (st >= 0 && st < 5) st_count[st]++;
     }
     double dt = now_s() - t0;
-    printf("bench %s (%s): %ld streams, %.1f ops/stream, %.2f s, %.0f exec/s "
+    printf("bench %s (%s%s): %ld streams, %.1f ops/stream, %.2f s, %.0f exec/s "
            "(ok %d, escape %d, divergence %d, false_alarm %d, bug %d)\n",
-           hakmem_fuzz_target, hak_build_name(), n, (double)total_ops / (double)n, dt, (double)n / dt,
+           hakmem_fuzz_target, hak_build_name(), clean > 1 ? ", fault-free, tiny, one thread" : clean ? ", fault-free" : "", n, (double)total_ops / (double)n, dt, (double)n / dt,
            st_count[0], st_count[1], st_count[2], st_count[3], st_count[4]);
     return 0;
 }
@@ -141,7 +160,7 @@ static int bench(long n, int ops, unsigned long seed)
 int main(int argc, char **argv)
 {
     long nbench = 0;
-    int ops = 100;
+    int ops = 100, clean = 0;
     unsigned long seed = 1;
     oracle_abort_on_violation = 0;
     oracle_stats_init(hakmem_fuzz_target);
@@ -151,10 +170,12 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect_default = argv[++i];
         else if (!strcmp(argv[i], "--bench") && i + 1 < argc) nbench = atol(argv[++i]);
         else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clean")) clean = 1;
+        else if (!strcmp(argv[i], "--tiny")) clean = 2;
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
         else { fprintf(stderr, "unknown option %s\n", argv[i]); i = argc + 1; break; }
     }
-    if (nbench > 0) return bench(nbench, ops, seed);
+    if (nbench > 0) return bench(nbench, ops, seed, clean);
     if (i >= argc) {
         fprintf(stderr, "usage: %s [-v] [--expect STATUS] PATH...   |   %s --bench N [--ops K] [--seed S]\n", argv[0], argv[0]);
         return 2;

@@ -23,6 +23,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,22 +76,53 @@ const char *oracle_status_name(int s)
 
 /* ---- worker threads ----------------------------------------------------------------- */
 
+/* Hand-off: a flag each way, spun on briefly (a futex wake-up costs tens of
+ * microseconds on a busy machine, a spin across cores well under one), then a
+ * semaphore sleep. The sleeping flags make the poster wake a sleeper; a post that
+ * races with a waker that saw its flag in time is harmless (flags are re-checked). */
+#define SPIN_LIMIT 1000
 typedef struct hworker {
     pthread_t th;
-    sem_t go, done;
+    _Atomic int go, done, go_sleeping, done_sleeping;
+    sem_t go_sem, done_sem;
     void (*fn)(void *);
     void *arg;
 } hworker;
 static hworker g_workers[HOP_NTHREADS];
 static pid_t g_workers_pid;
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void wait_flag(_Atomic int *flag, _Atomic int *sleeping, sem_t *sem)
+{
+    for (int spins = 0; !atomic_load(flag);) {
+        if (++spins < SPIN_LIMIT) { cpu_relax(); continue; }
+        atomic_store(sleeping, 1);
+        if (!atomic_load(flag)) while (sem_wait(sem) && errno == EINTR) {}
+        atomic_store(sleeping, 0);
+        spins = 0;
+    }
+    atomic_store(flag, 0);
+}
+
+static void raise_flag(_Atomic int *flag, _Atomic int *sleeping, sem_t *sem)
+{
+    atomic_store(flag, 1);
+    if (atomic_load(sleeping)) sem_post(sem);
+}
+
 static void *worker_main(void *arg)
 {
     hworker *w = arg;
     for (;;) {
-        while (sem_wait(&w->go) && errno == EINTR) {}
+        wait_flag(&w->go, &w->go_sleeping, &w->go_sem);
         w->fn(w->arg);
-        sem_post(&w->done);
+        raise_flag(&w->done, &w->done_sleeping, &w->done_sem);
     }
     return NULL;
 }
@@ -102,8 +134,9 @@ static void workers_start(void)
     g_workers_pid = me;
     for (int k = 1; k < HOP_NTHREADS; k++) {
         hworker *w = &g_workers[k];
-        sem_init(&w->go, 0, 0);
-        sem_init(&w->done, 0, 0);
+        memset(w, 0, sizeof *w);
+        sem_init(&w->go_sem, 0, 0);
+        sem_init(&w->done_sem, 0, 0);
         if (pthread_create(&w->th, NULL, worker_main, w)) { perror("pthread_create"); abort(); }
     }
 }
@@ -115,8 +148,8 @@ static void run_on(int k, void (*fn)(void *), void *arg)
     hworker *w = &g_workers[k];
     w->fn = fn;
     w->arg = arg;
-    sem_post(&w->go);
-    while (sem_wait(&w->done) && errno == EINTR) {}
+    raise_flag(&w->go, &w->go_sleeping, &w->go_sem);
+    wait_flag(&w->done, &w->done_sleeping, &w->done_sem);
 }
 
 /* ---- shadow model ------------------------------------------------------------------- */
@@ -143,6 +176,7 @@ typedef struct hctx {
     const hbackend *be;
     const hop *ops;
     int n, i;             /* stream and current op index */
+    int batch_end;        /* exec_batch runs ops up to here */
     int cur;              /* current thread */
     unsigned used_threads;
     uint32_t seq;
@@ -158,7 +192,7 @@ typedef struct hctx {
 
 /* Fake blocks outside every heap: a global area and a C-library block, each with room
  * for a forged header before the block (a 64-byte large header fits). */
-static _Alignas(64) uint8_t g_global_area[4096];
+static _Alignas(64) uint8_t g_global_area[16384];
 static uint8_t *g_foreign;
 extern void *__libc_malloc(size_t);
 
@@ -355,21 +389,27 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
     s->state = SL_BAD;
     if ((uintptr_t)p & 15) { harm(c, HH_ALIGN, si, -1, p); return; }
     if (align > 16 && align <= (1u << 24) && ((uintptr_t)p & (align - 1))) { harm(c, HH_ALIGN, si, -1, p); return; }
-    if (c->be->owns && !c->be->owns(p, size ? size : 1)) { harm(c, HH_FOREIGN, si, -1, p); return; }
+    /* (a 0-byte block may legally end where its mapping ends: nothing to own) */
+    if (c->be->owns && size && !c->be->owns(p, size)) { harm(c, HH_FOREIGN, si, -1, p); return; }
+    /* Overlap of the requested bytes first: this needs no call into the allocator, so
+     * a bad block is recorded before any report our own probing below could cause. */
+    int o = size ? iv_overlap(c, (uintptr_t)p, (uintptr_t)p + size) : -1;
+    if (o >= 0) { harm(c, HH_OVERLAP, si, o, p); return; }
     size_t u = c->be->usable(p);
     s->usable = u;
     if (u < size) { harm(c, HH_SMALL, si, -1, p); return; }
     size_t span = u > size ? u : size;
-    if (span == 0) span = 1;
-    int o = iv_overlap(c, (uintptr_t)p, (uintptr_t)p + span);
-    if (o >= 0) { harm(c, HH_OVERLAP, si, o, p); return; }
+    if (span > size && (o = iv_overlap(c, (uintptr_t)p + size, (uintptr_t)p + span)) >= 0) {
+        harm(c, HH_OVERLAP, si, o, p);
+        return;
+    }
     if (zeroed) {
         size_t lim = size < 4096 ? size : 4096;
         for (size_t i = 0; i < lim; i++)
             if (p[i]) { harm(c, HH_CALLOC, si, -1, p); return; }
     }
     s->state = SL_LIVE;
-    iv_insert(c, (uintptr_t)p, (uintptr_t)p + span, si);
+    if (span) iv_insert(c, (uintptr_t)p, (uintptr_t)p + span, si);
     s->base = p;
     if (prev && !prev->tainted) {   /* realloc: the old contents must have moved along */
         size_t keep = size < prev->ext ? size : prev->ext;
@@ -626,8 +666,24 @@ static void exec_fault(hctx *c, const hop *op)
             link = (uintptr_t)t->p + (uint64_t)((int64_t)(int8_t)op->a * (int64_t)(t->usable + 1));
             break;
         case HOP_LINK_GLOBAL: {
+            /* A fake free block outside the heap, placed a whole number of strides
+             * above the freed block when a region of ours lies above it (the global
+             * area, or the replaying thread's stack area), so stride checks pass and
+             * only a range check can reject it; with a FREE tag of the class. */
             uint8_t *g = global_fake(op->s + 16);
+            size_t st = s->usable + 1;
+            uintptr_t regions[2][2] = {
+                { (uintptr_t)g_global_area + 8192, (uintptr_t)g_global_area + sizeof g_global_area },
+                { (uintptr_t)c->stack_fake + 256, (uintptr_t)c->stack_fake + 256 + 2048 + 128 },
+            };
+            for (int r = 0; r < 2 && st >= 16 && st <= 2048 && !(st & 15); r++) {
+                uintptr_t lo = regions[r][0], p0 = (uintptr_t)q;
+                if (lo <= p0) continue;
+                uintptr_t cand = p0 + (lo - p0 + st - 1) / st * st;
+                if (cand + 64 <= regions[r][1]) { g = (uint8_t *)cand; break; }
+            }
             g[-1] = op->a ? op->a : (uint8_t)(0x60 | (tag_of(c, op->s) & 0x1F));
+            memset(g, 0, 16);   /* its own link: NULL, a clean end of the list */
             link = (uintptr_t)g;
             break;
         }
@@ -726,9 +782,83 @@ static void exec_op(void *arg)
 
 static void flush_thunk(void *arg) { hctx *c = arg; c->be->thread_flush(); }
 
+static void trace_op(hctx *c)
+{
+    if (!c->trace) return;
+    char buf[160];
+    fprintf(c->trace, "[%s] %4d t%d %-44s %s%s\n", c->be->name, c->i, c->cur, hop_format(&c->ops[c->i], buf, sizeof buf),
+            c->note, c->out->fclass[c->i] ? "   [fault]" : "");
+}
+
+/* Ops [c->i, c->batch_end) on the current thread. */
+static void exec_batch(void *arg)
+{
+    hctx *c = arg;
+    for (; c->i < c->batch_end; c->i++) {
+        c->out->progress = c->i;
+        c->note[0] = 0;
+        exec_op(c);
+        trace_op(c);
+    }
+}
+
+/* ---- crash context -----------------------------------------------------------------
+ * If the allocator (or the harness) dies inside a replay, say where before the fuzzer
+ * or the sanitizer takes over: one line naming the build, the op and the last fault.
+ * Non-sanitizer builds chain a SIGSEGV/SIGBUS/SIGFPE/SIGILL handler to the previous
+ * one (libFuzzer's, which saves the input); sanitizer builds use the death callback. */
+static hctx *volatile g_live;
+static volatile sig_atomic_t g_crash_said;
+static struct sigaction g_old_act[32];
+
+static void say_crash(int sig)
+{
+    hctx *c = g_live;
+    if (!c || g_crash_said) return;
+    g_crash_said = 1;
+    char line[600], a[160], b[160] = "none";
+    int i = c->i, f = -1;
+    if (i < c->n) hop_format(&c->ops[i], a, sizeof a); else snprintf(a, sizeof a, "end of stream (free all, flush, drain)");
+    for (int k = (i < c->n ? i : c->n - 1); k >= 0; k--) if (k < HOP_MAX && c->out->fclass[k]) { f = k; break; }
+    if (f >= 0) hop_format(&c->ops[f], b, sizeof b);
+    int n = snprintf(line, sizeof line, "hakmem-oracle: CRASH%s%.0d in the %s build at op %d (thread %d) '%s'; last fault: op %d [F%d] '%s'\n",
+                     sig ? " signal " : "", sig, c->be->name, i, c->cur, a, f, f >= 0 ? c->out->fclass[f] : 0, b);
+    if (n > 0) { ssize_t w = write(2, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1)); (void)w; }
+}
+
+static void crash_handler(int sig, siginfo_t *si, void *uc)
+{
+    say_crash(sig);
+    struct sigaction *old = &g_old_act[sig];
+    if (old->sa_flags & SA_SIGINFO) { if (old->sa_sigaction) { old->sa_sigaction(sig, si, uc); return; } }
+    else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) { old->sa_handler(sig); return; }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
+static void death_callback(void) { say_crash(0); }
+
+static void crash_context_init(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(death_callback);
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
+    for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = crash_handler;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[k], &sa, &g_old_act[sigs[k]]);
+    }
+}
+
 void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *out, FILE *trace)
 {
-    _Alignas(16) uint8_t stack_area[512];
+    _Alignas(16) uint8_t stack_area[4096];
     static hctx ctx;   /* not the heap under test; replays never nest */
     hctx *c = &ctx;
     memset(c, 0, sizeof *c);
@@ -746,23 +876,25 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     memset(stack_area, 0x5A, sizeof stack_area);
     c->stack_fake = stack_area + 256;
     workers_start();
+    crash_context_init();
+    g_live = c;
     if (be->heap_reset) be->heap_reset();
     if (be->set_handler) be->set_handler(on_report, c);
-    char buf[160];
-    for (c->i = 0; c->i < n; c->i++) {
-        const hop *op = &ops[c->i];
-        out->progress = c->i;
-        c->note[0] = 0;
-        if (op->code == HOP_THREAD) {
-            c->cur = op->a;
-            c->used_threads |= 1u << op->a;
-        } else {
-            run_on(c->cur, exec_op, c);
+    /* Ops run in batches: from one "thread" op to the next, on that thread, with one
+     * hand-off per batch (a hand-off costs two context switches). */
+    c->i = 0;
+    while (c->i < n) {
+        if (ops[c->i].code == HOP_THREAD) {
+            c->cur = ops[c->i].a;
+            c->used_threads |= 1u << ops[c->i].a;
+            trace_op(c);
+            c->i++;
+            continue;
         }
-        if (trace) {
-            fprintf(trace, "[%s] %4d t%d %-44s %s%s\n", be->name, c->i, c->cur, hop_format(op, buf, sizeof buf),
-                    c->note, out->fclass[c->i] ? "   [fault]" : "");
-        }
+        int j = c->i;
+        while (j < n && ops[j].code != HOP_THREAD) j++;
+        c->batch_end = j;
+        run_on(c->cur, exec_batch, c);
     }
     /* End of stream: free every live block, return every thread's cache, then check
      * every freelist as if popped, so a poisoned list is seen before the stream ends. */
@@ -776,6 +908,7 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     }
     if (be->heap_drain) be->heap_drain();
     if (be->set_handler) be->set_handler(on_stray_report, NULL);
+    g_live = NULL;
     if (trace) fprintf(trace, "[%s] end: %d report(s), %d harm(s), %d fault(s) applied\n", be->name, out->nreports, out->nharms, out->nfaults);
 }
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""summary.py - the closing summary of a fuzz campaign (fuzz/run-fuzz.sh).
+
+Reads the libFuzzer log (coverage), the per-process counters the targets write
+($HAKMEM_FUZZ_STATS.<pid>.json, see verify/oracle.c) and the crash files, replays each
+new crash with hakmem-replay to say what it is, and prints one VERDICT line.
+Exit status: 0 if the verdict is positive, 1 otherwise."""
+import argparse, glob, json, os, re, subprocess, sys
+
+CLASS_NAMES = {
+    'none0': 'no fault', 'F1': 'F1 double free', 'F2': 'F2 invalid free', 'F3': 'F3 forged chunk',
+    'F4': 'F4 overflow', 'F5': 'F5 underflow', 'F6': 'F6 use-after-free link', 'F7': 'F7 remote path',
+    'F8': 'F8 realloc/usable of bad ptr',
+}
+
+
+def load_stats(d):
+    tot = {'inputs': 0, 'ops': 0, 'faults': 0, 'classes': {}}
+    for fn in glob.glob(os.path.join(d, '*.json')):
+        try:
+            j = json.load(open(fn))
+        except (OSError, ValueError):
+            continue
+        for k in ('inputs', 'ops', 'faults'):
+            tot[k] += j.get(k, 0)
+        for c, v in j.get('classes', {}).items():
+            t = tot['classes'].setdefault(c, {'delay': [0] * 65})
+            for k, x in v.items():
+                if k == 'delay':
+                    t['delay'] = [a + b for a, b in zip(t['delay'], x)]
+                else:
+                    t[k] = t.get(k, 0) + x
+    return tot
+
+
+def median_delay(hist):
+    n = sum(hist)
+    if not n:
+        return None
+    half, acc = (n + 1) // 2, 0
+    for d, c in enumerate(hist):
+        acc += c
+        if acc >= half:
+            return d
+    return None
+
+
+def classify(replay, path):
+    """What a crash file is: (kind, one line)."""
+    try:
+        p = subprocess.run([replay, path], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return 'timeout', 'replay timed out'
+    out = (p.stdout + p.stderr).splitlines()
+    for l in out:
+        m = re.search(r'hakmem-oracle: (DIVERGENCE|FALSE ALARM|BUG|ESCAPE|CRASH)', l)
+        if m:
+            kind = m.group(1).lower().replace(' ', '_')
+            return kind, l.strip()
+    if p.returncode < 0:
+        return 'crash', f'replay died of signal {-p.returncode}'
+    return 'not_reproduced', (out[0].strip() if out else 'no output') + ' (does not reproduce in the gcc build)'
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ('target', 'log', 'stats', 'crashes', 'since', 'escapes', 'replay'):
+        ap.add_argument('--' + a)
+    ap.add_argument('--seconds', type=float, default=0)
+    ap.add_argument('--jobs', type=int, default=1)
+    a = ap.parse_args()
+
+    cov = ft = corp = None
+    lf_execs = 0
+    try:
+        for l in open(a.log, errors='replace'):
+            m = re.match(r'#(\d+):?\s+(?:\S+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)', l)
+            if m:
+                lf_execs, cov, ft, corp = (int(x) for x in m.groups())
+    except OSError:
+        pass
+    st = load_stats(a.stats)
+    execs = st['inputs'] or lf_execs
+    secs = max(a.seconds, 1)
+    print(f'\n== {a.target}: summary ({a.seconds:.0f} s, {a.jobs} job(s))')
+    print(f'execs        {execs} ({execs / secs:.0f} exec/s over {a.jobs} job(s); {st["ops"]} ops, '
+          f'{st["faults"]} faults applied)')
+    print(f'coverage     cov {cov}  ft {ft}  corpus {corp}   (libFuzzer log: {a.log})')
+
+    cls = st['classes']
+    tot = {k: 0 for k in ('streams', 'debug', 'release', 'both', 'divergences', 'escapes', 'false_alarms', 'bugs')}
+    print('\nreports by fault class (a stream counts under the fault its first detection is attributed to):\n')
+    print('| class | streams | debug reported | release reported | both | divergences | escapes | median delay (ops) |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|')
+    for key in ['none0'] + [f'F{i}' for i in range(1, 9)]:
+        v = cls.get(key)
+        if not v:
+            continue
+        for k in tot:
+            tot[k] += v.get(k, 0)
+        md = median_delay(v.get('delay', []))
+        print(f'| {CLASS_NAMES.get(key, key)} | {v.get("streams", 0)} | {v.get("debug", 0)} | {v.get("release", 0)} | '
+              f'{v.get("both", 0)} | {v.get("divergences", 0)} | {v.get("escapes", 0)} | {"-" if md is None else md} |')
+
+    crashes = []
+    if a.crashes and os.path.isdir(a.crashes):
+        since = os.path.getmtime(a.since) if a.since and os.path.exists(a.since) else 0
+        for fn in sorted(glob.glob(os.path.join(a.crashes, '*'))):
+            if '.min' in fn or os.path.getmtime(fn) < since:
+                continue
+            crashes.append(fn)
+    kinds = {}
+    print(f'\ndivergences  {tot["divergences"]}')
+    print(f'escapes      {tot["escapes"]}' + (f'   (inputs kept in {a.escapes}/)' if tot['escapes'] and a.escapes else ''))
+    print(f'false alarms {tot["false_alarms"]}')
+    print(f'bugs         {tot["bugs"]}  (harm with no fault applied)')
+    print(f'crash files  {len(crashes)} new in {a.crashes}/')
+    for fn in crashes[:20]:
+        kind, line = classify(a.replay, fn) if a.replay else ('?', '')
+        kinds[kind] = kinds.get(kind, 0) + 1
+        print(f'  {fn}: {kind}\n    {line[:400]}')
+        print(f'    replay:   {a.replay} --trace {fn}\n    minimise: make fuzz-min CRASH={fn}')
+    if len(crashes) > 20:
+        print(f'  ... and {len(crashes) - 20} more')
+
+    div = max(tot['divergences'], kinds.get('divergence', 0))
+    other = tot['false_alarms'] + tot['bugs'] + sum(v for k, v in kinds.items() if k not in ('divergence',))
+    if div:
+        print(f'\nVERDICT: release guards MISSED {div} debug detection(s): divergences found (reproducers above)')
+        return 1
+    if other:
+        print(f'\nVERDICT: release guards covered every debug detection in {execs} streams, but {other} other '
+              f'failure(s) (false alarm, harm without fault, or crash) need fixing (see above)')
+        return 1
+    print(f'\nVERDICT: release guards covered every debug detection ({execs} streams, {tot["debug"]} debug detections, '
+          f'{tot["escapes"]} escapes)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
