@@ -83,11 +83,11 @@ static void run_system(const hop *ops, int n, hrun *out, int trace)
         if (!trace) { FILE *nul = freopen("/dev/null", "w", stderr); (void)nul; }
         hak_heap_reset();
         void *other = hak_malloc(48);
-        hrun r;
-        oracle_run(&oracle_system, other, ops, n, &r, trace ? stdout : NULL);
+        /* the run's record lives in the shared mapping: after a crash the parent
+         * still sees how far it got and which faults were applied */
+        oracle_run(&oracle_system, other, ops, n, sh, trace ? stdout : NULL);
         fflush(stdout);
-        r.progress = n + 1;
-        memcpy((void *)sh, &r, sizeof r);
+        sh->progress = n + 1;
         _exit(0);
     }
     int st = 0;
@@ -150,6 +150,24 @@ int main(int argc, char **argv)
         static hrun rel, dbg, sys;
         hverdict v;
         memset(&v, 0, sizeof v);
+        if (json && strcmp(build, "system")) {
+            /* one child per stream: an allocator crash costs one stream, not the batch */
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid > 0) {
+                int st = 0;
+                waitpid(pid, &st, 0);
+                if (WIFSIGNALED(st)) {
+                    printf("{\"file\": "); json_str(stdout, path);
+                    printf(", \"build\": \"%s\", \"ops\": %d, \"status\": \"crash\", \"signal\": %d}\n", build, n, WTERMSIG(st));
+                    if (worst < 1) worst = 1;
+                } else if (WIFEXITED(st) && WEXITSTATUS(st) > worst) {
+                    worst = WEXITSTATUS(st);
+                }
+                continue;
+            }
+            if (pid == 0) { FILE *nul = freopen("/dev/null", "w", stderr); (void)nul; }
+        }
         if (!strcmp(build, "both")) {
             oracle_check(g_ops, n, &rel, &dbg, &v, tr);
             if (v.status >= HV_DIVERGENCE && worst < 1) worst = 1;
@@ -164,6 +182,8 @@ int main(int argc, char **argv)
                        v.rel_escape, v.dbg_escape, hak_build_name());
                 json_str(stdout, v.msg);
                 printf("}\n");
+                fflush(stdout);
+                if (json) _exit(v.status >= HV_DIVERGENCE ? 1 : 0);
             } else {
                 printf("%s: %s [F%d]%s%s\n", path, oracle_status_name(v.status), v.cls, v.msg[0] ? "\n  " : "", v.msg);
                 if (v.status == HV_OK)
@@ -185,6 +205,8 @@ int main(int argc, char **argv)
                        build, n, r->nfaults, r->nfaults ? r->first_fault : -1, det, r->died,
                        r->nreports ? hak_corruption_name(r->rep[0].kind) : "none", r->nharms,
                        r->nharms ? oracle_harm_name(r->harm[0].kind) : "none", escape);
+                fflush(stdout);
+                if (strcmp(build, "system")) _exit(0);
             } else {
                 printf("%s [%s]: ", path, build);
                 if (r->died) printf("died of signal %d at op %d", r->died, r->died_op);

@@ -625,8 +625,8 @@ static void exec_fault(hctx *c, const hop *op)
             k = 4 + (op->a ? op->a - 1u : 0u) % (n - 3);
         }
         q = s->p + 16 * k;
-        if (op->b == 1) {
-            if (!be->owns || be->owns(s->p - 64, 64)) fw_copy(q - 64, s->p - 64, 64); else return;
+        if (op->b == 1) {   /* (the C library's big blocks may start right after a page boundary) */
+            if (be->owns ? be->owns(s->p - 64, 64) : !s->big) fw_copy(q - 64, s->p - 64, 64); else return;
         } else {
             fw_write1(q - 1, op->b == 0 ? tag_of(c, op->s) : op->b);
         }
