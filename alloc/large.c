@@ -13,11 +13,11 @@
 #define HAK_LARGE_HDR   64u
 enum { HAK_LARGE_EMPTY = 0, HAK_LARGE_LIVE = 1, HAK_LARGE_FREED = 2, HAK_LARGE_TOMB = 3 };
 
-/* In user memory, just below the user pointer. */
+/* In user memory, just below the user pointer: a canary. Every word is derived from
+ * the user pointer and mapping size, so a write to any of its bytes is noticed; the
+ * last byte is the large tag. */
 typedef struct hak_large_hdr {
-    uint64_t check;           /* HAK_LARGE_MAGIC ^ user ^ map_size */
-    uint8_t pad[HAK_LARGE_HDR - 8 - 1];
-    uint8_t tag;              /* HAK_TAG_LARGE, the byte at user - 1 */
+    uint64_t check[HAK_LARGE_HDR / 8];
 } hak_large_hdr;
 static_assert(sizeof(hak_large_hdr) == HAK_LARGE_HDR, "large header is 64 bytes");
 
@@ -85,19 +85,26 @@ static hak_large *hak_lt_insert(const hak_large *d)
 
 static void hak_lt_remove(hak_large *e) { e->state = HAK_LARGE_TOMB; }
 
-static inline uint64_t hak_large_check(uintptr_t user, size_t map_size) { return HAK_LARGE_MAGIC ^ user ^ map_size; }
+/* Word i of the header; the last word's top byte is the tag at user - 1. */
+static inline uint64_t hak_large_check(uintptr_t user, size_t map_size, unsigned i)
+{
+    uint64_t w = (HAK_LARGE_MAGIC ^ user ^ map_size) * (2 * i + 1) + i;
+    if (i == HAK_LARGE_HDR / 8 - 1) w = (w & ~(0xFFull << 56)) | ((uint64_t)HAK_TAG_LARGE << 56);
+    return w;
+}
 
 static HAK_NO_ASAN void hak_large_seal(const hak_large *d)
 {
     hak_large_hdr *h = (hak_large_hdr *)(d->user - HAK_LARGE_HDR);
-    h->check = hak_large_check(d->user, d->map_size);
-    h->tag = HAK_TAG_LARGE;
+    for (unsigned i = 0; i < HAK_LARGE_HDR / 8; i++) h->check[i] = hak_large_check(d->user, d->map_size, i);
     hak_san_poison(h, HAK_LARGE_HDR);
 }
 static HAK_NO_ASAN int hak_large_hdr_ok(const hak_large *d)
 {
     const hak_large_hdr *h = (const hak_large_hdr *)(d->user - HAK_LARGE_HDR);
-    return h->check == hak_large_check(d->user, d->map_size) && h->tag == HAK_TAG_LARGE;
+    uint64_t diff = 0;
+    for (unsigned i = 0; i < HAK_LARGE_HDR / 8; i++) diff |= h->check[i] ^ hak_large_check(d->user, d->map_size, i);
+    return diff == 0;
 }
 static inline size_t hak_large_usable(const hak_large *d) { return d->map_base + d->map_size - d->user; }
 
@@ -125,7 +132,8 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
 {
     size_t off = hak_large_offset(align);
     if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) { errno = ENOMEM; return NULL; }
-    size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
+    /* At least one byte past the user pointer lies in the mapping, even for size 0. */
+    size_t map_size = (off + (size ? size : 1) + HAK_SS_MASK) & ~HAK_SS_MASK;
     size_t map_align = align > HAK_SS_SIZE ? align : HAK_SS_SIZE;
     hak_large d = { 0 };
     int dirty = 0;
@@ -222,6 +230,7 @@ static size_t hak_large_usable_of(void *p)
 static void *hak_large_remap_locked(hak_large *d, size_t size)
 {
     size_t off = d->user - d->map_base;
+    if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) return NULL;
     size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
     uintptr_t base = d->map_base;
     if (map_size == d->map_size) { d->size = size; return (void *)d->user; }
@@ -268,14 +277,16 @@ static void *hak_large_realloc(void *p, size_t size)
     pthread_mutex_lock(&hak_g.lock);
     hak_large *d = hak_large_live(p, HAK_CORRUPT_USE_AFTER_FREE);
     if (!d) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
-    size_t old = d->size, usable = hak_large_usable(d);
+    /* Like glibc, every usable byte is the program's (malloc_usable_size), so a moving
+     * realloc keeps all of them, not just the bytes last requested. */
+    size_t usable = hak_large_usable(d);
     int plain = d->user == d->map_base + HAK_LARGE_HDR;
     if (size > HAK_MID_MAX && size > usable && plain && hak_lt.ncache) {
         /* Growing: copying into a cached mapping's resident pages beats faulting in new ones. */
         pthread_mutex_unlock(&hak_g.lock);
         void *q = hak_large_alloc(size, 16, 0, 1);
         if (q) {
-            memcpy(q, p, old);
+            memcpy(q, p, usable < size ? usable : size);
             hak_large_free(p);
             return q;
         }
@@ -292,7 +303,7 @@ static void *hak_large_realloc(void *p, size_t size)
     }
     void *q = hak_malloc_slow(size);
     if (!q) return NULL;
-    memcpy(q, p, old < size ? old : size);
+    memcpy(q, p, usable < size ? usable : size);
     hak_large_free(p);
     return q;
 }
