@@ -60,7 +60,7 @@ TEST_TARGETS += test-api
 
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
-STRESS_SECONDS ?= 5
+STRESS_SECONDS ?= 4
 
 .PHONY: test-stress stress-bins
 stress-bins: $(STRESS_BINS) $(TEST_PRELOAD_SOS)
