@@ -76,6 +76,11 @@ $(TEST_OUT)/preload/%: tests/preload/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d $< -o $@
 
+# This one links libhakmem.a and exports its hak_* symbols (see the program).
+$(TEST_OUT)/preload/interpose_static_lib: tests/preload/interpose_static_lib.c $(BUILD)/libhakmem.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d -rdynamic $< -o $@ $(BUILD)/libhakmem.a
+
 .PHONY: test-preload preload-bins
 preload-bins: $(PRELOAD_PROGS) $(TEST_PRELOAD_SOS)
 test-preload: deps-preload
