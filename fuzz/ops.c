@@ -80,12 +80,15 @@ static void hop_init_tables(void)
         unsigned total = 0, cum = 0, c = 0;
         for (int i = 0; i < HOP_NCODES; i++) total += hop_weights[d][i];
         for (int i = 0; i < HOP_NCODES; i++) hop_inverse[d][i] = 0xFF;
-        for (unsigned i = 0; i < 256; i++) {
-            unsigned x = i * total / 256;
+        /* Walk the byte values in a scrambled order (167 is odd: a bijection) so that
+         * bytes fuzzers like (0x00, 0xFF, 0x7F, ...) are not all one rare op. */
+        for (unsigned j = 0; j < 256; j++) {
+            unsigned x = j * total / 256, i = (j * 167u) & 255u;
             while (x >= cum + hop_weights[d][c]) cum += hop_weights[d][c++];
             hop_table[d][i] = (uint8_t)c;
-            if (hop_inverse[d][c] == 0xFF) hop_inverse[d][c] = (uint8_t)i;
         }
+        for (unsigned i = 0; i < 256; i++)
+            if (hop_inverse[d][hop_table[d][i]] == 0xFF) hop_inverse[d][hop_table[d][i]] = (uint8_t)i;
     }
     hop_tables_ready = 1;
 }
