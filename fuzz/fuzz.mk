@@ -207,11 +207,15 @@ coverage: deps-fuzz deps-cov $(foreach t,$(FUZZ_TARGETS),$(BUILD)/cov/$(t))
 	    -instr-profile=$(BUILD)/coverage/all.profdata alloc fuzz verify | tee $(BUILD)/coverage/summary.txt
 	@echo "coverage: $(BUILD)/coverage/html/index.html, summary: $(BUILD)/coverage/summary.txt"
 
+# One Valgrind process per stream: heap_reset() forgets blocks without telling Valgrind
+# (no FREELIKE), so blocks of one stream would "overlap" blocks of the next.
 valgrind-replay: deps-valgrind $(foreach t,$(FUZZ_TARGETS),$(BUILD)/valgrind/regress-$(t))
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	    echo "== $$t under valgrind"; \
-	    valgrind -q --error-exitcode=99 --leak-check=no $(BUILD)/valgrind/regress-$$t $(call REGRESS_DIRS,$$t); \
-	done
+	    if [ $$t = fuzz_ops ]; then files=$$(find corpus/text corpus/regressions corpus/$$t -type f ! -name README.md | sort); \
+	    else files=$$(find corpus/$$t -type f | sort); fi; \
+	    echo "== $$t under valgrind: $$(echo "$$files" | wc -l) streams, one process each"; \
+	    echo "$$files" | xargs -P 2 -I{} sh -c 'valgrind -q --error-exitcode=99 --leak-check=no $(BUILD)/valgrind/regress-'$$t' {} >/dev/null 2>$(BUILD)/valgrind/last-$$$$.log || { echo "FAIL {}"; cat $(BUILD)/valgrind/last-$$$$.log | head -30; exit 255; }'; \
+	done; echo "valgrind-replay: no Valgrind errors"
 
 verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
 	@BUILD=$(BUILD) fuzz/run-teeth.sh $(TEETH_TARGET) $(TEETH_TIME) $(WEAK_VARIANTS)

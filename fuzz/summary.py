@@ -48,7 +48,7 @@ def median_delay(hist):
 def classify(replay, path):
     """What a crash file is: (kind, one line)."""
     try:
-        p = subprocess.run([replay, path], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([replay, path], capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
         return 'timeout', 'replay timed out'
     out = (p.stdout + p.stderr).splitlines()

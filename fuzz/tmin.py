@@ -6,12 +6,14 @@ matching --match). Usage:
 The original is kept; the result goes to OUT (default FILE.min.txt)."""
 import argparse, os, re, subprocess, sys, tempfile
 
+TIMEOUT = 60
+
 def outcome(replay, lines, match):
     with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
         f.write('#hakmem-ops\n' + ''.join(lines))
         path = f.name
     try:
-        p = subprocess.run([replay, path], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([replay, path], capture_output=True, text=True, timeout=TIMEOUT)
         out = p.stdout + p.stderr
         key = p.returncode
         if match:
@@ -27,8 +29,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--match')
     ap.add_argument('--replay', default=os.path.join(os.environ.get('BUILD', 'build'), 'hakmem-replay'))
+    ap.add_argument('--timeout', type=float, default=60, help='seconds per replay (a hang = outcome "timeout")')
     ap.add_argument('file'); ap.add_argument('out', nargs='?')
     a = ap.parse_args()
+    global TIMEOUT
+    TIMEOUT = a.timeout
     ops = [l if l.endswith('\n') else l + '\n' for l in open(a.file) if l.strip() and not l.startswith('#')]
     want = outcome(a.replay, ops, a.match)
     print(f'tmin: {len(ops)} ops, outcome {want}', file=sys.stderr)
