@@ -403,10 +403,10 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
         harm(c, HH_OVERLAP, si, o, p);
         return;
     }
-    if (zeroed) {
+    if (zeroed) {   /* the first 4 KiB and the last word must read as zero */
+        static const uint8_t zeros[4096];
         size_t lim = size < 4096 ? size : 4096;
-        for (size_t i = 0; i < lim; i++)
-            if (p[i]) { harm(c, HH_CALLOC, si, -1, p); return; }
+        if (memcmp(p, zeros, lim) || (size > 8 && memcmp(p + size - 8, zeros, 8))) { harm(c, HH_CALLOC, si, -1, p); return; }
     }
     s->state = SL_LIVE;
     if (span) iv_insert(c, (uintptr_t)p, (uintptr_t)p + span, si);
