@@ -127,11 +127,15 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static int g_workers_up;
+static void workers_forget(void) { g_workers_up = 0; }   /* a forked child has none */
+
 static void workers_start(void)
 {
-    pid_t me = getpid();
-    if (g_workers_pid == me) return;   /* (a forked child has none: start its own) */
-    g_workers_pid = me;
+    if (g_workers_up) return;
+    if (!g_workers_pid) pthread_atfork(NULL, NULL, workers_forget);
+    g_workers_pid = getpid();
+    g_workers_up = 1;
     for (int k = 1; k < HOP_NTHREADS; k++) {
         hworker *w = &g_workers[k];
         memset(w, 0, sizeof *w);
