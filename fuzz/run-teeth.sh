@@ -14,7 +14,7 @@ run_one() {
     mkdir -p "$d/work" "$d/crash"
     s=$(date +%s.%N)
     "$B/fast/teeth/$v/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$d/crash/" \
-        -dict="fuzz/$t.dict" -max_len=1024 "$d/work" "corpus/$t" >"$d/log" 2>&1
+        -dict="fuzz/$t.dict" -max_len=1024 -print_final_stats=1 "$d/work" "corpus/$t" >"$d/log" 2>&1
     e=$(date +%s.%N)
     echo "$s $e" > "$d/time"
 }
@@ -33,8 +33,9 @@ for v in "$@"; do
     d=$out/$v
     read -r s e < "$d/time"
     dt=$(echo "$e - $s" | bc 2>/dev/null || python3 -c "print($e - $s)")
-    execs=$(grep -oE '^#[0-9]+' "$d/log" | tail -1 | tr -d '#')
-    how=$(grep -m1 -oE 'hakmem-oracle: [A-Z ]+(at op [0-9]+ \[F[0-9]\])?' "$d/log" | sed 's/hakmem-oracle: //')
+    execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$d/log" | tail -1 | awk '{print $2}')
+    [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$d/log" | tail -1 | tr -d '#')
+    how=$(grep -m1 -oE "hakmem-oracle: [^']*'[^']*'" "$d/log" | sed 's/hakmem-oracle: //' | cut -c1-110)
     if ls "$d/crash"/crash-* >/dev/null 2>&1; then
         [ -n "$how" ] || how="crash ($(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z -]+' "$d/log"))"
         printf '| %s | yes | %.1f | %s | %s (%s) |\n' "$v" "$dt" "${execs:-?}" "$how" "$(ls "$d/crash" | head -1)"

@@ -809,8 +809,8 @@ static void exec_batch(void *arg)
 /* ---- crash context -----------------------------------------------------------------
  * If the allocator (or the harness) dies inside a replay, say where before the fuzzer
  * or the sanitizer takes over: one line naming the build, the op and the last fault.
- * Non-sanitizer builds chain a SIGSEGV/SIGBUS/SIGFPE/SIGILL handler to the previous
- * one (libFuzzer's, which saves the input); sanitizer builds use the death callback. */
+ * A SIGSEGV/SIGBUS/SIGFPE/SIGILL handler chained to the previous one (libFuzzer's or
+ * the sanitizer's, which save the input), and ASan's error-report callback. */
 static hctx *volatile g_live;
 static volatile sig_atomic_t g_crash_said;
 static struct sigaction g_old_act[32];
@@ -840,15 +840,17 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
     raise(sig);
 }
 
-void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
-static void death_callback(void) { say_crash(0); }
+/* (Not __sanitizer_set_death_callback: it has one slot, and libFuzzer's callback in it
+ * is what writes the crash file.) ASan's error-report callback is free. */
+void __asan_set_error_report_callback(void (*)(const char *)) __attribute__((weak));
+static void asan_report_callback(const char *report) { (void)report; say_crash(0); }
 
 static void crash_context_init(void)
 {
     static int done;
     if (done) return;
     done = 1;
-    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(death_callback);
+    if (__asan_set_error_report_callback) __asan_set_error_report_callback(asan_report_callback);
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
     for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
         struct sigaction sa;
