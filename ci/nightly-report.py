@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""nightly-report.py - the one Markdown summary of a ci/nightly.sh run, and its verdict.
+
+Reads what nightly.sh left in the run folder: campaigns.tsv, merge.tsv, crashes.tsv,
+the oracle's per-process counters stats/<target>/*.json (HAKMEM_FUZZ_STATS, see
+verify/oracle.c) and escapes/<target>/. Writes --out and prints nothing else but errors.
+Exit status: 0 clean, 1 a finding (reproduced crash, divergence, false alarm, harm
+without fault, failed verify), 3 the job itself went wrong (a campaign or coverage)."""
+import argparse, csv, glob, json, os, subprocess, sys
+
+CLASSES = [('none0', 'no fault'), ('F1', 'F1 double free'), ('F2', 'F2 invalid free'), ('F3', 'F3 forged chunk'),
+           ('F4', 'F4 overflow'), ('F5', 'F5 underflow'), ('F6', 'F6 use-after-free link'),
+           ('F7', 'F7 remote path'), ('F8', 'F8 realloc/usable of bad pointer')]
+COUNTERS = ['streams', 'debug', 'release', 'both', 'divergences', 'false_alarms', 'bugs', 'escapes']
+
+
+def tsv(path):
+    try:
+        with open(path, newline='') as f:
+            return list(csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE))
+    except OSError:
+        return []
+
+
+def num(s):
+    try:
+        return int(s)
+    except (TypeError, ValueError):
+        return 0
+
+
+def load_stats(run, targets):
+    """Sum the oracle counters of every process, per target and over all."""
+    per, allc = {}, {}
+    inputs = {}
+    for t in targets:
+        c = per.setdefault(t, {})
+        for fn in glob.glob(os.path.join(run, 'stats', t, '*.json')):
+            try:
+                with open(fn) as f:
+                    j = json.load(f)
+            except (OSError, ValueError):
+                continue
+            inputs[t] = inputs.get(t, 0) + j.get('inputs', 0)
+            for k, v in j.get('classes', {}).items():
+                for dst in (c.setdefault(k, {}), allc.setdefault(k, {})):
+                    for n in COUNTERS:
+                        dst[n] = dst.get(n, 0) + v.get(n, 0)
+    return per, allc, inputs
+
+
+def git_rev():
+    try:
+        rev = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + (' (with local changes)' if dirty else '') if rev else 'unknown'
+    except OSError:
+        return 'unknown'
+
+
+def coverage_line(total):
+    """llvm-cov report's TOTAL row -> 'lines 75.45%, ...' (or the text as given)."""
+    f = total.split()
+    if len(f) >= 13 and f[0] == 'TOTAL':
+        return (f'lines {f[9]}, regions {f[3]}, functions {f[6]}, branches {f[12]} '
+                f'(alloc/, fuzz/, verify/ over the merged corpus)')
+    return total
+
+
+def cell(s):
+    return str(s).replace('|', '\\|').replace('\n', ' ')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ('run', 'date', 'budget', 'per', 'jobs', 'seconds', 'targets', 'engines', 'corpus', 'regressions',
+              'verify-rc', 'verify-verdict', 'coverage-rc', 'coverage-total', 'coverage-html', 'out'):
+        ap.add_argument('--' + a, default='')
+    a = ap.parse_args()
+    targets = a.targets.split()
+    camps = tsv(os.path.join(a.run, 'campaigns.tsv'))
+    merges = tsv(os.path.join(a.run, 'merge.tsv'))
+    crashes = tsv(os.path.join(a.run, 'crashes.tsv'))
+    per, allc, _ = load_stats(a.run, targets)
+
+    execs = sum(num(c['execs']) for c in camps)
+    repro = [c for c in crashes if c['status'] != 'not reproduced']
+    flaky = [c for c in crashes if c['status'] == 'not reproduced']
+    sigs = {}
+    for c in repro:
+        s = sigs.setdefault(c['sig'], dict(c, count=0, targets=set(), engines=set()))
+        s['count'] += 1
+        s['targets'].add(c['target'])
+        s['engines'].add(c['engine'])
+    new_sigs = [s for s in sigs.values() if s['status'].startswith('new')]
+    div_stats = sum(v.get('divergences', 0) for v in allc.values())
+    fa_stats = sum(v.get('false_alarms', 0) + v.get('bugs', 0) for v in allc.values())
+    div_sigs = [s for s in sigs.values() if s['kind'] == 'divergence']
+    divergences = max(div_stats, len(div_sigs))
+    escapes = sum(v.get('escapes', 0) for v in allc.values())
+    esc_files = len(glob.glob(os.path.join(a.run, 'escapes', '*', '*')))
+    verify_failed = a.verify_rc not in ('', '-', '0')
+    job_errors = [f"{c['target']}/{c['engine']}: {c['status']}" for c in camps if c['status'] != 'ok']
+    job_errors += [f"{m['target']} merge: {m['status']}" for m in merges if m['status'] not in ('ok', 'nothing to merge')]
+    if a.coverage_rc not in ('', '-', '0'):
+        job_errors.append(f'make coverage: exit {a.coverage_rc}')
+
+    findings = []
+    if sigs:
+        findings.append(f'{len(sigs)} crash signature(s) ({len(new_sigs)} new, {len(repro)} reproduced artifact(s))')
+    if divergences:
+        findings.append(f'{divergences} divergence(s)')
+    if fa_stats:
+        findings.append(f'{fa_stats} false alarm(s) / harm without fault')
+    if verify_failed:
+        findings.append(f'make verify failed (exit {a.verify_rc})')
+    rc = 1 if findings else (3 if job_errors else 0)
+
+    L = []
+    L.append(f'# hakmem nightly fuzzing, {a.date}\n')
+    if findings:
+        L.append(f'**Verdict: FAIL** - ' + '; '.join(findings) + '.\n')
+    elif job_errors:
+        L.append(f'**Verdict: JOB ERROR** - no finding, but: ' + '; '.join(job_errors) + '.\n')
+    else:
+        L.append(f'**Verdict: PASS** - no crash, no divergence in {execs} executions; verify: {a.verify_verdict}.\n')
+    L.append(f'Commit {git_rev()}; budget {a.budget} s ({a.per} s per target and engine, {a.jobs} core(s)); '
+             f'wall time {a.seconds} s; targets {", ".join(targets)}; engines {a.engines}.\n')
+
+    L.append('## Campaigns\n')
+    L.append('| target | engine | time (s) | execs | exec/s | coverage at the end | corpus | crash artifacts | hangs | status |')
+    L.append('|---|---|---:|---:|---:|---|---:|---:|---:|---|')
+    for c in camps:
+        s = max(num(c['seconds']), 1)
+        L.append(f"| {c['target']} | {c['engine']} | {c['seconds']} | {num(c['execs'])} | {num(c['execs']) // s} | "
+                 f"{cell(c['coverage'])} | {c['corpus']} | {c['artifacts']} | {c['hangs']} | {cell(c['status'])} |")
+    L.append(f'| **all** | | | **{execs}** | | | | **{sum(num(c["artifacts"]) for c in camps)}** | '
+             f'{sum(num(c["hangs"]) for c in camps)} | |\n')
+
+    L.append(f'## New coverage, merged into {a.corpus}/<target>/\n')
+    L.append('Inputs from the libFuzzer work corpus and the afl-cmin-reduced AFL++ queues that add coverage '
+             '(`-merge=1`); edges and features as libFuzzer counts them in the ASan build.\n')
+    L.append('| target | inputs added | new edges | new features | edges / features now | corpus files before -> after | status |')
+    L.append('|---|---:|---:|---:|---|---|---|')
+    for m in merges:
+        L.append(f"| {m['target']} | {m['new_files']} | {m['new_edges']} | {m['new_features']} | {m['cov']} / {m['ft']} | "
+                 f"{m['files_before']} -> {m['files_after']} | {cell(m['status'])} |")
+    L.append('')
+
+    L.append('## Oracle: reports by fault class\n')
+    L.append('Counted by the targets themselves (all targets, both engines; a stream counts under the fault class its '
+             'first detection is attributed to). The claim holds while divergences, false alarms and harm without '
+             'fault stay 0; escapes (harm neither build reported) are listed, not failed.\n')
+    L.append('| class | streams | debug reported | release reported | both | divergences | false alarms | harm without fault | escapes |')
+    L.append('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    tot = {n: 0 for n in COUNTERS}
+    for key, name in CLASSES:
+        v = allc.get(key)
+        if not v:
+            continue
+        for n in COUNTERS:
+            tot[n] += v.get(n, 0)
+        L.append(f"| {name} | {v.get('streams', 0)} | {v.get('debug', 0)} | {v.get('release', 0)} | {v.get('both', 0)} | "
+                 f"{v.get('divergences', 0)} | {v.get('false_alarms', 0)} | {v.get('bugs', 0)} | {v.get('escapes', 0)} |")
+    L.append(f"| **all** | {tot['streams']} | {tot['debug']} | {tot['release']} | {tot['both']} | **{tot['divergences']}** | "
+             f"**{tot['false_alarms']}** | **{tot['bugs']}** | {tot['escapes']} |\n")
+    if not allc:
+        L.append('(no counters were written: HAKMEM_FUZZ_STATS produced no file)\n')
+    if escapes:
+        L.append(f'Escapes: {escapes}; {esc_files} example stream(s) kept in `{os.path.join(a.run, "escapes")}/`.\n')
+
+    L.append('## Crashes\n')
+    if not sigs and not flaky:
+        L.append('None.\n')
+    if sigs:
+        L.append('One row per failure signature (sanitizer report or oracle message). New ones are filed as text '
+                 f'reproducers in `{a.regressions}/` with a line in its README.md; `make fuzz-regress` (in `make test`) '
+                 'replays them and fails until they are fixed.\n')
+        L.append('| kind | status | artifacts | target / engine | reproducer | summary |')
+        L.append('|---|---|---:|---|---|---|')
+        for s in sorted(sigs.values(), key=lambda s: (not s['status'].startswith('new'), s['kind'])):
+            L.append(f"| {s['kind']} | {cell(s['status'])} | {s['count']} | {', '.join(sorted(s['targets']))} / "
+                     f"{', '.join(sorted(s['engines']))} | `{cell(s['reproducer'])}` | {cell(s['summary'][:400])} |")
+        L.append('')
+    if flaky:
+        L.append(f'{len(flaky)} artifact(s) did not fail when run again (timeouts under load, usually); kept in '
+                 f'`{os.path.join(a.run, "crashes")}/`.\n')
+
+    L.append('## Verify and coverage\n')
+    L.append(f'- `make verify`: exit {a.verify_rc}; {cell(a.verify_verdict)} (log `{os.path.join(a.run, "verify.log")}`)')
+    L.append(f'- `make coverage`: exit {a.coverage_rc}; {cell(coverage_line(a.coverage_total))} '
+             f'(summary `{os.path.join(a.run, "coverage-summary.txt")}`, HTML `{a.coverage_html}`)')
+    if job_errors:
+        L.append('- job errors: ' + '; '.join(cell(e) for e in job_errors))
+    L.append('')
+    L.append('## Files\n')
+    L.append(f'- this run: `{a.run}/` (nightly.log, logs/, artifacts/, crashes/ with triage logs, stats/, *.tsv)')
+    L.append(f'- campaigns, resumed by a rerun into the same folder: `{os.path.join(os.path.dirname(a.run), "work")}/`')
+    L.append('- replay a reproducer: `build/hakmem-replay --trace FILE`; minimise an artifact: `make fuzz-min CRASH=FILE`')
+    with open(a.out, 'w') as f:
+        f.write('\n'.join(L) + '\n')
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
