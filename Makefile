@@ -76,7 +76,8 @@ $(BUILD)/libhakmem-debug.a: $(call alloc_obj,gcc,debug)
 $(BUILD)/gcc/preload-%.o: alloc/preload.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) -c $< -o $@
-PRELOAD_LDFLAGS := -shared -pthread -Wl,-z,nodelete -Wl,--version-script=alloc/preload.map
+# -Bsymbolic: the libc names call this object's own hak_* even if the executable exports others.
+PRELOAD_LDFLAGS := -shared -pthread -Wl,-z,nodelete -Wl,-Bsymbolic -Wl,--version-script=alloc/preload.map
 $(BUILD)/libhakmem.so: $(BUILD)/gcc/preload-release.o
 	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
 $(BUILD)/libhakmem-debug.so: $(BUILD)/gcc/preload-debug.o

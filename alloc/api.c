@@ -31,8 +31,10 @@ static hak_noinline void *hak_malloc_slow(size_t size)
     }
     if (!t->initialized) hak_thread_init(t);
     unsigned cls = hak_size_class(size);
-    if (!t->slots[t->bins[cls] - 1] && !hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
-    void *p = t->slots[--t->bins[cls]];
+    void *p;
+    while (!(p = t->slots[t->bins[cls] - 1]))   /* a handler run by the refill may take blocks */
+        if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
+    t->bins[cls]--;
     unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
     hak_tag_store(p, hak_tag_make(HAK_TAG_ALLOC, tc));
     hak_san_block_alloc(p, hak_class_usable(cls), 0);
@@ -77,7 +79,7 @@ static hak_noinline void hak_free_slow(void *p)
     hak_thread *t = &hak_tls;
     if (!t->initialized) hak_thread_init(t);
     unsigned c = sl->cls;
-    if (t->slots[t->bins[c]] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
+    while (t->slots[t->bins[c]] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_tag_store(p, sl->tag_cached);
     hak_san_block_free(p, sl->stride - 1);
     t->slots[t->bins[c]++] = p;
@@ -145,9 +147,16 @@ HAK_EXPORT void *HAK_API(calloc)(size_t n, size_t size)
     return p;
 }
 
+#define HAK_ALIGNED_SLAB_MAX 512u   /* largest power-of-two tiny stride */
+
 static void *hak_aligned(size_t align, size_t size)
 {
     if (align <= 16) return hak_malloc_fast(size);
+    if (align <= HAK_ALIGNED_SLAB_MAX && size < HAK_ALIGNED_SLAB_MAX) {
+        size_t s = 16;
+        while (s < align || s - 1 < size) s <<= 1;   /* a power-of-two stride class */
+        if (s <= HAK_ALIGNED_SLAB_MAX) return hak_malloc_fast(s - 1);
+    }
     hak_global_init();
     if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
     return hak_large_alloc(size, align, 0, 0);

@@ -163,6 +163,7 @@ struct hak_thread {
     hak_superslab *owned;              /* SuperSlabs this thread owns */
     unsigned nowned, nempty;
     int initialized;
+    int exited;                        /* its destructor ran: never list it again */
     void *slots[HAK_TCACHE_SLOTS];
 };
 #define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = 1 }, .slots = { NULL, HAK_BIN_FULL } }

@@ -177,9 +177,11 @@ static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
     return NULL;
 }
 
+/* Terminates: every round either finds a slab, takes SuperSlabs out of the (finite)
+ * pool, or maps a fresh SuperSlab, where any span fits. */
 static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
 {
-    for (int round = 0; round < 3; round++) {
+    for (;;) {
         hak_slab *sl;
         while ((sl = t->partial[cls])) {
             hak_partial_remove(t, sl);
@@ -204,5 +206,4 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
         HAK_STAT_INC(warm_misses);
         if (!hak_pool_acquire(t)) return NULL;
     }
-    return NULL;
 }

@@ -33,9 +33,19 @@ static void hak_write_line(const char *msg)
     (void)r;
 }
 
-static hak_noinline void hak_report(hak_corruption_kind kind, const void *ptr)
+/* Reports found in the middle of an internal operation (a refill, a flush, a drain)
+ * are queued and delivered when the operation is over: a recording handler may call
+ * malloc, and must find the allocator's state whole. The default handler aborts at
+ * once (it never returns, so nothing can be re-entered). */
+#define HAK_REPORT_QUEUE 16
+static __thread struct {
+    unsigned depth, n;
+    hak_corruption_kind kind[HAK_REPORT_QUEUE];
+    const void *ptr[HAK_REPORT_QUEUE];
+} hak_rq __attribute__((tls_model("initial-exec")));
+
+static void hak_report_deliver(hak_corruption_kind kind, const void *ptr)
 {
-    HAK_STAT_INC(reports);
     hak_corruption_fn fn = atomic_load_explicit(&hak_g.handler, memory_order_acquire);
     if (fn) {
         fn(kind, ptr, atomic_load_explicit(&hak_g.handler_arg, memory_order_relaxed));
@@ -43,6 +53,33 @@ static hak_noinline void hak_report(hak_corruption_kind kind, const void *ptr)
     }
     hak_write_line(hak_corruption_message(kind));
     abort();
+}
+
+static hak_noinline void hak_report(hak_corruption_kind kind, const void *ptr)
+{
+    HAK_STAT_INC(reports);
+    if (hak_rq.depth && atomic_load_explicit(&hak_g.handler, memory_order_acquire)) {
+        if (hak_rq.n < HAK_REPORT_QUEUE) {   /* past that, only the first ones are told */
+            hak_rq.kind[hak_rq.n] = kind;
+            hak_rq.ptr[hak_rq.n++] = ptr;
+        }
+        return;
+    }
+    hak_report_deliver(kind, ptr);
+}
+
+/* Bracket an internal operation. */
+static inline void hak_internal_begin(void) { hak_rq.depth++; }
+static inline void hak_internal_end(void)
+{
+    if (--hak_rq.depth || hak_likely(!hak_rq.n)) return;
+    unsigned n = hak_rq.n;
+    hak_corruption_kind kind[HAK_REPORT_QUEUE];
+    const void *ptr[HAK_REPORT_QUEUE];
+    memcpy(kind, hak_rq.kind, n * sizeof kind[0]);
+    memcpy(ptr, hak_rq.ptr, n * sizeof ptr[0]);
+    hak_rq.n = 0;
+    for (unsigned i = 0; i < n; i++) hak_report_deliver(kind[i], ptr[i]);
 }
 
 static hak_noinline void hak_internal_error(const char *what, int line)

@@ -50,11 +50,14 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
     uint32_t stride = hak_class_stride[cls];
     unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
     uintptr_t start = (uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT);
-    uint32_t nblocks = (uint32_t)(((uintptr_t)span * HAK_SLAB_SIZE - (HAK_BLOCK_OFFSET - 1)) / stride);
+    /* Power-of-two strides put block 0 one stride in, so every block is aligned to its
+     * stride (memalign serves alignments up to 512 from these classes). */
+    uintptr_t first_off = (stride & (stride - 1)) ? HAK_BLOCK_OFFSET : stride;
+    uint32_t nblocks = (uint32_t)(((uintptr_t)span * HAK_SLAB_SIZE - (first_off - 1)) / stride);
     for (unsigned i = 0; i < span; i++) {
         hak_slab *sl = &ss->slabs[idx + i];
         memset(sl, 0, sizeof *sl);
-        sl->first = start + HAK_BLOCK_OFFSET;
+        sl->first = start + first_off;
         sl->stride = stride;
         sl->tz = (uint8_t)__builtin_ctz(stride);
         uint64_t odd = stride >> sl->tz, inv = odd;

@@ -42,6 +42,8 @@ static void hak_global_init(void)
 
 static void hak_thread_layout(hak_thread *t)
 {
+    /* Item slots must never hold the FULL mark (slots[1] does in the TLS image). */
+    memset(t->slots, 0, sizeof t->slots);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         unsigned base = hak_bin_base(c);
         t->slots[base - 1] = NULL;
@@ -56,6 +58,10 @@ static void hak_thread_init(hak_thread *t)
     hak_global_init();
     hak_thread_layout(t);
     t->initialized = 1;
+    /* glibc frees some per-thread buffers after every key destructor has run: such a
+     * thread works unlisted (fork and reset never touch its TLS, which may be unmapped
+     * by then); what it caches afterwards is leaked with it. */
+    if (t->exited) return;
     pthread_mutex_lock(&hak_g.lock);
     /* The list holds TLS addresses, not links inside TLS: a thread that allocates
      * again after its destructor's last round dies listed, and a later thread may get
@@ -84,7 +90,7 @@ static void hak_block_release(hak_thread *t, void *p)
 }
 
 /* Flush the n oldest blocks of bin c. */
-static void hak_bin_flush(hak_thread *t, unsigned c, unsigned n)
+static void hak_bin_flush_body(hak_thread *t, unsigned c, unsigned n)
 {
     void **base = &t->slots[hak_bin_base(c)];
     unsigned have = hak_bin_count(t, c);
@@ -95,6 +101,14 @@ static void hak_bin_flush(hak_thread *t, unsigned c, unsigned n)
     HAK_STAT_INC(flushes);
 }
 
+/* Internal operations run bracketed: reports they raise are delivered afterwards. */
+static void hak_bin_flush(hak_thread *t, unsigned c, unsigned n)
+{
+    hak_internal_begin();
+    hak_bin_flush_body(t, c, n);
+    hak_internal_end();
+}
+
 static void hak_thread_flush_all(hak_thread *t)
 {
     if (!t->initialized) return;
@@ -102,7 +116,7 @@ static void hak_thread_flush_all(hak_thread *t)
 }
 
 /* Fill the bin of cls with up to half its capacity. Returns the number added. */
-static unsigned hak_refill(hak_thread *t, unsigned cls)
+static unsigned hak_refill_body(hak_thread *t, unsigned cls)
 {
     void **top = &t->slots[t->bins[cls]];
     unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
@@ -131,10 +145,18 @@ static unsigned hak_refill(hak_thread *t, unsigned cls)
     return got;
 }
 
+static unsigned hak_refill(hak_thread *t, unsigned cls)
+{
+    hak_internal_begin();
+    unsigned n = hak_refill_body(t, cls);
+    hak_internal_end();
+    return n;
+}
+
 static void hak_thread_exit(void *arg)
 {
     hak_thread *t = arg;
-    if (!t || !t->initialized) return;
+    if (!t || !t->initialized || t->exited) return;
     hak_thread_flush_all(t);
     while (t->owned) hak_ss_disown(t, t->owned);
     pthread_mutex_lock(&hak_g.lock);
@@ -142,6 +164,7 @@ static void hak_thread_exit(void *arg)
         if (hak_g.threads[i] == t) { hak_g.threads[i] = hak_g.threads[--hak_g.nthreads]; break; }
     pthread_mutex_unlock(&hak_g.lock);
     memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, re-init */
+    t->exited = 1;
     for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = 1;
     t->slots[0] = NULL;
     t->slots[1] = HAK_BIN_FULL;
@@ -154,6 +177,7 @@ static void hak_large_reset(void);
 HAK_EXPORT void HAK_API(heap_drain)(void)
 {
     hak_thread_flush_all(&hak_tls);
+    hak_internal_begin();
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
             hak_slab *h = &ss->slabs[i];
@@ -162,6 +186,7 @@ HAK_EXPORT void HAK_API(heap_drain)(void)
             if (h->free) hak_slab_check_freelist(ss, h);
         }
     }
+    hak_internal_end();
 }
 
 HAK_EXPORT void HAK_API(heap_reset)(void)

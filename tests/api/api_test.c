@@ -625,9 +625,6 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
  * and reported as "xfail" when it fails; when it passes it is an XPASS, which fails
  * the run so that the entry gets removed. */
 static const struct { const char *test, *reason; } known_bugs[] = {
-    {"t_mid_after_thread_exits", "hak_find_slab gives up after three rounds (two pool batches of "
-                                 "fragmented SuperSlabs) instead of mapping a new SuperSlab: malloc "
-                                 "returns NULL/ENOMEM with memory to spare"},
     {NULL, NULL},   /* none open: large realloc copy and size-0 huge alignment were fixed */
 };
 

@@ -27,14 +27,11 @@ NO_ABORT_EXIT = 1     # misuse.h: the misuse went unnoticed
 # Expected failures: allocator bugs these programs found, which the allocator owner must
 # fix (tests cannot edit alloc/). case -> {mode: reason}. A listed cell that passes is
 # reported as XPASS and fails the run, so each entry is removed when its bug is fixed.
-_REENTRANT = ("hak_refill computes the bin top (t->slots[t->bins[cls]]) before popping; a pop "
-              "that reports a bad link calls the handler, whose malloc refills and pops the same "
-              "bin; the outer refill then writes through its stale top: blocks handed out twice")
 XFAIL = {
     # Allocator bug 1 (large_header_smash: SIGSEGV following header links written by an
     # underflow) was fixed in alloc/large.c: descriptors now live in allocator memory.
-    # Allocator bug (open): a corruption handler that allocates, called from a refill.
-    "handler_reentrant": {m: _REENTRANT for m in MODES},
+    # Allocator bug 3 (handler_reentrant: a handler that allocates, called inside a refill)
+    # was fixed: reports raised inside internal operations are delivered afterwards.
 }
 
 

@@ -23,9 +23,6 @@ pass=0; fail=0; xfail=0; failed=""
 # Known allocator bugs (tests cannot fix alloc/): case -> reason. A listed case that
 # fails is counted as an expected failure; one that passes fails the run (remove it).
 declare -A KNOWN
-KNOWN[thread_freeres_fork/rel]="a thread that frees after its pthread-key destructor ran (glibc's __libc_thread_freeres) is re-registered in hak_g.threads and dies listed; fork()'s atfork child handler then reads its unmapped TLS (SIGSEGV in hak_atfork_child)"
-KNOWN[thread_freeres_fork/dbg]=${KNOWN[thread_freeres_fork/rel]}
-KNOWN[interpose_static_lib/rel]="libhakmem.so's calloc/realloc/posix_memalign/... call hak_calloc etc. through the PLT (interposable), so an executable that exports its own hak_* (libhakmem.a, -rdynamic) captures them: calloc allocates from the executable's heap, free() then reports an invalid pointer"
 
 result() {   # NAME OK(0/1) DETAIL SECONDS
     local name=$1 ok=$2 detail=$3 secs=$4 known=${KNOWN[$1]:-}
