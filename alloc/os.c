@@ -22,12 +22,14 @@ static void hak_region_set(uintptr_t base, size_t size, unsigned kind)
         atomic_store_explicit(&hak_region_map[a >> HAKMEM_SS_SHIFT], (uint8_t)kind, memory_order_release);
 }
 
-/* Map `size` bytes (a multiple of 2 MiB) aligned to `align` (a power of two >= 2 MiB). */
+/* Map `size` bytes (a multiple of 2 MiB) aligned to `align` (a power of two >= 2 MiB).
+ * Without MAP_NORESERVE: like glibc, an absurd request fails here (the kernel's
+ * overcommit check) instead of succeeding and dying of OOM when touched. */
 static void *hak_os_map_aligned(size_t size, size_t align)
 {
     if (size > ((size_t)1 << HAKMEM_VA_BITS) || align > ((size_t)1 << (HAKMEM_VA_BITS - 2))) return NULL;
     size_t span = size + align;
-    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
     uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = start - (uintptr_t)raw, tail = span - head - size;
