@@ -129,7 +129,11 @@ int main(int argc, char **argv)
     for (; i < argc; i++) {
         const char *path = argv[i];
         int d = dialect >= 0 ? dialect : guess_dialect(path), n, was_text;
-        if (load(path, d, &n, &was_text)) { worst = 2; continue; }
+        if (load(path, d, &n, &was_text)) {
+            worst = 2;
+            if (json) { printf("{\"file\": "); json_str(stdout, path); printf(", \"status\": \"invalid\"}\n"); }
+            continue;
+        }
         if (to_text || to_bin) {
             FILE *f = outpath ? fopen(outpath, "wb") : stdout;
             if (!f) { perror(outpath); return 2; }

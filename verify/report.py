@@ -66,7 +66,7 @@ def main():
     sc = load(os.path.join(a.results, 'scudo.jsonl'))
     rows, divs, escapes, alarms, crashes = [], [], [], [], []
     for cid, key, name in CLASSES:
-        streams = [j for j in hk.values() if j.get('class', 0) == cid and j.get('status') != 'crash']
+        streams = [j for j in hk.values() if j.get('class', 0) == cid and 'debug_op' in j]
         if cid == 0:
             streams = [j for j in streams if j.get('faults', 0) == 0]
         d = [j for j in streams if j['debug_op'] >= 0]
