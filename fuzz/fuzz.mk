@@ -76,9 +76,11 @@ $(foreach f,rgcc fuzz fast,$(foreach t,$(FUZZ_TARGETS),$(eval $(call regress_bin
 # with the small thread caches like every other driver here
 $(BUILD)/valgrind/regress-%: $(BUILD)/rgcc/h/%.o $(BUILD)/rgcc/h/regress_main.o $(call hobj,rgcc,$(HARNESS_NAMES)) \
                              $(BUILD)/valgrind-small/alloc-release.o $(BUILD)/valgrind-small/alloc-debug.o
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
 
 $(BUILD)/hakmem-replay: $(call fuzz_objs,rgcc,release,$(BUILD)/rgcc/h/replay.o)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
 
 $(BUILD)/rgcc/test-ops: $(BUILD)/rgcc/h/test_ops.o $(BUILD)/rgcc/h/ops.o
