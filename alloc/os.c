@@ -36,6 +36,7 @@ static void *hak_os_map_aligned(size_t size, size_t align)
     if (head) munmap(raw, head);
     if (tail) munmap((char *)start + size, tail);
     if ((start + size) >> HAKMEM_VA_BITS) { munmap((void *)start, size); return NULL; }
+    hak_san_unpoison((void *)start, size);   /* ASan keeps shadow across munmap: start clean */
     return (void *)start;
 }
 
