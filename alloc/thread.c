@@ -131,11 +131,14 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
             t->active[cls] = sl;
         }
         hak_superslab *ss = hak_ss_of_slab(sl);
-        if (!sl->free && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
-        if (!HAKMEM_BUILD_RELEASE && sl->free)
-            hak_debug_validate_list(ss, sl, &sl->free, want, HAK_CORRUPT_BAD_FREELIST_LINK);
         void *p;
-        while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+        /* Reuse before carving: local frees, then other threads' frees, then fresh memory. */
+        for (int pass = 0; pass < 2 && got < want; pass++) {
+            if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
+            if (!HAKMEM_BUILD_RELEASE && sl->free)
+                hak_debug_validate_list(ss, sl, &sl->free, want - got, HAK_CORRUPT_BAD_FREELIST_LINK);
+            while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+        }
         if (got < want) got += hak_slab_carve(ss, sl, top + got, want - got);
         sl->used += got;
         if (got == 0) t->active[cls] = NULL;   /* full: it rejoins a partial list on a local free */
