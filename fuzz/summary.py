@@ -72,13 +72,19 @@ def main():
 
     cov = ft = corp = None
     lf_execs = 0
-    try:
-        for l in open(a.log, errors='replace'):
-            m = re.match(r'#(\d+):?\s+(?:\S+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)', l)
-            if m:
-                lf_execs, cov, ft, corp = (int(x) for x in m.groups())
-    except OSError:
-        pass
+    logs = sorted(glob.glob(os.path.join(a.log, 'fuzz-*.log'))) if os.path.isdir(a.log) else [a.log]
+    for fn in logs:   # one log per libFuzzer job: execs add up, coverage is the best job's
+        last = None
+        try:
+            for l in open(fn, errors='replace'):
+                m = re.match(r'#(\d+):?\s+(?:\S+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)', l)
+                if m:
+                    last = [int(x) for x in m.groups()]
+        except OSError:
+            continue
+        if last:
+            lf_execs += last[0]
+            cov, ft, corp = (max(x or 0, y) for x, y in zip((cov, ft, corp), last[1:]))
     st = load_stats(a.stats)
     execs = st['inputs'] or lf_execs
     secs = max(a.seconds, 1)
@@ -123,6 +129,9 @@ def main():
     if len(crashes) > 20:
         print(f'  ... and {len(crashes) - 20} more')
 
+    if not execs:
+        print('\nVERDICT: no streams were run (see the libFuzzer logs)')
+        return 1
     div = max(tot['divergences'], kinds.get('divergence', 0))
     other = tot['false_alarms'] + tot['bugs'] + sum(v for k, v in kinds.items() if k not in ('divergence',))
     if div:
