@@ -178,10 +178,11 @@ fuzz-merge: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t))
 	done
 
 fuzz-min: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)) $(BUILD)/hakmem-replay
-	@test -n "$(CRASH)" || { echo "usage: make fuzz-min CRASH=path/to/crash-file [TARGET=fuzz_freelist]"; exit 2; }
+	@test -n "$(CRASH)" || { echo "usage: make fuzz-min CRASH=path/to/crash-file [TARGET=fuzz_freelist] [FUZZ_MIN_BIN=a teeth binary]"; exit 2; }
 	@t="$(TARGET)"; [ -n "$$t" ] || case "$(CRASH)" in *freelist*) t=fuzz_freelist;; *header*) t=fuzz_header;; *) t=fuzz_ops;; esac; \
-	echo "minimising $(CRASH) with $$t"; \
-	$(BUILD)/fuzz/$$t -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path=$(CRASH).min $(CRASH) >$(CRASH).min.log 2>&1 || true; \
+	bin="$(FUZZ_MIN_BIN)"; [ -n "$$bin" ] || bin=$(BUILD)/fuzz/$$t; \
+	echo "minimising $(CRASH) with $$bin"; \
+	$$bin -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path=$(CRASH).min $(CRASH) >$(CRASH).min.log 2>&1 || true; \
 	test -s $(CRASH).min || cp $(CRASH) $(CRASH).min; \
 	$(BUILD)/hakmem-replay --target $$t --to-text -o $(CRASH).min.txt $(CRASH).min; \
 	echo "minimised: $(CRASH).min ($$(wc -c <$(CRASH).min) bytes), as text: $(CRASH).min.txt"; \
