@@ -20,7 +20,7 @@ fail=0 n=0 start=$(date +%s)
 
 # the line that says it all: the harness's VERDICT, else an execs line
 summary_of() {
-    { grep -a -E '^VERDICT' "$1" || grep -a -E '^execs' "$1"; } | tail -1 | cut -c1-120
+    { grep -a -E '^VERDICT' "$1" || grep -a -E '^\[afl [^]]*/main\]|^execs' "$1"; } | tail -1 | cut -c1-120
 }
 
 # one run: NAME LOG COMMAND...; prints one line, the log's tail on failure

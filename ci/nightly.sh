@@ -39,7 +39,9 @@ usage: ci/nightly.sh [options]          (or: make nightly [NIGHTLY_BUDGET=...])
   -h, --help            this text
 
 Other knobs: BUILD (build), NIGHTLY_STATUS_EVERY (5 s), NIGHTLY_MIN_TIME (60 s per crash
-minimisation), NIGHTLY_MAX_CRASHES (200 triaged per target and engine).
+minimisation), NIGHTLY_MAX_CRASHES (200 triaged per target and engine), VERIFY_TIME (verify's
+own campaign, default a quarter of the reserve, 10..600 s), NIGHTLY_VERIFY_BOX (time box of
+make verify, default half the reserve, at least 600 s).
 Exit: 0 clean, 1 crash/divergence/verify failed, 2 usage, 3 job error.
 EOF
 }
@@ -418,13 +420,12 @@ merge_target() {
         # AFL++: all instances' queues, reduced to the inputs with distinct edge tuples
         local q=$RD/afl-queue/$t cm=$RD/afl-cmin/$t
         rm -rf "$q" "$cm"; mkdir -p "$q"
-        local qd inst f nm
+        # one flat folder (afl-cmin keys files by name): hard links, and numbered
+        # backups where two instances used the same id
+        local qd
         for qd in "$W/$t"/afl/*/queue; do
-            inst=${qd%/queue}; inst=${inst##*/}
-            for f in "$qd"/id:*; do
-                [ -f "$f" ] || continue
-                nm=${f##*/}; ln "$f" "$q/${inst}_${nm:3:6}" 2>/dev/null || cp "$f" "$q/${inst}_${nm:3:6}"
-            done
+            find "$qd" -maxdepth 1 -type f -name 'id:*' -exec cp -l --backup=numbered -t "$q" {} + 2>/dev/null ||
+                find "$qd" -maxdepth 1 -type f -name 'id:*' -exec cp --backup=numbered -t "$q" {} +
         done
         local nq; nq=$(find "$q" -type f | wc -l)
         if [ "$nq" -gt 0 ]; then
@@ -471,7 +472,7 @@ if [ $DO_VERIFY = 1 ]; then
         say "make verify VERIFY_TIME=$vt"
         vstart=$(date +%s)
         # time box: half the reserve, at least 10 minutes (a hung replay must not eat the night)
-        vbox=$(( BUDGET * RESERVE_PCT / 200 )); [ $vbox -ge 600 ] || vbox=600
+        vbox=${NIGHTLY_VERIFY_BOX:-$(( BUDGET * RESERVE_PCT / 200 > 600 ? BUDGET * RESERVE_PCT / 200 : 600 ))}
         timeout -k 30 "$vbox" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
             verify VERIFY_TIME="$vt" >"$RD/verify.log" 2>&1; VERIFY_RC=$?
         [ $VERIFY_RC -ne 124 ] || echo "ci/nightly.sh: make verify timed out after ${vbox}s" >>"$RD/verify.log"
@@ -480,7 +481,7 @@ if [ $DO_VERIFY = 1 ]; then
         [ $VERIFY_RC -ne 124 ] || VERIFY_VERDICT="timed out after ${vbox}s"
         # no report: say so, with the last line it printed (a campaign's VERDICT is not the report's)
         [ -n "$VERIFY_VERDICT" ] || VERIFY_VERDICT="no report (exit $VERIFY_RC); last output: $(tail -1 "$RD/verify.log")"
-        VERIFY_VERDICT=$(echo "$VERIFY_VERDICT" | sed -E 's/^[#* ]+//; s/^\[verify\] *//' | cut -c1-400)
+        VERIFY_VERDICT=$(echo "$VERIFY_VERDICT" | sed -E 's/^[#* ]+//; s/^\[verify\] *//; s/^[Vv]erdict: *//; s/\.$//' | cut -c1-400)
         [ -n "$VERIFY_VERDICT" ] || VERIFY_VERDICT="(no verdict line; exit $VERIFY_RC)"
         say "make verify: exit $VERIFY_RC in $(elapsed $vstart)s: $VERIFY_VERDICT"
     else
