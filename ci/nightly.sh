@@ -276,6 +276,13 @@ run_afl() {
 }
 
 # ---------------------------------------------------------------- crash triage and filing
+# The signature of an oracle message: what failed, the fault class and op, and the
+# debug build's report (the text before the first '|'), with op indexes, slots and
+# addresses blotted out, so that a minimised input keeps its original's signature.
+oracle_sig() {
+    echo "$1" | cut -d'|' -f1 | sed -E 's/0x[0-9a-fA-F]+/X/g; s/(^|[^F0-9A-Za-z_])-?[0-9]+/\1N/g; s/ +$//' | cut -c1-300
+}
+
 # Runs one input in the ASan libFuzzer build; sets R_REPRO (0/1), R_KIND, R_SIG, R_SUM.
 reproduce() {
     local t=$1 f=$2 log=$3 fz=$B/fuzz/$t
@@ -297,7 +304,7 @@ reproduce() {
     # signature: the sanitizer's SUMMARY (names file:line and function) when there is
     # one, else the oracle's line with op indexes, slots and addresses blotted out
     if [ -n "$san" ]; then R_SIG=$san
-    elif [ -n "$ora" ]; then R_SIG=$(echo "$ora" | sed -E "s/'([a-z_]+)[^']*'/'\\1'/g; s/0x[0-9a-fA-F]+/X/g; s/([^F0-9]|^)[0-9]+/\\1N/g" | cut -c1-300)
+    elif [ -n "$ora" ]; then R_SIG=$(oracle_sig "$ora")
     elif [ -n "$lf" ]; then R_SIG="$lf in $t"
     else R_SIG="exit status $rc"; fi
     R_SUM=$(printf '%s%s%s' "${ora:0:300}" "${ora:+${san:+ | }}" "${san#SUMMARY: }")
@@ -337,7 +344,7 @@ triage_target() {
                 R_REPRO=1; R_KIND=crash
                 R_SUM="$(grep -a -m1 '^hakmem-oracle: ' "$cd.afl.log" | cut -c1-300)"
                 [ -n "$R_SUM" ] || R_SUM="exit status $arc in the AFL++ build only (not under ASan)"
-                R_SIG="afl-only: $(echo "$R_SUM" | sed -E "s/'([a-z_]+)[^']*'/'\\1'/g; s/0x[0-9a-fA-F]+/X/g; s/([^F0-9]|^)[0-9]+/\\1N/g")"
+                R_SIG="afl-only: $(oracle_sig "$R_SUM")"
             fi
         fi
         local eng=${engine%-hang}
@@ -353,7 +360,7 @@ triage_target() {
         if [ -n "${SEEN[$h]:-}" ]; then
             status="duplicate"; repro=${SEEN[$h]}
         elif [ -f "$REG/README.md" ] && grep -q "sig:$h" "$REG/README.md"; then
-            status="known"; repro=$(grep -m1 "sig:$h" "$REG/README.md" | sed -nE 's/.*`([^`]+)`.*/\1/p')
+            status="known"; repro=$(grep -m1 "sig:$h" "$REG/README.md" | awk -F'|' '{ gsub(/[ `]/, "", $2); print $2 }')
             SEEN[$h]=$repro
         else
             file_crash "$t" "$eng" "$cd" "$h"
@@ -403,11 +410,21 @@ file_crash() {
         echo "# Replay: build/hakmem-replay --trace corpus/regressions/$F_NAME"
         grep -v '^#hakmem-ops' "$cd.txt"
     } >"$REG/$F_NAME"
-    if [ ! -f "$REG/README.md" ]; then
-        printf '# corpus/regressions\n\nEvery reproducer ever found, replayed by `make fuzz-regress` (part of `make test`).\n\n' >"$REG/README.md"
-    fi
-    echo "- \`$F_NAME\` ($DATE, $t/$eng, $kind, sig:$h): ${sum:0:300}" >>"$REG/README.md"
+    readme_row "| $F_NAME | ci/nightly.sh $DATE, $t/$eng (sig:$h) | $kind: $(echo "${sum:0:300}" | sed 's/|/\\|/g') | open |"
     F_STATUS=new
+}
+
+# One row into the table of corpus/regressions/README.md (| file | found | what
+# happened | status |): after the table's last row, wherever the table is; a new
+# README with that table if there is none.
+readme_row() {
+    local f=$REG/README.md
+    if [ ! -f "$f" ] || ! grep -q '^| *file *|' "$f"; then
+        [ -f "$f" ] || printf '# corpus/regressions - every reproducer the harness ever found\n' >"$f"
+        printf '\n| file | found | what happened | status |\n|---|---|---|---|\n' >>"$f"
+    fi
+    local last; last=$(grep -n '^|' "$f" | tail -1 | cut -d: -f1)
+    awk -v n="$last" -v row="$1" '{ print } NR == n { print row }' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
 }
 
 # ---------------------------------------------------------------- corpus merge
