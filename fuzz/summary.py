@@ -108,13 +108,14 @@ def main():
         print(f'| {CLASS_NAMES.get(key, key)} | {v.get("streams", 0)} | {v.get("debug", 0)} | {v.get("release", 0)} | '
               f'{v.get("both", 0)} | {v.get("divergences", 0)} | {v.get("escapes", 0)} | {"-" if md is None else md} |')
 
-    crashes = []
+    crashes, slow = [], []
     if a.crashes and os.path.isdir(a.crashes):
         since = os.path.getmtime(a.since) if a.since and os.path.exists(a.since) else 0
         for fn in sorted(glob.glob(os.path.join(a.crashes, '*'))):
             if '.min' in fn or os.path.getmtime(fn) < since:
                 continue
-            crashes.append(fn)
+            # libFuzzer's slow-unit-* are inputs over -report_slow_units seconds: not failures
+            (slow if os.path.basename(fn).startswith('slow-unit-') else crashes).append(fn)
     kinds = {}
     print(f'\ndivergences  {tot["divergences"]}')
     print(f'escapes      {tot["escapes"]}' + (f'   (inputs kept in {a.escapes}/)' if tot['escapes'] and a.escapes else ''))
@@ -128,6 +129,8 @@ def main():
         print(f'    replay:   {a.replay} --trace {fn}\n    minimise: make fuzz-min CRASH={fn}')
     if len(crashes) > 20:
         print(f'  ... and {len(crashes) - 20} more')
+    if slow:
+        print(f'slow inputs  {len(slow)} (libFuzzer slow-unit-*, not failures), e.g. {slow[0]}')
 
     if not execs:
         print('\nVERDICT: no streams were run (see the libFuzzer logs)')
