@@ -190,10 +190,14 @@ fuzz-min: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)) $(BUILD)/hak
 	$(BUILD)/hakmem-replay $(CRASH).min.txt || true; \
 	echo "keep it: cp $(CRASH).min.txt corpus/regressions/<name>.txt and describe it in corpus/regressions/README.md"
 
+# exec/s of the harness on one core: random streams of ~100 ops (release + debug run,
+# resets, drain), and the single-thread tiny-only ceiling (no worker hand-offs, no mmap)
 fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-fuzz_freelist $(BUILD)/rgcc/regress-fuzz_ops
-	@$(BUILD)/rgcc/regress-fuzz_freelist --bench 20000 --ops 100
-	@$(BUILD)/rgcc/regress-fuzz_ops --bench 20000 --ops 100
-	@$(BUILD)/fast/regress-fuzz_freelist --bench 20000 --ops 100
+	@$(BUILD)/rgcc/regress-fuzz_freelist --bench 3000 --ops 100
+	@$(BUILD)/rgcc/regress-fuzz_ops --bench 3000 --ops 100
+	@$(BUILD)/fast/regress-fuzz_freelist --bench 3000 --ops 100
+	@$(BUILD)/rgcc/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
+	@$(BUILD)/fast/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
 
 coverage: deps-fuzz deps-cov $(foreach t,$(FUZZ_TARGETS),$(BUILD)/cov/$(t))
 	@rm -rf $(BUILD)/coverage && mkdir -p $(BUILD)/coverage/prof
