@@ -10,7 +10,7 @@
 # otherwise the binaries are run directly. SMOKE_TIME seconds each (default 5);
 # SMOKE_AFL=0 skips AFL++. Exit 1 if any run failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 [ $# -gt 0 ] || { echo "usage: [BUILD=build] [SMOKE_TIME=5] [SMOKE_AFL=1] $0 TARGET..." >&2; exit 2; }
 B=${BUILD:-build} T=${SMOKE_TIME:-5} AFL=${SMOKE_AFL:-1}
 MAKE=${MAKE:-make}

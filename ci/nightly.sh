@@ -82,7 +82,7 @@ RESERVE_PCT=${NIGHTLY_RESERVE_PCT:-15}
 for v in STATUS_EVERY MIN_TIME MAX_CRASHES RESERVE_PCT; do is_uint "${!v}" || die_usage "$v must be a number"; done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 3
 BUILD=${BUILD:-build}
 MAKE=${MAKE:-make}
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" "$@"; }
@@ -162,7 +162,8 @@ printf 'target\tnew_files\tnew_features\tnew_edges\tcov\tft\tfiles_before\tfiles
 
 # ---------------------------------------------------------------- libFuzzer campaign
 run_libfuzzer() {
-    local t=$1 fz=$B/fuzz/$t d=$W/$t/libfuzzer art=$RD/artifacts/$t/libfuzzer
+    local t=$1
+    local fz=$B/fuzz/$t d=$W/$t/libfuzzer art=$RD/artifacts/$t/libfuzzer
     local log=$RD/logs/$t-libfuzzer.log st=$RD/stats/$t esc=$RD/escapes/$t
     mkdir -p "$d/corpus" "$art" "$RD/logs" "$st" "$esc"
     local opts; mapfile -t opts < <(lf_opts "$t")
@@ -172,7 +173,7 @@ run_libfuzzer() {
     ( cd "$d" && HAKMEM_FUZZ_STATS=$st/libfuzzer HAKMEM_FUZZ_ESCAPES=$esc exec timeout -k 30 $((PER + 300)) \
         "$fz" -fork="$JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$PER" \
         -artifact_prefix="$art/" "${opts[@]}" "$d/corpus" "${seeds[@]}" ) >"$log" 2>&1 &
-    local pid=$!; PIDS+=($pid)
+    local pid=$!; PIDS+=("$pid")
     local line=""
     while kill -0 $pid 2>/dev/null; do
         sleep "$STATUS_EVERY"
@@ -213,7 +214,8 @@ afl_plot_sum() {  # DIR -> "execs crashes hangs edges corpus" (edges/corpus of t
     echo "$execs $cr $hg $edges $corp"
 }
 run_afl() {
-    local t=$1 bin=$B/afl/$t d=$W/$t/afl seeds=$W/$t/afl-seeds
+    local t=$1
+    local bin=$B/afl/$t d=$W/$t/afl seeds=$W/$t/afl-seeds
     local st=$RD/stats/$t esc=$RD/escapes/$t
     mkdir -p "$d" "$seeds" "$RD/logs" "$st" "$esc"
     # seeds: the corpus (binary and text); AFL++ reads one flat folder
@@ -243,7 +245,7 @@ run_afl() {
         pids+=($!); PIDS+=($!)
         [ $i -eq 0 ] && sleep 1   # the -M sets up the sync folder first
     done
-    local alive=1 s
+    local alive=1 s_ex s_cr s_hg s_ed s_co
     while [ $alive -eq 1 ]; do
         sleep "$STATUS_EVERY"
         alive=0; for i in "${pids[@]}"; do kill -0 "$i" 2>/dev/null && alive=1; done
@@ -285,7 +287,8 @@ oracle_sig() {
 
 # Runs one input in the ASan libFuzzer build; sets R_REPRO (0/1), R_KIND, R_SIG, R_SUM.
 reproduce() {
-    local t=$1 f=$2 log=$3 fz=$B/fuzz/$t
+    local t=$1 f=$2 log=$3
+    local fz=$B/fuzz/$t
     local to; to=$(opt_val "$t" timeout); to=${to:-20}
     timeout -k 5 $((to * 3 + 30)) "$fz" -timeout="$to" -rss_limit_mb=4096 -malloc_limit_mb=0 "$f" >"$log" 2>&1
     local rc=$?
@@ -317,7 +320,7 @@ is_text() { head -c 11 "$1" 2>/dev/null | grep -q '^#hakmem-ops'; }
 
 declare -A SEEN   # signature hash -> filed reproducer, within this run
 triage_target() {
-    local t=$1 short=${1#fuzz_} list=$RD/crashes/$t/list
+    local t=$1 short=${1#fuzz_} list=$RD/crashes/$1/list
     mkdir -p "$RD/crashes/$t"
     : >"$list"
     # crashes up to MAX_CRASHES; timeouts and ooms cost a full -timeout each, so 10

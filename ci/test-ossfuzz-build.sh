@@ -8,7 +8,7 @@
 # [libfuzzer] section, a non-empty TARGET_seed_corpus.zip; and that each binary runs
 # over its unzipped seed corpus (-runs=0) with its dictionary and options.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 [ $# -gt 0 ] || { echo "usage: OUT=DIR WORK=DIR [CFLAGS=...] $0 TARGET..." >&2; exit 2; }
 export CC=${CC_OSSFUZZ:-clang} CXX=${CXX_OSSFUZZ:-clang++}
 export CFLAGS=${CFLAGS:--O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fsanitize=fuzzer-no-link}
