@@ -96,14 +96,18 @@ static inline uint64_t hak_large_check(uintptr_t user, size_t map_size, unsigned
 static HAK_NO_ASAN void hak_large_seal(const hak_large *d)
 {
     hak_large_hdr *h = (hak_large_hdr *)(d->user - HAK_LARGE_HDR);
+    hak_vg_open(h, HAK_LARGE_HDR);   /* Valgrind: the header is no-access to the user */
     for (unsigned i = 0; i < HAK_LARGE_HDR / 8; i++) h->check[i] = hak_large_check(d->user, d->map_size, i);
+    hak_vg_close(h, HAK_LARGE_HDR);
     hak_san_poison(h, HAK_LARGE_HDR);
 }
 static HAK_NO_ASAN int hak_large_hdr_ok(const hak_large *d)
 {
     const hak_large_hdr *h = (const hak_large_hdr *)(d->user - HAK_LARGE_HDR);
     uint64_t diff = 0;
+    hak_vg_open((void *)h, HAK_LARGE_HDR);
     for (unsigned i = 0; i < HAK_LARGE_HDR / 8; i++) diff |= h->check[i] ^ hak_large_check(d->user, d->map_size, i);
+    hak_vg_close((void *)h, HAK_LARGE_HDR);
     return diff == 0;
 }
 static inline size_t hak_large_usable(const hak_large *d) { return d->map_base + d->map_size - d->user; }
@@ -180,8 +184,8 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(large_allocs);
     if (dirty) HAK_STAT_INC(large_reused);
+    hak_san_block_alloc((void *)d.user, hak_large_usable(&d), !dirty || zero);
     if (dirty && zero) memset((void *)d.user, 0, size);
-    hak_san_block_alloc((void *)d.user, hak_large_usable(&d), !dirty);
     return (void *)d.user;
 }
 
@@ -313,6 +317,7 @@ static void hak_large_reset(void)
     pthread_mutex_lock(&hak_g.lock);
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
+        if (e->state == HAK_LARGE_LIVE) hak_vg_freelike((void *)e->user);
         if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
             hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
             hak_san_unpoison((void *)e->map_base, e->map_size);

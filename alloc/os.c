@@ -45,9 +45,19 @@ static void hak_os_unmap(void *p, size_t size) { munmap(p, size); }
 /* Give the pages back but keep the mapping (reads as zero afterwards). */
 static void hak_os_decommit(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
 
+/* Page-fault telemetry (counter builds): a getrusage per carve, so only when asked
+ * for with HAKMEM_STATS=1 (read once). */
+#if HAKMEM_DEBUG_COUNTERS
+static int hak_telemetry = -1;
+#endif
 static size_t hak_os_minflt(void)
 {
 #if HAKMEM_DEBUG_COUNTERS
+    if (hak_telemetry < 0) {
+        const char *e = getenv("HAKMEM_STATS");
+        hak_telemetry = e && *e == '1';
+    }
+    if (!hak_telemetry) return 0;
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     return (size_t)ru.ru_minflt;

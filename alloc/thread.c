@@ -211,6 +211,13 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
             hak_slab *sl = &ss->slabs[i];
             if (sl->cls == HAK_CLASS_NONE) continue;
+            if (HAKMEM_VALGRIND && sl->head == i) {   /* forget live blocks with Valgrind too */
+                uint32_t n = atomic_load_explicit(&sl->count, memory_order_relaxed);
+                for (uint32_t k = 0; k < n; k++) {
+                    void *b = (void *)(sl->first + (uintptr_t)k * sl->stride);
+                    if (hak_tag_load(b) == sl->tag_alloc) hak_vg_freelike(b);
+                }
+            }
             if (sl->head == i) hak_san_poison((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
             memset(sl, 0, sizeof *sl);
             sl->cls = HAK_CLASS_NONE;
