@@ -12,7 +12,7 @@ CHECK[valgrind]="command -v valgrind && test -f /usr/include/valgrind/memcheck.h
 CHECK[bench]="test -e /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 && test -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 && test -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 && command -v gnuplot && command -v valgrind"
 PKGS[bench]="libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4 gnuplot-nox valgrind"
 CHECK[cov]="command -v llvm-cov-14 || command -v llvm-cov";     PKGS[cov]="llvm-14"
-CHECK[preload]="command -v python3 && command -v git && command -v sort"; PKGS[preload]="python3 git coreutils"
+CHECK[preload]="test -x /usr/bin/python3 && command -v git && command -v sort"; PKGS[preload]="python3 git coreutils"
 
 missing=()
 for g in "$@"; do
