@@ -185,7 +185,17 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     HAK_STAT_INC(large_allocs);
     if (dirty) HAK_STAT_INC(large_reused);
     hak_san_block_alloc((void *)d.user, hak_large_usable(&d), !dirty || zero);
-    if (dirty && zero) memset((void *)d.user, 0, size);
+    if (dirty && zero) {
+        /* Zero a reused mapping: small ones by memset, big ones by dropping the pages
+         * (they read as zero and fault in only where touched). */
+        uintptr_t end = d.user + size, page = (d.user + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
+        if (size < (256u << 10)) {
+            memset((void *)d.user, 0, size);
+        } else {
+            memset((void *)d.user, 0, page - d.user);
+            hak_os_decommit((void *)page, ((end + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1)) - page);
+        }
+    }
     return (void *)d.user;
 }
 
@@ -312,21 +322,42 @@ static void *hak_large_realloc(void *p, size_t size)
     return q;
 }
 
+/* Forget every large block. Mappings that fit the cache stay mapped (as freed,
+ * resident blocks) so the next heap reuses them instead of mapping and faulting anew:
+ * the harness resets after every input. */
 static void hak_large_reset(void)
 {
     pthread_mutex_lock(&hak_g.lock);
+    hak_large keep[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
+    unsigned nkeep = 0;
+    size_t resident = 0;
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
-        if (e->state == HAK_LARGE_LIVE) hak_vg_freelike((void *)e->user);
+        if (e->state == HAK_LARGE_LIVE) {
+            hak_vg_freelike((void *)e->user);
+            hak_san_block_free((void *)e->user, hak_large_usable(e));
+        }
         if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
-            hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
-            hak_san_unpoison((void *)e->map_base, e->map_size);
-            hak_os_unmap((void *)e->map_base, e->map_size);
+            if (nkeep < HAKMEM_LARGE_CACHE && e->user == e->map_base + HAK_LARGE_HDR
+                && resident + e->map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+                keep[nkeep] = *e;
+                keep[nkeep].state = HAK_LARGE_FREED;
+                keep[nkeep++].dirty = 1;
+                resident += e->map_size;
+            } else {
+                hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
+                hak_san_unpoison((void *)e->map_base, e->map_size);
+                hak_os_unmap((void *)e->map_base, e->map_size);
+            }
         }
         e->state = HAK_LARGE_EMPTY;
     }
     hak_lt.used = hak_lt.live = 0;
     hak_lt.ncache = 0;
-    hak_lt.cache_resident = 0;
+    for (unsigned i = 0; i < nkeep; i++) {
+        HAK_CHECK(hak_lt_insert(&keep[i]) != NULL);
+        hak_lt.cache[hak_lt.ncache++] = keep[i].user;
+    }
+    hak_lt.cache_resident = resident;
     pthread_mutex_unlock(&hak_g.lock);
 }
