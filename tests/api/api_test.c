@@ -24,32 +24,9 @@
 
 #include "hakmem.h"
 
-#ifndef P
-#error "compile with -DP=hak_, -DP=hakd_ or -DP= (plain libc names)"
-#endif
-#define API_CAT2(a, b) a##b
-#define API_CAT(a, b) API_CAT2(a, b)
-#define A(name) API_CAT(P, name)
+#define API_SELECT_WHO "api"
+#include "../api_select.h"
 #define O(name) API_CAT(OTHER, name)
-
-#ifdef HAK_TEST_PRELOAD
-#define PRELOAD_MODE 1
-static void *preload_sym(const char *name)
-{
-    char full[80];
-    snprintf(full, sizeof full, "%s%s", HAK_TEST_PRELOAD_PREFIX, name);
-    void *sym = dlsym(RTLD_DEFAULT, full);
-    if (!sym) {
-        fprintf(stderr, "api: %s not exported by the preloaded object\n", full);
-        exit(2);
-    }
-    return sym;
-}
-#define X(name) ((__typeof__(&hak_##name))preload_sym(#name))
-#else
-#define PRELOAD_MODE 0
-#define X(name) A(name)
-#endif
 
 static int test_failed, n_passed, n_failed;
 #define CHECK(c)                                                                  \

@@ -32,31 +32,8 @@
 
 #include "hakmem.h"
 
-#ifndef P
-#error "compile with -DP=hak_, -DP=hakd_ or -DP= (plain libc names)"
-#endif
-#define ST_CAT2(a, b) a##b
-#define ST_CAT(a, b) ST_CAT2(a, b)
-#define A(name) ST_CAT(P, name)
-
-#ifdef HAK_TEST_PRELOAD
-#define PRELOAD_MODE 1
-static void *preload_sym(const char *name)
-{
-    char full[80];
-    snprintf(full, sizeof full, "%s%s", HAK_TEST_PRELOAD_PREFIX, name);
-    void *sym = dlsym(RTLD_DEFAULT, full);
-    if (!sym) {
-        fprintf(stderr, "stress: %s not exported by the preloaded object\n", full);
-        exit(2);
-    }
-    return sym;
-}
-#define X(name) ((__typeof__(&hak_##name))preload_sym(#name))
-#else
-#define PRELOAD_MODE 0
-#define X(name) A(name)
-#endif
+#define API_SELECT_WHO "stress"
+#include "../api_select.h"
 
 #define NTHREADS 8
 #define QCAP 256
