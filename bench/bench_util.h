@@ -65,6 +65,21 @@ static inline uint8_t bench_tag(const void *p)
     return (uint8_t)(((uintptr_t)p >> 4) | 1);
 }
 
+/* malloc(size) or exit with a message; the first and last byte carry the block's tag,
+ * so a block handed out twice or overlapping another shows up at its check. */
+static inline unsigned char *bench_alloc_tagged(size_t size, const char *who)
+{
+    unsigned char *p = malloc(size);
+    if (p == NULL) {
+        fprintf(stderr, "%s: malloc(%zu) failed\n", who, size);
+        exit(1);
+    }
+    uint8_t t = bench_tag(p);
+    p[0] = t;
+    p[size - 1] = t;
+    return p;
+}
+
 /* ---- Time and memory. --------------------------------------------------- */
 static inline double bench_now(void)
 {

@@ -162,14 +162,7 @@ __attribute__((noinline)) static void *mt_larson_worker(void *arg)
                 free(s->p);
             }
         }
-        unsigned char *p = malloc(size);
-        if (p == NULL) {
-            fprintf(stderr, "mt_larson: malloc(%u) failed\n", size);
-            exit(1);
-        }
-        uint8_t t = bench_tag(p);
-        p[0] = t;
-        p[size - 1] = t;
+        unsigned char *p = bench_alloc_tagged(size, "mt_larson");
         s->p = p;
         s->size = size;
         if ((i & (INBOX_POLL - 1)) == 0)

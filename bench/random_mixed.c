@@ -50,14 +50,7 @@ __attribute__((noinline)) unsigned long random_mixed_loop(slot *slots, uint32_t 
             bad += (s->p[0] != t) | (s->p[s->size - 1] != t);
             free(s->p);
         }
-        unsigned char *p = malloc(size);
-        if (p == NULL) {
-            fprintf(stderr, "random_mixed: malloc(%u) failed\n", size);
-            exit(1);
-        }
-        uint8_t t = bench_tag(p);
-        p[0] = t;
-        p[size - 1] = t;
+        unsigned char *p = bench_alloc_tagged(size, "random_mixed");
         s->p = p;
         s->size = size;
     }
