@@ -110,9 +110,8 @@ hak_hot_inline void hak_free_fast(void *p)
 }
 
 /* Usable size of a live block, 0 (after a report) if p is not one. */
-static size_t hak_usable(void *p, int for_realloc)
+static size_t hak_usable(void *p)
 {
-    (void)for_realloc;
     uintptr_t a = (uintptr_t)p;
     unsigned region = hak_region_of(a);
     if (region == HAK_REGION_LARGE) return hak_large_usable_of(p);
@@ -166,10 +165,10 @@ HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
 {
     if (!p) return hak_malloc_fast(size);
     if (size == 0) { hak_free_fast(p); return NULL; }
-    if (!HAKMEM_BUILD_RELEASE && hak_super_lookup(p) && !hak_debug_validate_free(p, 0)) return NULL;
+    if (!HAKMEM_BUILD_RELEASE && !hak_debug_validate_free(p, 0)) return NULL;
     if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
     if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) return hak_large_realloc(p, size);
-    size_t old = hak_usable(p, 1);
+    size_t old = hak_usable(p);
     if (!old) return NULL;
     if (size <= old && size > HAK_TINY_MAX / 2 && size >= old / 2) {
         return p;   /* shrink within the same block */
@@ -228,7 +227,7 @@ HAK_EXPORT void *HAK_API(pvalloc)(size_t size)
 HAK_EXPORT size_t HAK_API(malloc_usable_size)(void *p)
 {
     if (!p) return 0;
-    return hak_usable(p, 0);
+    return hak_usable(p);
 }
 
 __attribute__((constructor)) static void hak_constructor(void) { hak_global_init(); }

@@ -161,7 +161,6 @@ struct hak_thread {
     hak_slab *active[HAK_NCLASS];      /* slab refills come from first */
     hak_slab *partial[HAK_NCLASS];     /* other owned slabs with local free blocks */
     hak_superslab *owned;              /* SuperSlabs this thread owns */
-    unsigned nowned, nempty;
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
     void *slots[HAK_TCACHE_SLOTS];

@@ -75,14 +75,12 @@ static void hak_owned_add(hak_thread *t, hak_superslab *ss)
     ss->next = t->owned;
     if (t->owned) t->owned->prev = ss;
     t->owned = ss;
-    t->nowned++;
 }
 static void hak_owned_remove(hak_thread *t, hak_superslab *ss)
 {
     if (ss->prev) ss->prev->next = ss->next; else t->owned = ss->next;
     if (ss->next) ss->next->prev = ss->prev;
     ss->next = ss->prev = NULL;
-    t->nowned--;
 }
 
 /* Take a SuperSlab over (new, empty, or abandoned by an exited thread). */

@@ -202,7 +202,6 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         memset(t->active, 0, sizeof t->active);
         memset(t->partial, 0, sizeof t->partial);
         t->owned = NULL;
-        t->nowned = t->nempty = 0;
     }
     hak_g.pool = NULL;
     hak_g.npool = 0;
