@@ -1,8 +1,8 @@
 /* api.c - the malloc family. malloc and free are each one always-inline fast path
  * with a single unlikely branch to a noinline *_slow function:
  *   malloc: size -> class, pop the thread cache, write the ALLOC tag.
- *   free:   region map says SuperSlab, p is a carved block start of its slab
- *           (range + stride), tag says ALLOC; re-tag CACHED and push the cache. */
+ *   free:   the arena's slab table gives p's slab; p is a carved block start of it
+ *           (range + stride, one multiply), tag says ALLOC; re-tag CACHED, push the cache. */
 #include <errno.h>
 #include <unistd.h>
 
@@ -73,14 +73,14 @@ static hak_noinline void hak_free_slow(void *p)
     if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     uint8_t tag = hak_tag_load(p);
     if (HAKMEM_CHECK_FREE_STATE && tag != sl->tag_alloc) {
-        hak_report(tag == sl->tag_cached || tag == sl->tag_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_BAD_HEADER, p);
+        hak_report(tag == hak_tag_as(sl, HAK_TAG_CACHED) || tag == hak_tag_as(sl, HAK_TAG_FREE) ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_BAD_HEADER, p);
         return;
     }
     hak_thread *t = &hak_tls;
     if (!t->initialized) hak_thread_init(t);
     unsigned c = sl->cls;
     while (t->slots[t->bins[c]] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
-    hak_tag_store(p, sl->tag_cached);
+    hak_tag_store(p, hak_tag_as(sl, HAK_TAG_CACHED));
     hak_san_block_free(p, sl->stride - 1);
     t->slots[t->bins[c]++] = p;
 }
@@ -89,9 +89,10 @@ hak_hot_inline void hak_free_fast(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (!HAKMEM_BUILD_RELEASE && p && !hak_debug_validate_free(p, 1)) return;
-    if (hak_likely(hak_region_of(a) == HAK_REGION_SS)) {
-        hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-        if (hak_likely(hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
+    uintptr_t s = (a - hak_arena.base) >> HAKMEM_SLAB_SHIFT;
+    if (hak_likely(s < hak_arena.nslabs)) {            /* in the arena (hak_slab_of) */
+        hak_slab *sl = hak_arena.table + s;            /* unused slabs hold nothing */
+        if (hak_likely(hak_slab_holds_fast(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
             uint8_t tag = hak_tag_load(p);
             hak_thread *t = &hak_tls;
             uintptr_t c = sl->cls;
@@ -100,7 +101,8 @@ hak_hot_inline void hak_free_fast(void *p)
                 t->slots[i] = p;
                 t->bins[c] = i + 1;
                 /* tag == tag_alloc here (the checked build): CACHED differs by two bits */
-                hak_tag_store(p, HAKMEM_CHECK_FREE_STATE ? (uint8_t)(tag ^ (HAK_TAG_ALLOC ^ HAK_TAG_CACHED)) : sl->tag_cached);
+                hak_tag_store(p, HAKMEM_CHECK_FREE_STATE ? (uint8_t)(tag ^ HAK_TAG_ALLOC ^ HAK_TAG_CACHED)
+                                                         : hak_tag_as(sl, HAK_TAG_CACHED));
                 hak_san_block_free(p, sl->stride - 1);
                 return;
             }
@@ -120,7 +122,7 @@ static size_t hak_usable(void *p)
         if (hak_slab_holds(sl, a, 1)) {
             uint8_t tag = hak_tag_load(p);
             if (tag == sl->tag_alloc) return sl->stride - 1u;
-            hak_report(tag == sl->tag_cached || tag == sl->tag_free ? HAK_CORRUPT_USE_AFTER_FREE
+            hak_report(tag == hak_tag_as(sl, HAK_TAG_CACHED) || tag == hak_tag_as(sl, HAK_TAG_FREE) ? HAK_CORRUPT_USE_AFTER_FREE
                                                                       : HAK_CORRUPT_BAD_HEADER, p);
             return 0;
         }

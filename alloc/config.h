@@ -64,6 +64,9 @@
 #ifndef HAKMEM_VA_BITS
 #define HAKMEM_VA_BITS 47             /* user address space bits covered by the region map */
 #endif
+#ifndef HAKMEM_ARENA_BITS
+#define HAKMEM_ARENA_BITS 40          /* SuperSlab arena reservation: 1 TiB (halved until mmap agrees) */
+#endif
 #ifndef HAKMEM_MID_MIN_BLOCKS
 #define HAKMEM_MID_MIN_BLOCKS 8       /* a mid span holds at least this many blocks (if it fits) */
 #endif
@@ -116,6 +119,8 @@
 static_assert(HAKMEM_SS_SHIFT >= 20 && HAKMEM_SS_SHIFT <= 24, "SuperSlab 1..16 MiB");
 static_assert(HAKMEM_SLAB_SHIFT >= 14 && HAKMEM_SLAB_SHIFT + 2 <= HAKMEM_SS_SHIFT, "4+ slabs per SuperSlab");
 static_assert(HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT <= 6, "at most 64 slabs (64-bit slab mask)");
+static_assert(HAKMEM_ARENA_BITS >= 32 && HAKMEM_ARENA_BITS + 2 <= HAKMEM_VA_BITS, "arena size");
+static_assert(HAKMEM_ARENA_BITS - HAKMEM_SLAB_SHIFT <= 31, "slab table indexes fit 32-bit refs");
 static_assert(HAKMEM_VA_BITS >= 39 && HAKMEM_VA_BITS <= 48, "region map size");
 static_assert(HAKMEM_TCACHE_TINY_CAP >= 4 && HAKMEM_TCACHE_TINY_CAP <= 256, "tiny cache capacity");
 static_assert(HAKMEM_TCACHE_MID_CAP >= 2 && HAKMEM_TCACHE_MID_CAP <= 64, "mid cache capacity");

@@ -12,11 +12,11 @@ static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p)
     if (owner != ss || owner->magic != HAK_SS_MAGIC) return 0;
     uintptr_t a = (uintptr_t)p;
     unsigned idx = (unsigned)((a - (uintptr_t)owner) >> HAKMEM_SLAB_SHIFT);
-    if (idx == 0 || idx >= HAK_SLABS_PER_SS || owner->slabs[idx].head != hak_slab_index(ss, head)) return 0;
+    if (idx == 0 || idx >= HAK_SLABS_PER_SS || hak_ss_slab(owner, idx)->head != hak_slab_index(ss, head)) return 0;
     if (a < head->first) return 0;
     uintptr_t off = a - head->first;
     if (off >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride || off % head->stride != 0) return 0;
-    return hak_tag_load(p) == head->tag_free;
+    return hak_tag_load(p) == hak_tag_as(head, HAK_TAG_FREE);
 }
 
 /* Validate up to n nodes of the list at *listp; cut it before the first bad node. */
@@ -44,7 +44,7 @@ static int hak_debug_validate_free(void *p, int for_free)
     if (!ss) return 1;
     uintptr_t a = (uintptr_t)p;
     unsigned idx = (unsigned)((a - (uintptr_t)ss) >> HAKMEM_SLAB_SHIFT);
-    hak_slab *head = &ss->slabs[ss->slabs[idx].head];
+    hak_slab *head = hak_ss_slab(ss, hak_ss_slab(ss, idx)->head);
     if (idx == 0 || head->cls == HAK_CLASS_NONE || a < head->first
         || (a - head->first) >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride
         || (a - head->first) % head->stride != 0) {
@@ -53,7 +53,7 @@ static int hak_debug_validate_free(void *p, int for_free)
     }
     uint8_t tag = hak_tag_load(p);
     if (tag == head->tag_alloc) return 1;
-    hak_report(tag == head->tag_cached || tag == head->tag_free
+    hak_report(tag == hak_tag_as(head, HAK_TAG_CACHED) || tag == hak_tag_as(head, HAK_TAG_FREE)
                    ? (for_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_USE_AFTER_FREE) : HAK_CORRUPT_BAD_HEADER, p);
     return 0;
 }

@@ -97,35 +97,42 @@ static inline unsigned hak_mid_class_of(size_t size)
 typedef struct hak_thread hak_thread;
 typedef struct hak_superslab hak_superslab;
 
-/* One 64 KiB slab, or the head of a span of slabs (mid); 64 bytes. The first group of
- * fields is the free fast path's view and is copied into every slab of a span; the
- * rest lives in the head only. Invariant: p is a user pointer of this slab iff
- * k = rotr((p - first) * inv, tz) < count, and then k is its block index (stride =
- * odd * 2^tz, inv = odd^-1 mod 2^64: one multiply checks range and stride together).
+/* One 64 KiB slab, or the head of a span of slabs (mid); 64 bytes. Descriptors live in
+ * the heap's slab table (one per 64 KiB of the SuperSlab arena, pool.c), not in the
+ * SuperSlab, so free finds one by an add and a shift. The first group of fields is the
+ * free fast path's view and is copied into every slab of a span; the rest lives in the
+ * head only. Invariant (hak_slab_holds): p is a carved user pointer of this slab iff
+ * (p - first) * mul < lim (mod 2^64), with mul = floor(2^64 / stride) + 1 and
+ * lim = count * e, e = mul * stride - 2^64 in [1, stride]: one multiply checks range and
+ * stride together. An unused descriptor is all zero, so lim = 0 rejects every pointer.
  * count only grows until the slab is released. */
 typedef struct hak_slab {
     uintptr_t first;               /* user pointer of block 0 (0: slab unused) */
-    uint64_t inv;                  /* inverse of stride's odd part mod 2^64 */
-    _Atomic uint32_t count;        /* blocks carved so far */
+    uint64_t mul;                  /* floor(2^64 / stride) + 1 */
+    _Atomic uint64_t lim;          /* count * (mul * stride mod 2^64) */
     uint32_t stride;
+    _Atomic uint16_t count;        /* blocks carved so far */
+    uint16_t nblocks;              /* head: blocks that fit in the slab or span */
+    uint16_t used;                 /* head: blocks out of the slab (allocated or cached); owner only */
     uint8_t  cls;                  /* global class, HAK_CLASS_NONE when unused */
-    uint8_t  tag_alloc, tag_cached, tag_free;
-    uint8_t  head;                 /* index of the span head (self for tiny) */
+    uint8_t  tag_alloc;            /* ALLOC tag of the class (CACHED, FREE: hak_tag_as) */
+    uint8_t  head;                 /* index of the span head within the SuperSlab (self for tiny) */
     uint8_t  span;                 /* head: slabs in the span */
     uint8_t  in_partial;           /* head: on the owner's partial list */
-    uint8_t  tz;                   /* trailing zero bits of stride */
+    uint8_t  reserved;
     /* head only */
-    uint32_t nblocks;              /* blocks that fit in the slab or span */
-    uint32_t used;                 /* blocks out of the slab (allocated or cached); owner only */
     void    *free;                 /* local freelist, owner only */
     _Atomic(void *) remote;        /* cross-thread frees, lock-free push */
     uint32_t prev_partial, next_partial;   /* hak_slab_ref()s on the owner's partial list */
 } hak_slab;
 static_assert(sizeof(hak_slab) == 64, "a slab descriptor is one cache line (hak_slab_at relies on it)");
+static_assert(HAK_SLAB_SIZE / 16 < 65536 && HAK_SLABS_PER_SS / 2 * HAK_SLAB_SIZE / 1040 < 65536,
+              "block counts fit 16 bits (tiny: one slab; mid: spans of up to half a SuperSlab)");
 
 #define HAK_SS_MAGIC 0x48414b4d53534c42ull   /* "HAKMSSLB" */
 
-/* SuperSlab header, at the start of its 2 MiB mapping (slab 0 is metadata only). */
+/* SuperSlab header, at the start of its 2 MiB of the arena (slab 0 is metadata only;
+ * the slab descriptors are in the slab table). */
 struct hak_superslab {
     uint64_t magic;
     _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
@@ -135,7 +142,6 @@ struct hak_superslab {
     hak_superslab *next;           /* owner's list, or pool list */
     hak_superslab *prev;
     hak_superslab *all_next;       /* every SuperSlab of the heap */
-    hak_slab slabs[HAK_SLABS_PER_SS] __attribute__((aligned(64)));
 };
 static_assert(sizeof(hak_superslab) <= HAK_SLAB_SIZE, "metadata fits slab 0");
 #define HAK_SS_ALL_FREE ((HAK_SLABS_PER_SS == 64 ? ~0ull : ((1ull << HAK_SLABS_PER_SS) - 1)) & ~1ull)

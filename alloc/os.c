@@ -42,6 +42,63 @@ static void *hak_os_map_aligned(size_t size, size_t align)
 
 static void hak_os_unmap(void *p, size_t size) { munmap(p, size); }
 
+/* The SuperSlab arena: one address-space reservation (PROT_NONE, uncommitted) that
+ * holds every SuperSlab of the heap, and its slab table: table[i] describes the 64 KiB
+ * at base + i * 64 KiB. free() finds a slab descriptor with a subtract, a bounds check
+ * and a shift, and never reads memory the heap does not own. SuperSlabs are committed
+ * one at a time (a fixed read-write mapping: the kernel's overcommit check applies, so
+ * exhaustion is an ENOMEM, not an OOM kill) and are never uncommitted (the pool keeps
+ * them). The fields are written once, under hak_g.lock, before the first SuperSlab is
+ * published; nslabs last, so a reader that sees 0 takes the slow path. */
+static struct {
+    uintptr_t base;         /* arena start, 2 MiB aligned */
+    uintptr_t nslabs;       /* 64 KiB slabs the arena spans; 0 until reserved */
+    hak_slab *table;        /* nslabs descriptors (zero pages until touched) */
+    uintptr_t nss, used;    /* SuperSlabs it holds, and handed out so far */
+} hak_arena;
+
+/* Descriptor of the slab holding address p, NULL outside the arena. */
+hak_hot_inline hak_slab *hak_slab_of(uintptr_t p)
+{
+    uintptr_t i = (p - hak_arena.base) >> HAKMEM_SLAB_SHIFT;
+    if (hak_unlikely(i >= hak_arena.nslabs)) return NULL;
+    return hak_arena.table + i;
+}
+
+/* Reserve the arena, as large as the system allows (HAKMEM_ARENA_BITS down to 2^32:
+ * Valgrind, for one, refuses very large mappings). Under hak_g.lock. */
+static int hak_arena_reserve(void)
+{
+    for (unsigned bits = HAKMEM_ARENA_BITS; bits >= 32; bits--) {
+        size_t size = (size_t)1 << bits, tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab);
+        char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (raw == MAP_FAILED) continue;
+        void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (table == MAP_FAILED) { munmap(raw, size + HAK_SS_SIZE); continue; }
+        uintptr_t base = ((uintptr_t)raw + HAK_SS_MASK) & ~HAK_SS_MASK;
+        if ((base + size) >> HAKMEM_VA_BITS) { munmap(raw, size + HAK_SS_SIZE); munmap(table, tsize); continue; }
+        hak_arena.base = base;
+        hak_arena.table = table;
+        hak_arena.nss = size >> HAKMEM_SS_SHIFT;
+        __atomic_store_n(&hak_arena.nslabs, size >> HAKMEM_SLAB_SHIFT, __ATOMIC_RELEASE);
+        return 1;
+    }
+    return 0;
+}
+
+/* Commit the next SuperSlab of the arena (zeroed), NULL when out of memory. Under hak_g.lock. */
+static void *hak_arena_commit_ss(void)
+{
+    if (!hak_arena.nslabs && !hak_arena_reserve()) return NULL;
+    if (hak_arena.used == hak_arena.nss) return NULL;
+    void *want = (void *)(hak_arena.base + (hak_arena.used << HAKMEM_SS_SHIFT));
+    void *got = mmap(want, HAK_SS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (got == MAP_FAILED) return NULL;
+    hak_arena.used++;
+    hak_san_unpoison(got, HAK_SS_SIZE);
+    return got;
+}
+
 /* Give the pages back but keep the mapping (reads as zero afterwards). */
 static void hak_os_decommit(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
 

@@ -11,17 +11,19 @@ static void hak_global_init(void);
 
 static hak_superslab *hak_ss_map(void)
 {
-    hak_superslab *ss = hak_os_map_aligned(HAK_SS_SIZE, HAK_SS_SIZE);
-    if (!ss) return NULL;
+    pthread_mutex_lock(&hak_g.lock);
+    hak_superslab *ss = hak_arena_commit_ss();
+    if (!ss) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
     ss->magic = HAK_SS_MAGIC;
     ss->free_slabs = HAK_SS_ALL_FREE;
     ss->resident = 1;
     for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) {
-        ss->slabs[i].cls = HAK_CLASS_NONE;
-        ss->slabs[i].head = (uint8_t)i;
+        hak_slab *sl = hak_ss_slab(ss, i);
+        memset(sl, 0, sizeof *sl);
+        sl->cls = HAK_CLASS_NONE;
+        sl->head = (uint8_t)i;
     }
     hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
-    pthread_mutex_lock(&hak_g.lock);
     ss->all_next = hak_g.all;
     hak_g.all = ss;
     hak_registry_add(ss);
@@ -32,20 +34,9 @@ static hak_superslab *hak_ss_map(void)
 }
 
 /* --- partial lists (owner only) ---
- * Links are 32-bit refs: SuperSlab number << 6 | slab index (never 0: slab 0 is metadata). */
-static_assert(HAKMEM_VA_BITS - HAKMEM_SS_SHIFT + 6 <= 32, "slab refs fit 32 bits");
-static inline uint32_t hak_slab_ref(hak_slab *sl)
-{
-    if (!sl) return 0;
-    hak_superslab *ss = hak_ss_of_slab(sl);
-    return (uint32_t)(((uintptr_t)ss >> HAKMEM_SS_SHIFT) << 6) | hak_slab_index(ss, sl);
-}
-static inline hak_slab *hak_slab_deref(uint32_t ref)
-{
-    if (!ref) return NULL;
-    hak_superslab *ss = (hak_superslab *)((uintptr_t)(ref >> 6) << HAKMEM_SS_SHIFT);
-    return &ss->slabs[ref & 63];
-}
+ * Links are 32-bit refs: slab table indexes (never 0: table[0] is a metadata slab). */
+static inline uint32_t hak_slab_ref(hak_slab *sl) { return sl ? (uint32_t)(sl - hak_arena.table) : 0; }
+static inline hak_slab *hak_slab_deref(uint32_t ref) { return ref ? hak_arena.table + ref : NULL; }
 static void hak_partial_add(hak_thread *t, hak_slab *head)
 {
     if (head->in_partial) return;
@@ -91,7 +82,7 @@ static void hak_ss_adopt(hak_thread *t, hak_superslab *ss)
     if (ss->free_slabs == HAK_SS_ALL_FREE) return;
     atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-        hak_slab *sl = &ss->slabs[i];
+        hak_slab *sl = hak_ss_slab(ss, i);
         if (sl->cls == HAK_CLASS_NONE || sl->head != i) continue;
         hak_slab_collect(ss, sl);
         if (sl->free) hak_partial_add(t, sl);
@@ -102,7 +93,7 @@ static void hak_ss_adopt(hak_thread *t, hak_superslab *ss)
 static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
 {
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-        hak_slab *sl = &ss->slabs[i];
+        hak_slab *sl = hak_ss_slab(ss, i);
         if (sl->cls != HAK_CLASS_NONE && sl->head == i) {
             hak_partial_remove(t, sl);
             if (t->active[sl->cls] == sl) t->active[sl->cls] = NULL;
@@ -168,7 +159,7 @@ static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
         for (unsigned i = 1; i + span <= HAK_SLABS_PER_SS; i++) {
             if (((fs >> i) & want) == want) {
                 hak_slab_init(ss, i, cls, span);
-                return &ss->slabs[i];
+                return hak_ss_slab(ss, i);
             }
         }
     }
@@ -191,7 +182,7 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
             if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed)) continue;
             atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
             for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-                hak_slab *h = &ss->slabs[i];
+                hak_slab *h = hak_ss_slab(ss, i);
                 if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
                 if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
                 hak_slab_collect(ss, h);

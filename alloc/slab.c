@@ -5,23 +5,42 @@
  * re-tagged CACHED, so a cycle in the list is caught when it comes round again. */
 
 hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return (hak_superslab *)(p & ~HAK_SS_MASK); }
+/* Descriptor i of SuperSlab ss, and the way back. */
+static inline hak_slab *hak_ss_slab(hak_superslab *ss, unsigned i)
+{
+    return hak_arena.table + (((uintptr_t)ss - hak_arena.base) >> HAKMEM_SLAB_SHIFT) + i;
+}
+static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl)
+{
+    (void)ss;
+    return (unsigned)(sl - hak_arena.table) & (HAK_SLABS_PER_SS - 1);
+}
+static inline hak_superslab *hak_ss_of_slab(hak_slab *sl)
+{
+    uintptr_t i = (uintptr_t)(sl - hak_arena.table) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1);
+    return (hak_superslab *)(hak_arena.base + (i << HAKMEM_SLAB_SHIFT));
+}
+/* The slab of p, for p in SuperSlab ss (the region map said so). */
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {
-    /* == &ss->slabs[(p & HAK_SS_MASK) >> HAKMEM_SLAB_SHIFT], in three instructions */
-    uintptr_t off = (p >> (HAKMEM_SLAB_SHIFT - 6)) & ((uintptr_t)(HAK_SLABS_PER_SS - 1) << 6);
-    return (hak_slab *)((uintptr_t)ss + offsetof(hak_superslab, slabs) + off);
+    (void)ss;
+    return hak_arena.table + ((p - hak_arena.base) >> HAKMEM_SLAB_SHIFT);
 }
-static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return &ss->slabs[sl->head]; }
-static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl) { return (unsigned)(sl - ss->slabs); }
-static inline hak_superslab *hak_ss_of_slab(hak_slab *sl) { return hak_ss_of((uintptr_t)sl); }
+static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return hak_ss_slab(ss, sl->head); }
 
-hak_hot_inline uint64_t hak_rotr(uint64_t x, unsigned r) { return (x >> r) | (x << ((64 - r) & 63)); }
-
-/* Block index of p in slab view sl if p is a carved block start, else >= count.
- * p < first wraps to a huge offset, which is never a small multiple of the stride. */
-hak_hot_inline uint64_t hak_slab_block_index(const hak_slab *sl, uintptr_t p)
+/* Why one multiply checks range and stride (d = stride < 2^18, x = p - first, |x| < 2^21,
+ * M = mul = floor(2^64/d) + 1, e = M*d - 2^64, so 1 <= e <= d; everything mod 2^64):
+ *   x = k*d, 0 <= k:      x*M = k*e, increasing in k: < count*e iff k < count.
+ *   x = k*d + r, 0<r<d:   x*M = k*e + r*M >= M > count*e (no wrap: k*e < 2^21 and
+ *                         r*M <= (d-1)(2^64/d + 1) < 2^64 - 2^64/d + d).
+ *   x < 0:                x*M = 2^64 - (|x|*M mod 2^64), above count*e by the same bounds.
+ * count*e <= count*d < 2^21 < 2^46 < M for every class, so the three cases separate.
+ * tests/unit/test_slab.c checks every x of every class against plain division. */
+hak_hot_inline uint64_t hak_slab_code(const hak_slab *sl, uintptr_t p) { return (p - sl->first) * sl->mul; }
+static inline uint64_t hak_stride_mul(uint32_t stride) { return (uint64_t)(((unsigned __int128)1 << 64) / stride) + 1; }
+static inline uint64_t hak_slab_lim(uint32_t stride, uint32_t count)
 {
-    return hak_rotr((p - sl->first) * sl->inv, sl->tz);
+    return (uint64_t)count * (hak_stride_mul(stride) * stride);   /* e = M*d mod 2^64 */
 }
 static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved from first */
 {
@@ -31,9 +50,22 @@ static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved fro
 /* p is a carved block start of slab view `sl` (range always; stride if asked). */
 hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_stride)
 {
-    if (check_stride)
-        return hak_slab_block_index(sl, p) < atomic_load_explicit(&sl->count, memory_order_relaxed);
+    if (check_stride) return hak_slab_code(sl, p) < atomic_load_explicit(&sl->lim, memory_order_relaxed);
     return p - sl->first < hak_slab_limit(sl);
+}
+
+/* The same for free's fast path: lim read as a plain load so it folds into the compare
+ * (on x86 the same instruction as a relaxed atomic load; the region map does likewise). */
+hak_hot_inline int hak_slab_holds_fast(const hak_slab *sl, uintptr_t p, int check_stride)
+{
+    if (check_stride) return hak_slab_code(sl, p) < *(const uint64_t *)&sl->lim;
+    return hak_slab_holds(sl, p, 0);
+}
+
+/* The other states' tags of a class: same class bits, another family. */
+hak_hot_inline uint8_t hak_tag_as(const hak_slab *sl, unsigned family)
+{
+    return (uint8_t)(sl->tag_alloc ^ HAK_TAG_ALLOC ^ family);
 }
 
 static unsigned hak_class_span(unsigned cls)
@@ -55,22 +87,17 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
     uintptr_t first_off = (stride & (stride - 1)) ? HAK_BLOCK_OFFSET : stride;
     uint32_t nblocks = (uint32_t)(((uintptr_t)span * HAK_SLAB_SIZE - (first_off - 1)) / stride);
     for (unsigned i = 0; i < span; i++) {
-        hak_slab *sl = &ss->slabs[idx + i];
+        hak_slab *sl = hak_ss_slab(ss, idx + i);
         memset(sl, 0, sizeof *sl);
         sl->first = start + first_off;
         sl->stride = stride;
-        sl->tz = (uint8_t)__builtin_ctz(stride);
-        uint64_t odd = stride >> sl->tz, inv = odd;
-        for (int k = 0; k < 5; k++) inv *= 2 - odd * inv;   /* Newton: 3, 6, 12, 24, 48, 96 bits */
-        sl->inv = inv;
+        sl->mul = hak_stride_mul(stride);
         sl->cls = (uint8_t)cls;
         sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
-        sl->tag_cached = hak_tag_make(HAK_TAG_CACHED, tc);
-        sl->tag_free = hak_tag_make(HAK_TAG_FREE, tc);
         sl->head = (uint8_t)idx;
-        sl->nblocks = nblocks;
+        sl->nblocks = (uint16_t)nblocks;
     }
-    ss->slabs[idx].span = (uint8_t)span;
+    hak_ss_slab(ss, idx)->span = (uint8_t)span;
     uint64_t bits = (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
     ss->free_slabs &= ~bits;
 }
@@ -81,7 +108,7 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
     unsigned idx = hak_slab_index(ss, head), span = head->span;
     hak_san_poison((void *)((uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT)), span * HAK_SLAB_SIZE);
     for (unsigned i = 0; i < span; i++) {
-        hak_slab *sl = &ss->slabs[idx + i];
+        hak_slab *sl = hak_ss_slab(ss, idx + i);
         memset(sl, 0, sizeof *sl);
         sl->cls = HAK_CLASS_NONE;
         sl->head = (uint8_t)(idx + i);
@@ -93,8 +120,12 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
 static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count)
 {
     unsigned idx = hak_slab_index(ss, head);
-    for (unsigned i = 0; i < head->span; i++)
-        atomic_store_explicit(&ss->slabs[idx + i].count, count, memory_order_release);
+    uint64_t lim = hak_slab_lim(head->stride, count);
+    for (unsigned i = 0; i < head->span; i++) {
+        hak_slab *sl = hak_ss_slab(ss, idx + i);
+        atomic_store_explicit(&sl->count, (uint16_t)count, memory_order_relaxed);
+        atomic_store_explicit(&sl->lim, lim, memory_order_release);
+    }
 }
 
 /* Carve up to n fresh blocks (state CACHED) into out[]. */
@@ -108,7 +139,7 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
     (void)flt;
     uintptr_t p = head->first + (uintptr_t)cnt * head->stride;
     for (unsigned i = 0; i < n; i++, p += head->stride) {
-        hak_tag_store((void *)p, head->tag_cached);
+        hak_tag_store((void *)p, hak_tag_as(head, HAK_TAG_CACHED));
         out[i] = (void *)p;
     }
     hak_slab_set_count(ss, head, cnt + n);
@@ -122,13 +153,13 @@ static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stri
 {
     uintptr_t a = (uintptr_t)p;
     if (range && stride) {
-        if (hak_slab_block_index(head, a) >= atomic_load_explicit(&head->count, memory_order_relaxed)) return 0;
+        if (!hak_slab_holds(head, a, 1)) return 0;
     } else if (range) {
-        if (a - head->first >= hak_slab_limit(head)) return 0;
+        if (!hak_slab_holds(head, a, 0)) return 0;
     } else if (stride) {
-        if (hak_slab_block_index(head, a) > UINT64_MAX / head->stride) return 0;
+        if (hak_slab_code(head, a) >= head->mul) return 0;   /* k*d, k >= 0 (some x < 0 pass: weak build only) */
     }
-    if (state && hak_tag_load(p) != head->tag_free) return 0;
+    if (state && hak_tag_load(p) != hak_tag_as(head, HAK_TAG_FREE)) return 0;
     return 1;
 }
 
@@ -144,13 +175,13 @@ static inline void *hak_slab_pop(hak_slab *head)
         return NULL;
     }
     head->free = hak_link_load(p);
-    hak_tag_store(p, head->tag_cached);
+    hak_tag_store(p, hak_tag_as(head, HAK_TAG_CACHED));
     return p;
 }
 
 static inline void hak_slab_push_local(hak_slab *head, void *p)
 {
-    hak_tag_store(p, head->tag_free);
+    hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
     hak_link_store(p, head->free);
     head->free = p;
 }
@@ -158,7 +189,7 @@ static inline void hak_slab_push_local(hak_slab *head, void *p)
 /* Any thread: give p back to a slab this thread does not own. Lock-free. */
 static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 {
-    hak_tag_store(p, head->tag_free);
+    hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
     void *old = atomic_load_explicit(&head->remote, memory_order_relaxed);
     do {
         hak_link_store(p, old);
@@ -214,10 +245,10 @@ static void hak_slab_check_freelist(hak_superslab *ss, hak_slab *head)
             hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
             break;
         }
-        hak_tag_store(p, head->tag_cached);
+        hak_tag_store(p, hak_tag_as(head, HAK_TAG_CACHED));
         n++;
         last = p;
         p = hak_link_load(p);
     }
-    for (p = head->free; p && n--; p = hak_link_load(p)) hak_tag_store(p, head->tag_free);
+    for (p = head->free; p && n--; p = hak_link_load(p)) hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
 }

@@ -183,7 +183,7 @@ HAK_EXPORT void HAK_API(heap_drain)(void)
     hak_internal_begin();
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-            hak_slab *h = &ss->slabs[i];
+            hak_slab *h = hak_ss_slab(ss, i);
             if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
             hak_slab_collect(ss, h);
             if (h->free) hak_slab_check_freelist(ss, h);
@@ -208,7 +208,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
     hak_superslab **tail = &hak_g.pool;
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-            hak_slab *sl = &ss->slabs[i];
+            hak_slab *sl = hak_ss_slab(ss, i);
             if (sl->cls == HAK_CLASS_NONE) continue;
             if (HAKMEM_VALGRIND && sl->head == i) {   /* forget live blocks with Valgrind too */
                 uint32_t n = atomic_load_explicit(&sl->count, memory_order_relaxed);
