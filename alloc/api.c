@@ -6,18 +6,22 @@
 #include <errno.h>
 #include <unistd.h>
 
-/* (size + 16) >> 4 -> tiny class: the smallest class whose stride is >= 16 * index. */
-static const uint8_t hak_tiny_class_table[(HAK_TINY_MAX + 16) / 16 + 1] = {
-    0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11,
-    12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15,
-    16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17,
-    18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, 19,
+/* (size + 16) >> 4 -> ALLOC tag of the tiny class: the smallest class whose stride is
+ * >= 16 * index. Tags, not class numbers: malloc stores the entry as the block's tag and
+ * indexes the bins with it (the - HAK_TAG_ALLOC folds into the address). */
+#define T(c) (HAK_TAG_ALLOC | (c))
+static const uint8_t hak_tiny_tag_table[(HAK_TINY_MAX + 16) / 16 + 1] = {
+    T(0), T(0), T(1), T(2), T(3), T(4), T(5), T(6), T(7), T(8), T(8), T(9), T(9), T(10), T(10), T(11), T(11),
+    T(12), T(12), T(12), T(12), T(13), T(13), T(13), T(13), T(14), T(14), T(14), T(14), T(15), T(15), T(15), T(15),
+    T(16), T(16), T(16), T(16), T(16), T(16), T(16), T(16), T(17), T(17), T(17), T(17), T(17), T(17), T(17), T(17),
+    T(18), T(18), T(18), T(18), T(18), T(18), T(18), T(18), T(19), T(19), T(19), T(19), T(19), T(19), T(19), T(19), T(19),
 };
-static_assert(sizeof hak_tiny_class_table == 66, "one entry per 16 bytes up to 1024+16");
+#undef T
+static_assert(sizeof hak_tiny_tag_table == 66, "one entry per 16 bytes up to 1024+16");
 
 hak_hot_inline unsigned hak_size_class(size_t size)   /* size <= HAK_MID_MAX */
 {
-    return size <= HAK_TINY_MAX ? hak_tiny_class_table[(size + 16) >> 4] : hak_mid_class_of(size);
+    return size <= HAK_TINY_MAX ? hak_tiny_tag_table[(size + 16) >> 4] - HAK_TAG_ALLOC : hak_mid_class_of(size);
 }
 
 static hak_noinline void *hak_malloc_slow(size_t size)
@@ -32,7 +36,7 @@ static hak_noinline void *hak_malloc_slow(size_t size)
     if (!t->initialized) hak_thread_init(t);
     unsigned cls = hak_size_class(size);
     void *p;
-    while (!(p = t->slots[t->bins[cls] - 1]))   /* a handler run by the refill may take blocks */
+    while (!(p = t->bins[cls][-1]))   /* a handler run by the refill may take blocks */
         if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
     t->bins[cls]--;
     unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
@@ -44,14 +48,14 @@ static hak_noinline void *hak_malloc_slow(size_t size)
 hak_hot_inline void *hak_malloc_fast(size_t size)
 {
     if (hak_likely(size <= HAK_TINY_MAX)) {
-        unsigned cls = hak_tiny_class_table[(size + 16) >> 4];
+        uintptr_t tag = hak_tiny_tag_table[(size + 16) >> 4];
         hak_thread *t = &hak_tls;
-        uintptr_t i = t->bins[cls];
-        void *p = t->slots[i - 1];
+        void **top = t->bins[tag - HAK_TAG_ALLOC];
+        void *p = top[-1];
         if (hak_likely(p != NULL)) {
-            t->bins[cls] = i - 1;
-            hak_tag_store(p, (uint8_t)(HAK_TAG_ALLOC | cls));
-            hak_san_block_alloc(p, hak_class_usable(cls), 0);
+            t->bins[tag - HAK_TAG_ALLOC] = top - 1;
+            hak_tag_store(p, (uint8_t)tag);
+            hak_san_block_alloc(p, hak_class_usable((unsigned)(tag - HAK_TAG_ALLOC)), 0);
             return p;
         }
     }
@@ -79,10 +83,10 @@ static hak_noinline void hak_free_slow(void *p)
     hak_thread *t = &hak_tls;
     if (!t->initialized) hak_thread_init(t);
     unsigned c = sl->cls;
-    while (t->slots[t->bins[c]] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
+    while (*t->bins[c] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_tag_store(p, hak_tag_as(sl, HAK_TAG_CACHED));
     hak_san_block_free(p, sl->stride - 1);
-    t->slots[t->bins[c]++] = p;
+    *t->bins[c]++ = p;
 }
 
 hak_hot_inline void hak_free_fast(void *p)
@@ -96,10 +100,10 @@ hak_hot_inline void hak_free_fast(void *p)
             uint8_t tag = hak_tag_load(p);
             hak_thread *t = &hak_tls;
             uintptr_t c = sl->cls;
-            uintptr_t i = t->bins[c];
-            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && t->slots[i] != HAK_BIN_FULL)) {
-                t->slots[i] = p;
-                t->bins[c] = i + 1;
+            void **top = t->bins[c];
+            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && *top != HAK_BIN_FULL)) {
+                *top = p;
+                t->bins[c] = top + 1;
                 /* tag == tag_alloc here (the checked build): CACHED differs by two bits */
                 hak_tag_store(p, HAKMEM_CHECK_FREE_STATE ? (uint8_t)(tag ^ HAK_TAG_ALLOC ^ HAK_TAG_CACHED)
                                                          : hak_tag_as(sl, HAK_TAG_CACHED));

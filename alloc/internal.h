@@ -147,11 +147,11 @@ static_assert(sizeof(hak_superslab) <= HAK_SLAB_SIZE, "metadata fits slab 0");
 #define HAK_SS_ALL_FREE ((HAK_SLABS_PER_SS == 64 ? ~0ull : ((1ull << HAK_SLABS_PER_SS) - 1)) & ~1ull)
 
 /* Thread cache bins: bin c is a LIFO stack of CACHED blocks in slots[base(c) ..
- * base(c)+cap(c)), bins[c] is the index one past its top. slots[base(c)-1] is NULL and
- * slots[base(c)+cap(c)] is HAK_BIN_FULL: malloc pops slots[bins[c]-1] and sees NULL when
- * the bin is empty, free checks slots[bins[c]] for the FULL mark; neither needs a bound.
- * Before a thread is initialised every bin index is 1: slots[0] is NULL and slots[1] is
- * FULL in the TLS image, so both fast paths fall to the slow path, which lays out. */
+ * base(c)+cap(c)), bins[c] points one past its top. slots[base(c)-1] is NULL and
+ * slots[base(c)+cap(c)] is HAK_BIN_FULL: malloc pops bins[c][-1] and sees NULL when the
+ * bin is empty, free checks bins[c][0] for the FULL mark; neither needs a bound.
+ * Before a thread is laid out every bin points into hak_bin_unready = { NULL, FULL },
+ * so both fast paths fall to the slow path, which lays out. */
 #define HAK_BIN_FULL ((void *)1)
 #define HAK_TCACHE_SLOTS (HAK_NTINY * (HAKMEM_TCACHE_TINY_CAP + 2) + HAK_NMID * (HAKMEM_TCACHE_MID_CAP + 2))
 static inline unsigned hak_bin_cap(unsigned c) { return c < HAK_NTINY ? HAKMEM_TCACHE_TINY_CAP : HAKMEM_TCACHE_MID_CAP; }
@@ -160,10 +160,12 @@ static inline unsigned hak_bin_base(unsigned c)
     return c < HAK_NTINY ? 1 + c * (HAKMEM_TCACHE_TINY_CAP + 2)
                          : 1 + HAK_NTINY * (HAKMEM_TCACHE_TINY_CAP + 2) + (c - HAK_NTINY) * (HAKMEM_TCACHE_MID_CAP + 2);
 }
+static void *const hak_bin_unready[2] = { NULL, HAK_BIN_FULL };
+#define HAK_BIN_UNREADY ((void **)&hak_bin_unready[1])   /* only ever read through */
 
 /* Per-thread heap state (in TLS). */
 struct hak_thread {
-    uintptr_t bins[HAK_NCLASS];
+    void **bins[HAK_NCLASS];
     hak_slab *active[HAK_NCLASS];      /* slab refills come from first */
     hak_slab *partial[HAK_NCLASS];     /* other owned slabs with local free blocks */
     hak_superslab *owned;              /* SuperSlabs this thread owns */
@@ -171,7 +173,7 @@ struct hak_thread {
     int exited;                        /* its destructor ran: never list it again */
     void *slots[HAK_TCACHE_SLOTS];
 };
-#define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = 1 }, .slots = { NULL, HAK_BIN_FULL } }
+#define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = HAK_BIN_UNREADY } }
 
 static void hak_report(hak_corruption_kind kind, const void *ptr);
 

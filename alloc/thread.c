@@ -42,16 +42,15 @@ static void hak_global_init(void)
 
 static void hak_thread_layout(hak_thread *t)
 {
-    /* Item slots must never hold the FULL mark (slots[1] does in the TLS image). */
     memset(t->slots, 0, sizeof t->slots);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         unsigned base = hak_bin_base(c);
         t->slots[base - 1] = NULL;
         t->slots[base + hak_bin_cap(c)] = HAK_BIN_FULL;
-        t->bins[c] = base;
+        t->bins[c] = &t->slots[base];
     }
 }
-static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return t->bins[c] - hak_bin_base(c); }
+static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return (unsigned)(t->bins[c] - &t->slots[hak_bin_base(c)]); }
 
 static void hak_thread_init(hak_thread *t)
 {
@@ -118,7 +117,7 @@ static void hak_thread_flush_all(hak_thread *t)
 /* Fill the bin of cls with up to half its capacity. Returns the number added. */
 static unsigned hak_refill_body(hak_thread *t, unsigned cls)
 {
-    void **top = &t->slots[t->bins[cls]];
+    void **top = t->bins[cls];
     unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
     if (!want) want = 1;
     HAK_STAT_INC(refills);
@@ -168,9 +167,7 @@ static void hak_thread_exit(void *arg)
     pthread_mutex_unlock(&hak_g.lock);
     memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, re-init */
     t->exited = 1;
-    for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = 1;
-    t->slots[0] = NULL;
-    t->slots[1] = HAK_BIN_FULL;
+    for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = HAK_BIN_UNREADY;
 }
 
 HAK_EXPORT void HAK_API(thread_flush)(void) { hak_thread_flush_all(&hak_tls); }
@@ -198,7 +195,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
     pthread_mutex_lock(&hak_g.lock);
     for (unsigned i = 0; i < hak_g.nthreads; i++) {
         hak_thread *t = hak_g.threads[i];
-        if (t->initialized) for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = hak_bin_base(c);
+        if (t->initialized) for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = &t->slots[hak_bin_base(c)];
         memset(t->active, 0, sizeof t->active);
         memset(t->partial, 0, sizeof t->partial);
         t->owned = NULL;

@@ -34,7 +34,7 @@ int main(void)
     EXPECT_EQ(hak_tag_load(p), HAK_TAG_ALLOC | cls);
     HAK_API(free)(p);
     EXPECT_EQ(hak_tag_load(p), HAK_TAG_CACHED | cls);
-    EXPECT(t->slots[t->bins[cls] - 1] == p);
+    EXPECT(t->bins[cls][-1] == p);
 
     /* fill the bin past its capacity: the older half goes back to the slab */
     unsigned n = cap * 2;
