@@ -2,7 +2,8 @@
  * with a single unlikely branch to a noinline *_slow function:
  *   malloc: size -> class, pop the thread cache, write the ALLOC tag.
  *   free:   the arena's slab table gives p's slab; p is a carved block start of it
- *           (range + stride, one multiply), tag says ALLOC; re-tag CACHED, push the cache. */
+ *           (range + stride, one multiply), tag says ALLOC, the slab is this thread's;
+ *           re-tag CACHED, push the cache. Other threads' blocks go home (slow path). */
 #include <errno.h>
 #include <unistd.h>
 
@@ -72,8 +73,7 @@ static hak_noinline void hak_free_slow(void *p)
     unsigned region = hak_region_of(a);
     if (region == HAK_REGION_LARGE) { hak_large_free(p); return; }
     if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
-    hak_superslab *ss = hak_ss_of(a);
-    hak_slab *sl = hak_slab_at(ss, a);
+    hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
     if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     uint8_t tag = hak_tag_load(p);
     if (HAKMEM_CHECK_FREE_STATE && tag != sl->tag_alloc) {
@@ -82,6 +82,14 @@ static hak_noinline void hak_free_slow(void *p)
     }
     hak_thread *t = &hak_tls;
     if (!t->initialized) hak_thread_init(t);
+    hak_superslab *ss = hak_ss_of(a);
+    if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) {
+        /* Another thread's block goes home at once (its owner reuses it before carving
+         * fresh memory), so blocks do not scatter over every thread's slabs. */
+        hak_san_block_free(p, sl->stride - 1);
+        hak_slab_push_remote(ss, hak_slab_head(ss, sl), p);
+        return;
+    }
     unsigned c = sl->cls;
     while (*t->bins[c] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_tag_store(p, hak_tag_as(sl, HAK_TAG_CACHED));
@@ -101,7 +109,8 @@ hak_hot_inline void hak_free_fast(void *p)
             hak_thread *t = &hak_tls;
             uintptr_t c = sl->cls;
             void **top = t->bins[c];
-            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && *top != HAK_BIN_FULL)) {
+            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && sl->owner_id == t->id
+                           && *top != HAK_BIN_FULL)) {
                 *top = p;
                 t->bins[c] = top + 1;
                 /* tag == tag_alloc here (the checked build): CACHED differs by two bits */

@@ -119,7 +119,7 @@ typedef struct hak_slab {
     uint8_t  head;                 /* index of the span head within the SuperSlab (self for tiny) */
     uint8_t  span;                 /* head: slabs in the span */
     uint8_t  in_partial;           /* head: on the owner's partial list */
-    uint8_t  reserved;
+    uint8_t  owner_id;             /* hak_thread.id of the SuperSlab's owner, 0: none (a hint) */
     /* head only */
     void    *free;                 /* local freelist, owner only */
     _Atomic(void *) remote;        /* cross-thread frees, lock-free push */
@@ -137,6 +137,8 @@ struct hak_superslab {
     uint64_t magic;
     _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
     uint64_t free_slabs;           /* bit i: slab i unused (owner only) */
+    uint64_t touched;              /* bit i: slab i's pages may be resident (owner only) */
+    uint8_t owner_id;              /* owner's hak_thread.id, copied into every slab descriptor */
     _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
     int resident;                  /* 0 after madvise(DONTNEED) */
     hak_superslab *next;           /* owner's list, or pool list */
@@ -171,6 +173,8 @@ struct hak_thread {
     hak_superslab *owned;              /* SuperSlabs this thread owns */
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
+    uint8_t id;                        /* 1..255, not unique: free's fast path compares it with
+                                        * hak_slab.owner_id; a false match only caches a foreign block */
     void *slots[HAK_TCACHE_SLOTS];
 };
 #define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = HAK_BIN_UNREADY } }

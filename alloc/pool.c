@@ -59,9 +59,16 @@ static void hak_partial_remove(hak_thread *t, hak_slab *head)
 }
 
 /* --- ownership --- */
+static void hak_ss_set_owner(hak_superslab *ss, hak_thread *t)
+{
+    uint8_t id = t ? t->id : 0;
+    atomic_store_explicit(&ss->owner, t, memory_order_release);
+    ss->owner_id = id;
+    for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) hak_ss_slab(ss, i)->owner_id = id;
+}
 static void hak_owned_add(hak_thread *t, hak_superslab *ss)
 {
-    atomic_store_explicit(&ss->owner, t, memory_order_release);
+    hak_ss_set_owner(ss, t);
     ss->prev = NULL;
     ss->next = t->owned;
     if (t->owned) t->owned->prev = ss;
@@ -100,11 +107,12 @@ static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
         }
     }
     hak_owned_remove(t, ss);
-    atomic_store_explicit(&ss->owner, NULL, memory_order_release);
+    hak_ss_set_owner(ss, NULL);
     int empty = ss->free_slabs == HAK_SS_ALL_FREE;
     pthread_mutex_lock(&hak_g.lock);
     if (empty && hak_g.npool >= HAKMEM_POOL_RESIDENT && ss->resident) {
         hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+        ss->touched = 0;
         ss->resident = 0;
     }
     ss->next = hak_g.pool;
@@ -148,22 +156,48 @@ static int hak_pool_acquire(hak_thread *t)
     return 1;
 }
 
-/* First fit of `span` contiguous free slabs in an owned SuperSlab. */
+/* First fit of `span` contiguous free slabs in an owned SuperSlab, preferring slabs
+ * used before (resident) over fresh ones, so peak RSS follows the live set. */
 static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
 {
     unsigned span = hak_class_span(cls);
     uint64_t want = (span == 64 ? ~0ull : (1ull << span) - 1);
-    for (hak_superslab *ss = t->owned; ss; ss = ss->next) {
-        uint64_t fs = ss->free_slabs;
-        if (!fs) continue;
-        for (unsigned i = 1; i + span <= HAK_SLABS_PER_SS; i++) {
-            if (((fs >> i) & want) == want) {
-                hak_slab_init(ss, i, cls, span);
-                return hak_ss_slab(ss, i);
+    for (int pass = 0; pass < 2; pass++) {   /* pages already touched first, then fresh ones */
+        for (hak_superslab *ss = t->owned; ss; ss = ss->next) {
+            uint64_t fs = ss->free_slabs & (pass ? ~0ull : ss->touched);
+            for (unsigned i = 1; fs && i + span <= HAK_SLABS_PER_SS; i++) {
+                if (((fs >> i) & want) == want) {
+                    hak_slab_init(ss, i, cls, span);
+                    ss->touched |= want << i;
+                    return hak_ss_slab(ss, i);
+                }
             }
         }
     }
     return NULL;
+}
+
+/* Collect the remote lists of owned SuperSlabs other threads freed into since we last
+ * looked: slabs with free blocks join the partial lists, empty ones are released. */
+static void hak_collect_hinted(hak_thread *t)
+{
+    for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
+        nx = ss->next;
+        if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed)) continue;
+        atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            hak_slab *h = hak_ss_slab(ss, i);
+            if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
+            if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
+            hak_slab_collect(ss, h);
+            if (h->used == 0 && t->active[h->cls] != h) {
+                hak_slab_empty(t, ss, h);
+                if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) break;   /* given to the pool */
+                continue;
+            }
+            if (h->free && t->active[h->cls] != h) hak_partial_add(t, h);
+        }
+    }
 }
 
 /* Terminates: every round either finds a slab, takes SuperSlabs out of the (finite)
@@ -176,20 +210,7 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
             hak_partial_remove(t, sl);
             if (sl->free || atomic_load_explicit(&sl->remote, memory_order_relaxed)) { HAK_STAT_INC(warm_hits); return sl; }
         }
-        /* Slabs that other threads freed into since we last looked. */
-        for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
-            nx = ss->next;   /* hak_slab_empty may hand ss back to the pool */
-            if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed)) continue;
-            atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
-            for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
-                hak_slab *h = hak_ss_slab(ss, i);
-                if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
-                if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
-                hak_slab_collect(ss, h);
-                if (h->used == 0 && t->active[h->cls] != h) { hak_slab_empty(t, ss, h); break; }
-                if (h->free && t->active[h->cls] != h) hak_partial_add(t, h);
-            }
-        }
+        hak_collect_hinted(t);
         if (t->partial[cls]) continue;
         if ((sl = hak_new_slab(t, cls))) { HAK_STAT_INC(warm_hits); return sl; }
         HAK_STAT_INC(warm_misses);

@@ -95,6 +95,7 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
         sl->cls = (uint8_t)cls;
         sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
         sl->head = (uint8_t)idx;
+        sl->owner_id = ss->owner_id;
         sl->nblocks = (uint16_t)nblocks;
     }
     hak_ss_slab(ss, idx)->span = (uint8_t)span;
@@ -112,6 +113,7 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
         memset(sl, 0, sizeof *sl);
         sl->cls = HAK_CLASS_NONE;
         sl->head = (uint8_t)(idx + i);
+        sl->owner_id = ss->owner_id;
     }
     ss->free_slabs |= (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
     HAK_STAT_INC(slabs_released);
@@ -128,11 +130,14 @@ static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count
     }
 }
 
-/* Carve up to n fresh blocks (state CACHED) into out[]. */
+/* Carve up to n fresh blocks (state CACHED) into out[], at most HAKMEM_CARVE_BYTES
+ * worth: a slab's pages become resident as its class needs them, not a refill early. */
 static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, unsigned n)
 {
     uint32_t cnt = atomic_load_explicit(&head->count, memory_order_relaxed);
     uint32_t avail = head->nblocks - cnt;
+    uint32_t chunk = HAKMEM_CARVE_BYTES / head->stride;   /* touch fresh pages a little at a time */
+    if (avail > chunk) avail = chunk ? chunk : 1;
     if (n > avail) n = avail;
     if (!n) return 0;
     size_t flt = hak_os_minflt();

@@ -16,7 +16,7 @@ static void hak_atfork_child(void)
         if (t == self) continue;
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
-            atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
+            hak_ss_set_owner(ss, NULL);
             ss->next = hak_g.pool;
             hak_g.pool = ss;
             hak_g.npool++;
@@ -56,6 +56,8 @@ static void hak_thread_init(hak_thread *t)
 {
     hak_global_init();
     hak_thread_layout(t);
+    static _Atomic unsigned next_id;
+    t->id = (uint8_t)(atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) % 255 + 1);
     t->initialized = 1;
     /* glibc frees some per-thread buffers after every key destructor has run: such a
      * thread works unlisted (fork and reset never touch its TLS, which may be unmapped
@@ -121,6 +123,7 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
     unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
     if (!want) want = 1;
     HAK_STAT_INC(refills);
+    int may_switch = 1;
     for (int tries = 0; got == 0 && tries < 64; tries++) {
         hak_slab *sl = t->active[cls];
         if (!sl) {
@@ -131,12 +134,18 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
         }
         hak_superslab *ss = hak_ss_of_slab(sl);
         void *p;
-        /* Reuse before carving: local frees, then other threads' frees, then fresh memory. */
+        /* Reuse before carving: local frees, then other threads' frees, then blocks
+         * other threads gave back to other slabs of the class, then fresh memory. */
         for (int pass = 0; pass < 2 && got < want; pass++) {
             if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
             if (!HAKMEM_BUILD_RELEASE && sl->free)
                 hak_debug_validate_list(ss, sl, &sl->free, want - got, HAK_CORRUPT_BAD_FREELIST_LINK);
             while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+        }
+        if (got == 0 && may_switch) {
+            may_switch = 0;
+            hak_collect_hinted(t);
+            if (t->partial[cls]) { t->active[cls] = NULL; continue; }   /* rejoins on a free */
         }
         if (got < want) got += hak_slab_carve(ss, sl, top + got, want - got);
         sl->used += got;
@@ -221,6 +230,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         }
         ss->free_slabs = HAK_SS_ALL_FREE;
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
+        ss->owner_id = 0;   /* and in every descriptor: they were cleared above */
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
         ss->prev = NULL;
         ss->next = NULL;

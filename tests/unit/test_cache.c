@@ -1,14 +1,17 @@
 /* test_cache.c - thread caches: refill takes half a bin, a full bin flushes its older
- * half, frees of another thread's blocks go to the owner's remote list, thread exit
+ * half, frees of another thread's blocks go home to the owner's remote list at once
+ * and are reused before fresh memory, thread exit
  * returns SuperSlabs to the pool, and reset empties everything. */
 #include "hakmem.c"
 #include "unit.h"
 
 static void *blocks[4096];
 
+static unsigned remote_cached;
 static void *remote_free_thread(void *arg)
 {
     for (int i = 0; i < 64; i++) HAK_API(free)(((void **)arg)[i]);
+    remote_cached = hak_bin_count(&hak_tls, hak_size_class(200));
     HAK_API(thread_flush)();
     return NULL;
 }
@@ -48,16 +51,25 @@ int main(void)
     HAK_API(thread_flush)();
     EXPECT_EQ(hak_bin_count(t, cls), 0);
 
-    /* cross-thread frees land on the owner's remote list, then get collected */
+    /* cross-thread frees go home at once: the freeing thread caches none of them, they
+     * wait FREE on the owner's remote list, and the owner reuses them before carving */
     void *mine[64];
+    unsigned c200 = hak_size_class(200);
     for (int i = 0; i < 64; i++) mine[i] = HAK_API(malloc)(200);
     pthread_t th;
     pthread_create(&th, NULL, remote_free_thread, mine);
     pthread_join(th, NULL);
+    EXPECT_EQ(remote_cached, 0);
+    for (int i = 0; i < 64; i++) EXPECT_EQ(hak_tag_load(mine[i]), HAK_TAG_FREE | c200);
     hak_slab *rs = hak_slab_head(hak_ss_of((uintptr_t)mine[0]), hak_slab_at(hak_ss_of((uintptr_t)mine[0]), (uintptr_t)mine[0]));
     EXPECT(atomic_load(&rs->remote) != NULL);
-    HAK_API(heap_drain)();
+    HAK_API(thread_flush)();
+    unsigned carved = atomic_load(&rs->count);
+    for (int i = 0; i < 64; i++) mine[i] = HAK_API(malloc)(200);
     EXPECT(atomic_load(&rs->remote) == NULL);
+    EXPECT_EQ(atomic_load(&rs->count), carved);
+    for (int i = 0; i < 64; i++) HAK_API(free)(mine[i]);
+    HAK_API(heap_drain)();
     EXPECT_EQ(unit_total_reports(), 0);
 
     /* an exiting thread gives its SuperSlabs to the pool; we adopt and free its blocks */
