@@ -1,8 +1,9 @@
-/* os.c - memory from the kernel, and the region map.
+/* os.c - memory from the kernel: the region map and the SuperSlab arena.
  * The region map has one byte per 2 MiB region of the user address space saying
- * whether this heap owns it (HAK_REGION_*). It is the release build's O(1) answer to
- * "is this pointer ours?" before anything at that address is read; a static array in
- * .bss, so only the pages covering used address ranges ever become resident. */
+ * whether this heap owns it (HAK_REGION_*): the slow paths' O(1) answer to "is this
+ * pointer ours, and which tier?" before anything at that address is read (free's fast
+ * path asks the arena instead, below). A static array in .bss, so only the pages
+ * covering used address ranges ever become resident. */
 #include <sys/mman.h>
 #include <errno.h>
 

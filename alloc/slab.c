@@ -20,7 +20,7 @@ static inline hak_superslab *hak_ss_of_slab(hak_slab *sl)
     uintptr_t i = (uintptr_t)(sl - hak_arena.table) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1);
     return (hak_superslab *)(hak_arena.base + (i << HAKMEM_SLAB_SHIFT));
 }
-/* The slab of p, for p in SuperSlab ss (the region map said so). */
+/* The slab of p, for p in SuperSlab ss (the region map or the arena bounds said so). */
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {
     (void)ss;
