@@ -5,7 +5,10 @@
  * path asks the arena instead, below). A static array in .bss, so only the pages
  * covering used address ranges ever become resident. */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static _Atomic uint8_t hak_region_map[HAK_REGIONS];
 
@@ -66,12 +69,37 @@ hak_hot_inline hak_slab *hak_slab_of(uintptr_t p)
     return hak_arena.table + i;
 }
 
-/* Reserve the arena, as large as the system allows (HAKMEM_ARENA_BITS down to 2^32:
- * Valgrind, for one, refuses very large mappings). Under hak_g.lock. */
+/* Address space this process has mapped (VmSize), 0 if unknown. No malloc: this runs
+ * inside the allocator. */
+static size_t hak_os_vm_size(void)
+{
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    size_t pages = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) pages = pages * 10 + (size_t)(buf[i] - '0');
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Reserve the arena, as large as the system allows: HAKMEM_ARENA_BITS, or half the
+ * address space `ulimit -v` leaves (the other half: large blocks, everything else),
+ * shrunk until the kernel agrees (Valgrind refuses very large mappings), down to 32
+ * SuperSlabs. The arena bounds the tiny and mid heap; running out is an ENOMEM like any
+ * other. Under hak_g.lock. */
 static int hak_arena_reserve(void)
 {
-    for (unsigned bits = HAKMEM_ARENA_BITS; bits >= 32; bits--) {
-        size_t size = (size_t)1 << bits, tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab);
+    const size_t min = (size_t)32 << HAKMEM_SS_SHIFT;
+    size_t size = (size_t)1 << HAKMEM_ARENA_BITS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        size_t used = hak_os_vm_size(), room = rl.rlim_cur > used ? (rl.rlim_cur - used) / 2 : 0;
+        if (room < size) size = room;
+    }
+    for (size &= ~HAK_SS_MASK; size >= min; size = (size / 4 * 3) & ~HAK_SS_MASK) {
+        size_t tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab);
         char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (raw == MAP_FAILED) continue;
         void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
