@@ -142,10 +142,12 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
                 hak_debug_validate_list(ss, sl, &sl->free, want - got, HAK_CORRUPT_BAD_FREELIST_LINK);
             while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
         }
-        if (got == 0 && may_switch) {
+        /* Switch only away from a slab with blocks out: each of them comes back through
+         * a free, which puts the slab on a list again. A fresh slab (used == 0) is carved. */
+        if (got == 0 && may_switch && sl->used > 0) {
             may_switch = 0;
             hak_collect_hinted(t);
-            if (t->partial[cls]) { t->active[cls] = NULL; continue; }   /* rejoins on a free */
+            if (t->partial[cls]) { t->active[cls] = NULL; continue; }
         }
         if (got < want) got += hak_slab_carve(ss, sl, top + got, want - got);
         sl->used += got;
