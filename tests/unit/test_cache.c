@@ -72,6 +72,27 @@ int main(void)
     HAK_API(heap_drain)();
     EXPECT_EQ(unit_total_reports(), 0);
 
+    /* a refill whose active slab is fresh carves it even when another slab of the class
+     * has free blocks: switching away would leave the fresh slab on no list */
+    {
+        unsigned c = hak_size_class(300);
+        void *b[8];
+        for (int i = 0; i < 8; i++) b[i] = HAK_API(malloc)(300);
+        hak_slab *a = t->active[c];
+        HAK_API(free)(b[0]);
+        HAK_API(thread_flush)();                  /* b[0] back on a: a has free blocks */
+        hak_slab *fresh = hak_new_slab(t, c);
+        EXPECT(fresh != NULL && fresh != a && fresh->used == 0);
+        t->active[c] = fresh;
+        hak_partial_add(t, a);
+        EXPECT(hak_refill(t, c) > 0);
+        EXPECT(t->active[c] == fresh);
+        EXPECT(fresh->used > 0);
+        for (int i = 1; i < 8; i++) HAK_API(free)(b[i]);
+        HAK_API(thread_flush)();
+        EXPECT_EQ(unit_total_reports(), 0);
+    }
+
     /* an exiting thread gives its SuperSlabs to the pool; we adopt and free its blocks */
     pthread_create(&th, NULL, alloc_and_exit_thread, NULL);
     pthread_join(th, NULL);
