@@ -203,10 +203,10 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
 static void hak_large_retire(hak_large *d)
 {
     hak_large c = *d;
-    hak_san_block_free((void *)c.user, hak_large_usable(&c));
     hak_lt.live--;
     if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
         && hak_lt.cache_resident + c.map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+        hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* stays mapped: poison it */
         d->state = HAK_LARGE_FREED;     /* stays findable: a second free is a double free */
         d->dirty = 1;
         hak_lt.cache_resident += c.map_size;
@@ -217,6 +217,7 @@ static void hak_large_retire(hak_large *d)
     hak_lt_remove(d);
     hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
     pthread_mutex_unlock(&hak_g.lock);
+    hak_vg_freelike((void *)c.user);   /* unmapped: ASan needs no poison (the range is clean for reuse) */
     hak_san_unpoison((void *)c.map_base, c.map_size);
     hak_os_unmap((void *)c.map_base, c.map_size);
 }
@@ -333,13 +334,11 @@ static void hak_large_reset(void)
     size_t resident = 0;
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
-        if (e->state == HAK_LARGE_LIVE) {
-            hak_vg_freelike((void *)e->user);
-            hak_san_block_free((void *)e->user, hak_large_usable(e));
-        }
+        if (e->state == HAK_LARGE_LIVE) hak_vg_freelike((void *)e->user);
         if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
             if (nkeep < HAKMEM_LARGE_CACHE && e->user == e->map_base + HAK_LARGE_HDR
                 && resident + e->map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+                if (e->state == HAK_LARGE_LIVE) hak_san_poison((void *)e->user, hak_large_usable(e));
                 keep[nkeep] = *e;
                 keep[nkeep].state = HAK_LARGE_FREED;
                 keep[nkeep++].dirty = 1;
