@@ -25,18 +25,11 @@ hak_hot_inline unsigned hak_size_class(size_t size)   /* size <= HAK_MID_MAX */
     return size <= HAK_TINY_MAX ? hak_tiny_tag_table[(size + 16) >> 4] - HAK_TAG_ALLOC : hak_mid_class_of(size);
 }
 
-static hak_noinline void *hak_malloc_slow(size_t size)
+/* A block of class cls from the thread cache, refilling it as needed. */
+static void *hak_alloc_class(hak_thread *t, unsigned cls)
 {
-    hak_thread *t = &hak_tls;
-    HAK_STAT_INC(malloc_slow);
-    if (size > HAK_MID_MAX) {
-        hak_global_init();
-        if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
-        return hak_large_alloc(size, 16, 0, 0);
-    }
-    if (!t->initialized) hak_thread_init(t);
-    unsigned cls = hak_size_class(size);
     void *p;
+    if (!t->initialized) hak_thread_init(t);
     while (!(p = t->bins[cls][-1]))   /* a handler run by the refill may take blocks */
         if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
     t->bins[cls]--;
@@ -44,6 +37,17 @@ static hak_noinline void *hak_malloc_slow(size_t size)
     hak_tag_store(p, hak_tag_make(HAK_TAG_ALLOC, tc));
     hak_san_block_alloc(p, hak_class_usable(cls), 0);
     return p;
+}
+
+static hak_noinline void *hak_malloc_slow(size_t size)
+{
+    HAK_STAT_INC(malloc_slow);
+    if (size > HAK_MID_MAX) {
+        hak_global_init();
+        if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+        return hak_large_alloc(size, 16, 0, 0);
+    }
+    return hak_alloc_class(&hak_tls, hak_size_class(size));
 }
 
 hak_hot_inline void *hak_malloc_fast(size_t size)
@@ -161,15 +165,22 @@ HAK_EXPORT void *HAK_API(calloc)(size_t n, size_t size)
     return p;
 }
 
-#define HAK_ALIGNED_SLAB_MAX 512u   /* largest power-of-two tiny stride */
+#define HAK_ALIGNED_TINY_MAX 512u   /* largest power-of-two tiny stride */
+#define HAK_ALIGNED_SLAB_MAX (HAK_ALIGNED_CLASS_MIN << (HAK_NALIGNED - 1))   /* 32 KiB */
 
+/* Alignments up to 32 KiB with a smaller size come from slabs: the power-of-two tiny
+ * classes up to 512, the page-aligned classes above (so valloc and memalign(4096, n)
+ * share slabs instead of taking a 2 MiB mapping each). Larger ones: the large tier. */
 static void *hak_aligned(size_t align, size_t size)
 {
     if (align <= 16) return hak_malloc_fast(size);
     if (align <= HAK_ALIGNED_SLAB_MAX && size < HAK_ALIGNED_SLAB_MAX) {
         size_t s = 16;
-        while (s < align || s - 1 < size) s <<= 1;   /* a power-of-two stride class */
-        if (s <= HAK_ALIGNED_SLAB_MAX) return hak_malloc_fast(s - 1);
+        while (s < align || s - 1 < size) s <<= 1;   /* a power-of-two stride */
+        if (s <= HAK_ALIGNED_TINY_MAX) return hak_malloc_fast(s - 1);
+        unsigned cls = HAK_NSIZED;
+        for (size_t c = HAK_ALIGNED_CLASS_MIN; c < s; c <<= 1) cls++;
+        return hak_alloc_class(&hak_tls, cls);
     }
     hak_global_init();
     if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }

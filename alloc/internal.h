@@ -66,11 +66,17 @@ static hak_stats hak_g_stats;
 enum { HAK_REGION_NONE = 0, HAK_REGION_SS = 1, HAK_REGION_LARGE = 2 };
 
 /* --- size classes ------------------------------------------------------------------------
- * Global class index: tiny 0..19, mid 20..47. Stride = distance between user pointers;
- * usable size = stride - 1 (the next block's tag byte follows). */
-#define HAK_NTINY   20u
-#define HAK_NMID    28u
-#define HAK_NCLASS  (HAK_NTINY + HAK_NMID)
+ * Global class index: tiny 0..19, mid 20..47 (sized: malloc maps a size to one), then
+ * the page-aligned mid classes 48..51 (strides 4, 8, 16, 32 KiB), reached only by
+ * memalign and friends. Stride = distance between user pointers; usable size =
+ * stride - 1 (the next block's tag byte follows). Power-of-two strides start their
+ * blocks one stride into the slab, so such blocks are aligned to their stride. */
+#define HAK_NTINY    20u
+#define HAK_NSIZED   48u                          /* classes a plain size maps to */
+#define HAK_NALIGNED 4u                           /* page-aligned classes after them */
+#define HAK_NMID     (HAK_NSIZED - HAK_NTINY + HAK_NALIGNED)
+#define HAK_NCLASS   (HAK_NTINY + HAK_NMID)
+#define HAK_ALIGNED_CLASS_MIN 4096u               /* stride of class HAK_NSIZED */
 #define HAK_CLASS_NONE 0xFFu
 static const uint32_t hak_class_stride[HAK_NCLASS] = {
     16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1040,
@@ -78,8 +84,10 @@ static const uint32_t hak_class_stride[HAK_NCLASS] = {
     HAK_MID4(1024) HAK_MID4(2048) HAK_MID4(4096) HAK_MID4(8192)
     HAK_MID4(16384) HAK_MID4(32768) HAK_MID4(65536)
 #undef HAK_MID4
+    4096, 8192, 16384, 32768,
 };
 static_assert(HAK_NTINY <= 32 && HAK_NMID <= 32, "class index fits the tag's 5 bits");
+static_assert(sizeof hak_class_stride / sizeof hak_class_stride[0] == HAK_NCLASS, "one stride per class");
 
 hak_hot_inline unsigned hak_class_usable(unsigned cls) { return hak_class_stride[cls] - 1; }
 

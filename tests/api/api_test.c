@@ -324,6 +324,38 @@ static void t_posix_memalign(void)
     }
 }
 
+/* Page-aligned small blocks share slabs (like any small block) instead of taking a
+ * mapping each: of 64 blocks of 100 bytes aligned to 4 KiB, most share a 2 MiB region
+ * with another. The same for every alignment up to 32 KiB and for a 64-aligned 2000. */
+static void t_aligned_blocks_share(void)
+{
+    static const size_t cases[][2] = { {4096, 100}, {4096, 4095}, {8192, 5000}, {16384, 1}, {32768, 32767}, {64, 2000} };
+    for (unsigned k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t a = cases[k][0], n = cases[k][1];
+        void *v[64];
+        unsigned shared = 0;
+        for (int i = 0; i < 64; i++) {
+            CHECK(A(posix_memalign)(&v[i], a, n) == 0 && aligned(v[i], a));
+            CHECK(A(malloc_usable_size)(v[i]) >= n);
+            fill(v[i], n, (int)(17 + i));
+        }
+        for (int i = 0; i < 64; i++) {
+            CHECK(verify(v[i], n, (int)(17 + i)));
+            for (int j = 0; j < 64; j++)
+                if (j != i && ((uintptr_t)v[i] >> 21) == ((uintptr_t)v[j] >> 21)) { shared++; break; }
+        }
+        if (shared < 48) fprintf(stderr, "  posix_memalign(%zu, %zu): %u of 64 share a 2 MiB region\n", a, n, shared);
+        CHECK(shared >= 48);
+        for (int i = 0; i < 64; i++) A(free)(v[i]);
+    }
+    void *p = A(valloc)(100);
+    CHECK(p != NULL && aligned(p, 4096));
+    void *q = A(valloc)(100);
+    CHECK(q != NULL && aligned(q, 4096) && ((uintptr_t)p >> 21) == ((uintptr_t)q >> 21));
+    A(free)(p);
+    A(free)(q);
+}
+
 /* Size 0 with an alignment of 2 MiB or more: a unique, freeable pointer. */
 static void t_zero_size_huge_align(void)
 {
@@ -599,7 +631,7 @@ static void t_mid_after_thread_exits(void)
 static const struct { const char *name; void (*fn)(void); } tests[] = {
     TEST(t_malloc_zero), TEST(t_free_null), TEST(t_calloc_overflow), TEST(t_calloc_zeroing),
     TEST(t_realloc_null), TEST(t_realloc_zero), TEST(t_realloc_shrink), TEST(t_realloc_tiers),
-    TEST(t_realloc_large_growth), TEST(t_realloc_keeps_usable), TEST(t_reallocarray), TEST(t_posix_memalign), TEST(t_zero_size_huge_align), TEST(t_aligned_alloc),
+    TEST(t_realloc_large_growth), TEST(t_realloc_keeps_usable), TEST(t_reallocarray), TEST(t_posix_memalign), TEST(t_aligned_blocks_share), TEST(t_zero_size_huge_align), TEST(t_aligned_alloc),
     TEST(t_memalign), TEST(t_valloc_pvalloc), TEST(t_usable_and_alignment), TEST(t_impossible_sizes),
     TEST(t_owns), TEST(t_build_name), TEST(t_cross_thread), TEST(t_mid_after_thread_exits), TEST(t_heap_reset),
 };

@@ -136,7 +136,7 @@ int main(void)
     EXPECT(!hak_slab_holds(hak_ss_slab(ss, 4), (uintptr_t)other_out[0], 1));
 
     /* mid spans: every slab of the span shares the view, limit follows carving */
-    unsigned mc = HAK_NCLASS - 1, span = hak_class_span(mc);
+    unsigned mc = HAK_NSIZED - 1, span = hak_class_span(mc);
     hak_slab *m = fresh_slab(8, mc);
     EXPECT(span > 1);
     void *mo[4];
