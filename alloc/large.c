@@ -171,7 +171,10 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     d.size = size;
     d.state = HAK_LARGE_LIVE;
     d.dirty = 0;
-    hak_san_unpoison((void *)d.map_base, d.map_size);
+    /* ASan: a cached mapping was poisoned when freed; a fresh one is clean already
+     * (hak_os_map_aligned). Shadow is written once per block: for a large block it is
+     * a memset of size/8 bytes, the harness's biggest cost under ASan. */
+    if (dirty) hak_san_unpoison((void *)d.map_base, d.map_size);
     if (!hak_lt_insert(&d)) {
         pthread_mutex_unlock(&hak_g.lock);
         hak_os_unmap((void *)d.map_base, d.map_size);
@@ -184,7 +187,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(large_allocs);
     if (dirty) HAK_STAT_INC(large_reused);
-    hak_san_block_alloc((void *)d.user, hak_large_usable(&d), !dirty || zero);
+    hak_vg_malloclike((void *)d.user, hak_large_usable(&d), !dirty || zero);   /* ASan: above */
     if (dirty && zero) {
         /* Zero a reused mapping: small ones by memset, big ones by dropping the pages
          * (they read as zero and fault in only where touched). */
@@ -217,8 +220,8 @@ static void hak_large_retire(hak_large *d)
     hak_lt_remove(d);
     hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
     pthread_mutex_unlock(&hak_g.lock);
-    hak_vg_freelike((void *)c.user);   /* unmapped: ASan needs no poison (the range is clean for reuse) */
-    hak_san_unpoison((void *)c.map_base, c.map_size);
+    hak_vg_freelike((void *)c.user);   /* unmapped: no poison, and only the header's to clear */
+    hak_san_unpoison((void *)(c.user - HAK_LARGE_HDR), HAK_LARGE_HDR);
     hak_os_unmap((void *)c.map_base, c.map_size);
 }
 
@@ -278,9 +281,15 @@ static void *hak_large_remap_locked(hak_large *d, size_t size)
     HAK_CHECK(d != NULL);
     hak_region_set(n.map_base, n.map_size, HAK_REGION_LARGE);
     hak_large_seal(&n);
-    if (n.user == base + off) hak_vg_resize((void *)n.user, old_usable, hak_large_usable(&n));
-    else { hak_vg_freelike((void *)(base + off)); hak_vg_malloclike((void *)n.user, hak_large_usable(&n), 0); }
-    hak_san_unpoison((void *)n.user, hak_large_usable(&n));
+    if (n.user == base + off) {
+        hak_vg_resize((void *)n.user, old_usable, hak_large_usable(&n));
+        if (hak_large_usable(&n) > old_usable)   /* ASan: the grown tail may carry stale shadow */
+            hak_san_unpoison((void *)(n.user + old_usable), hak_large_usable(&n) - old_usable);
+    } else {   /* moved onto a fresh (clean) mapping: clear the old header's poison */
+        hak_vg_freelike((void *)(base + off));
+        hak_vg_malloclike((void *)n.user, hak_large_usable(&n), 0);
+        hak_san_unpoison((void *)(base + off - HAK_LARGE_HDR), HAK_LARGE_HDR);
+    }
     return (void *)n.user;
 }
 
@@ -343,9 +352,10 @@ static void hak_large_reset(void)
                 keep[nkeep].state = HAK_LARGE_FREED;
                 keep[nkeep++].dirty = 1;
                 resident += e->map_size;
-            } else {
+            } else {   /* leave the shadow clean: a live block has only its header poisoned */
                 hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
-                hak_san_unpoison((void *)e->map_base, e->map_size);
+                if (e->state == HAK_LARGE_LIVE) hak_san_unpoison((void *)(e->user - HAK_LARGE_HDR), HAK_LARGE_HDR);
+                else hak_san_unpoison((void *)e->map_base, e->map_size);
                 hak_os_unmap((void *)e->map_base, e->map_size);
             }
         }
