@@ -40,7 +40,7 @@ static void *hak_os_map_aligned(size_t size, size_t align)
     if (head) munmap(raw, head);
     if (tail) munmap((char *)start + size, tail);
     if ((start + size) >> HAKMEM_VA_BITS) { munmap((void *)start, size); return NULL; }
-    hak_san_unpoison((void *)start, size);   /* ASan keeps shadow across munmap: start clean */
+    hak_san_unpoison_fresh((void *)start, size);   /* ASan keeps shadow across munmap: start clean */
     return (void *)start;
 }
 
@@ -124,7 +124,7 @@ static void *hak_arena_commit_ss(void)
     void *got = mmap(want, HAK_SS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (got == MAP_FAILED) return NULL;
     hak_arena.used++;
-    hak_san_unpoison(got, HAK_SS_SIZE);
+    hak_san_unpoison_fresh(got, HAK_SS_SIZE);
     return got;
 }
 

@@ -24,12 +24,33 @@
 #include <sanitizer/asan_interface.h>
 /* Allocator-internal accesses to poisoned memory (tags, links) are not user bugs. */
 #define HAK_NO_ASAN __attribute__((no_sanitize("address")))
+#include <stdint.h>
+#include <sys/mman.h>
 static inline void hak_san_poison(void *p, size_t n)   { ASAN_POISON_MEMORY_REGION(p, n); }
 static inline void hak_san_unpoison(void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
+/* A fresh mapping may sit where poisoned memory was unmapped (ASan keeps shadow across
+ * munmap), so its shadow is cleared; writing it would fault in n/8 bytes of shadow
+ * (128 MiB for a 1 GiB block), so the shadow pages inside the range are dropped
+ * instead (they read back as zero: unpoisoned; usually they were never touched) and
+ * only the edges are written. */
+static inline void hak_san_unpoison_fresh(void *p, size_t n)
+{
+    size_t scale, off;
+    __asan_get_shadow_mapping(&scale, &off);
+    uintptr_t b = (uintptr_t)p, e = b + n;
+    uintptr_t pb = (((b >> scale) + off) + 4095) & ~(uintptr_t)4095;   /* whole shadow pages */
+    uintptr_t pe = ((e >> scale) + off) & ~(uintptr_t)4095;
+    if (pe <= pb) { ASAN_UNPOISON_MEMORY_REGION(p, n); return; }
+    uintptr_t mb = (pb - off) << scale, me = (pe - off) << scale;      /* the memory they cover */
+    ASAN_UNPOISON_MEMORY_REGION(p, mb - b);
+    ASAN_UNPOISON_MEMORY_REGION((void *)me, e - me);
+    if (madvise((void *)pb, pe - pb, MADV_DONTNEED) != 0) ASAN_UNPOISON_MEMORY_REGION((void *)mb, me - mb);
+}
 #else
 #define HAK_NO_ASAN
 static inline void hak_san_poison(void *p, size_t n)   { (void)p; (void)n; }
 static inline void hak_san_unpoison(void *p, size_t n) { (void)p; (void)n; }
+static inline void hak_san_unpoison_fresh(void *p, size_t n) { (void)p; (void)n; }
 #endif
 
 #if HAKMEM_VALGRIND
