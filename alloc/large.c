@@ -142,6 +142,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     hak_large d = { 0 };
     int dirty = 0;
     pthread_mutex_lock(&hak_g.lock);
+    if (!hak_region_ready()) { pthread_mutex_unlock(&hak_g.lock); errno = ENOMEM; return NULL; }
     if (map_align == HAK_SS_SIZE) {
         unsigned best = ~0u;
         hak_large *bd = NULL;

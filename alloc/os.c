@@ -2,7 +2,7 @@
  * The region map has one byte per 2 MiB region of the user address space saying
  * whether this heap owns it (HAK_REGION_*): the slow paths' O(1) answer to "is this
  * pointer ours, and which tier?" before anything at that address is read (free's fast
- * path asks the arena instead, below). A static array in .bss, so only the pages
+ * path asks the arena instead, below). One anonymous mapping, so only the pages
  * covering used address ranges ever become resident. */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -10,20 +10,35 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static _Atomic uint8_t hak_region_map[HAK_REGIONS];
+/* HAK_REGIONS bytes, mapped (not in .bss: LeakSanitizer would scan 64 MiB of globals
+ * for pointers at every leak check of a fuzzing run) by hak_region_ready. */
+static _Atomic(uint8_t *) hak_region_map;
 
 hak_hot_inline unsigned hak_region_of(uintptr_t p)
 {
     uintptr_t i = p >> HAKMEM_SS_SHIFT;
-    if (hak_unlikely(i >= HAK_REGIONS)) return HAK_REGION_NONE;
+    const uint8_t *map = atomic_load_explicit(&hak_region_map, memory_order_acquire);
+    if (hak_unlikely(i >= HAK_REGIONS || !map)) return HAK_REGION_NONE;
     /* A plain byte read (x86: same as a relaxed load) lets it fold into the compare. */
-    return ((const uint8_t *)hak_region_map)[i];
+    return map[i];
 }
 
-static void hak_region_set(uintptr_t base, size_t size, unsigned kind)
+/* The region map exists (mapped at the first call); 0 if it cannot be. Under hak_g.lock,
+ * before the first hak_region_set. Untouched pages of it cost nothing. */
+static int hak_region_ready(void)
 {
+    if (atomic_load_explicit(&hak_region_map, memory_order_relaxed)) return 1;
+    void *m = mmap(NULL, HAK_REGIONS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    atomic_store_explicit(&hak_region_map, (uint8_t *)m, memory_order_release);
+    return 1;
+}
+
+static void hak_region_set(uintptr_t base, size_t size, unsigned kind)   /* after hak_region_ready */
+{
+    _Atomic uint8_t *map = (_Atomic uint8_t *)atomic_load_explicit(&hak_region_map, memory_order_relaxed);
     for (uintptr_t a = base; a < base + size; a += HAK_SS_SIZE)
-        atomic_store_explicit(&hak_region_map[a >> HAKMEM_SS_SHIFT], (uint8_t)kind, memory_order_release);
+        atomic_store_explicit(&map[a >> HAKMEM_SS_SHIFT], (uint8_t)kind, memory_order_release);
 }
 
 /* Map `size` bytes (a multiple of 2 MiB) aligned to `align` (a power of two >= 2 MiB).

@@ -12,7 +12,7 @@ static void hak_global_init(void);
 static hak_superslab *hak_ss_map(void)
 {
     pthread_mutex_lock(&hak_g.lock);
-    hak_superslab *ss = hak_arena_commit_ss();
+    hak_superslab *ss = hak_region_ready() ? hak_arena_commit_ss() : NULL;
     if (!ss) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
     ss->magic = HAK_SS_MAGIC;
     ss->free_slabs = HAK_SS_ALL_FREE;
