@@ -119,7 +119,7 @@ fuzz-help:
 	@echo "make fuzz-min CRASH=FILE   minimise a crash, print it as text"
 	@echo "make coverage              llvm-cov HTML + summary in $(BUILD)/coverage"
 	@echo "make valgrind-replay       the corpus under Valgrind"
-	@echo "make fuzz-bench            exec/s of the harness (gcc -O2 and the fast flavor)"
+	@echo "make fuzz-bench            exec/s of the harness (gcc -O2, the fast and the ASan flavor)"
 	@echo "make verify-teeth          each weakened release build must be caught (TEETH_TIME=$(TEETH_TIME))"
 	@echo "$(BUILD)/hakmem-replay --trace FILE   replay and explain one stream"
 
@@ -192,12 +192,14 @@ fuzz-min: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t)) $(BUILD)/hak
 
 # exec/s of the harness on one core: random streams of ~100 ops (release + debug run,
 # resets, drain), and the single-thread tiny-only ceiling (no worker hand-offs, no mmap)
-fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-fuzz_freelist $(BUILD)/rgcc/regress-fuzz_ops
-	@$(BUILD)/rgcc/regress-fuzz_freelist --bench 3000 --ops 100
-	@$(BUILD)/rgcc/regress-fuzz_ops --bench 3000 --ops 100
-	@$(BUILD)/fast/regress-fuzz_freelist --bench 3000 --ops 100
-	@$(BUILD)/rgcc/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
-	@$(BUILD)/fast/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
+fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-fuzz_freelist $(BUILD)/rgcc/regress-fuzz_ops \
+            $(BUILD)/fuzz/regress-fuzz_freelist
+	@printf 'gcc -O2:         '; $(BUILD)/rgcc/regress-fuzz_freelist --bench 3000 --ops 100
+	@printf 'gcc -O2:         '; $(BUILD)/rgcc/regress-fuzz_ops --bench 3000 --ops 100
+	@printf 'clang -O2:       '; $(BUILD)/fast/regress-fuzz_freelist --bench 3000 --ops 100
+	@printf 'ASan (the fuzz flavor, as libFuzzer runs it): '; $(BUILD)/fuzz/regress-fuzz_freelist --bench 2000 --ops 100
+	@printf 'gcc -O2:         '; $(BUILD)/rgcc/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
+	@printf 'clang -O2:       '; $(BUILD)/fast/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
 
 coverage: deps-fuzz deps-cov $(foreach t,$(FUZZ_TARGETS),$(BUILD)/cov/$(t))
 	@rm -rf $(BUILD)/coverage && mkdir -p $(BUILD)/coverage/prof
