@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 /* HAK_REGIONS bytes, mapped (not in .bss: LeakSanitizer would scan 64 MiB of globals
@@ -73,7 +72,8 @@ static struct {
     uintptr_t base;         /* arena start, 2 MiB aligned */
     uintptr_t nslabs;       /* 64 KiB slabs the arena spans; 0 until reserved */
     hak_slab *table;        /* nslabs descriptors (zero pages until touched) */
-    uintptr_t nss, used;    /* SuperSlabs it holds, and handed out so far */
+    uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
+    int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
 } hak_arena;
 
 /* Descriptor of the slab holding address p, NULL outside the arena. */
@@ -84,46 +84,38 @@ hak_hot_inline hak_slab *hak_slab_of(uintptr_t p)
     return hak_arena.table + i;
 }
 
-/* Address space this process has mapped (VmSize), 0 if unknown. No malloc: this runs
- * inside the allocator. */
-static size_t hak_os_vm_size(void)
-{
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char buf[64];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    size_t pages = 0;
-    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) pages = pages * 10 + (size_t)(buf[i] - '0');
-    return pages * (size_t)sysconf(_SC_PAGESIZE);
-}
+static int hak_registry_init(size_t nss);
 
-/* Reserve the arena, as large as the system allows: HAKMEM_ARENA_BITS, or half the
- * address space `ulimit -v` leaves (the other half: large blocks, everything else),
- * shrunk until the kernel agrees (Valgrind refuses very large mappings), down to 32
- * SuperSlabs. The arena bounds the tiny and mid heap; running out is an ENOMEM like any
- * other. Under hak_g.lock. */
+/* Reserve the arena: HAKMEM_ARENA_BITS of address space, shrunk until the kernel agrees
+ * (Valgrind refuses very large mappings). Under `ulimit -v` a reservation would count
+ * against the limit, so the arena is only a window there: the largest range the
+ * address space left can take, found and let go again; SuperSlabs are then committed
+ * with MAP_FIXED_NOREPLACE, and a slot something else has mapped meanwhile is skipped.
+ * The arena bounds the tiny and mid heap; running out is an ENOMEM like any other.
+ * Under hak_g.lock. */
 static int hak_arena_reserve(void)
 {
-    const size_t min = (size_t)32 << HAKMEM_SS_SHIFT;
     size_t size = (size_t)1 << HAKMEM_ARENA_BITS;
     struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        size_t used = hak_os_vm_size(), room = rl.rlim_cur > used ? (rl.rlim_cur - used) / 2 : 0;
-        if (room < size) size = room;
-    }
-    for (size &= ~HAK_SS_MASK; size >= min; size = (size / 4 * 3) & ~HAK_SS_MASK) {
+    int window = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+    if (window && rl.rlim_cur < size) size = rl.rlim_cur;
+    for (size &= ~HAK_SS_MASK; size >= HAK_SS_SIZE; size = (size / 4 * 3) & ~HAK_SS_MASK) {
         size_t tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab);
         char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (raw == MAP_FAILED) continue;
-        void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (table == MAP_FAILED) { munmap(raw, size + HAK_SS_SIZE); continue; }
         uintptr_t base = ((uintptr_t)raw + HAK_SS_MASK) & ~HAK_SS_MASK;
-        if ((base + size) >> HAKMEM_VA_BITS) { munmap(raw, size + HAK_SS_SIZE); munmap(table, tsize); continue; }
+        if (window) munmap(raw, size + HAK_SS_SIZE);   /* keep the addresses, not the space */
+        if ((base + size) >> HAKMEM_VA_BITS) { if (!window) munmap(raw, size + HAK_SS_SIZE); continue; }
+        void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (table == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+            if (table != MAP_FAILED) munmap(table, tsize);
+            if (!window) munmap(raw, size + HAK_SS_SIZE);
+            continue;
+        }
         hak_arena.base = base;
         hak_arena.table = table;
         hak_arena.nss = size >> HAKMEM_SS_SHIFT;
+        hak_arena.window = window;
         __atomic_store_n(&hak_arena.nslabs, size >> HAKMEM_SLAB_SHIFT, __ATOMIC_RELEASE);
         return 1;
     }
@@ -134,10 +126,17 @@ static int hak_arena_reserve(void)
 static void *hak_arena_commit_ss(void)
 {
     if (!hak_arena.nslabs && !hak_arena_reserve()) return NULL;
-    if (hak_arena.used == hak_arena.nss) return NULL;
-    void *want = (void *)(hak_arena.base + (hak_arena.used << HAKMEM_SS_SHIFT));
-    void *got = mmap(want, HAK_SS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (got == MAP_FAILED) return NULL;
+    void *got;
+    for (;;) {
+        if (hak_arena.used == hak_arena.nss) return NULL;
+        void *want = (void *)(hak_arena.base + (hak_arena.used << HAKMEM_SS_SHIFT));
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | (hak_arena.window ? MAP_FIXED_NOREPLACE : MAP_FIXED);
+        got = mmap(want, HAK_SS_SIZE, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (got == want) break;
+        if (got != MAP_FAILED) munmap(got, HAK_SS_SIZE);   /* a kernel that took the flag as a hint */
+        else if (!hak_arena.window || errno != EEXIST) return NULL;
+        hak_arena.used++;                                   /* someone else's mapping: skip the slot */
+    }
     hak_arena.used++;
     hak_san_unpoison_fresh(got, HAK_SS_SIZE);
     return got;

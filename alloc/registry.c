@@ -3,21 +3,35 @@
  * deliberately independent of the region map and of the address-mask arithmetic the
  * release checks use, so a weakened release check cannot hide a bug from it.
  * Open addressing, insert-only (SuperSlabs are never unmapped while the heap lives). */
+#include <sys/mman.h>
 
-#define HAK_REG_SLOTS 65536u   /* 128 GiB of SuperSlabs */
+/* Twice as many slots as the arena has SuperSlabs (a power of two), mapped with the
+ * arena: untouched pages cost nothing, and it can never fill up. */
+static _Atomic(hak_superslab *) *hak_registry;
+static size_t hak_reg_slots;
 
-static _Atomic(hak_superslab *) hak_registry[HAK_REG_SLOTS];
+static int hak_registry_init(size_t nss)   /* under the heap lock, before any SuperSlab */
+{
+    size_t slots = 1024;
+    while (slots < 2 * nss) slots <<= 1;
+    void *m = mmap(NULL, slots * sizeof *hak_registry, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    hak_reg_slots = slots;
+    __atomic_store_n(&hak_registry, (_Atomic(hak_superslab *) *)m, __ATOMIC_RELEASE);
+    return 1;
+}
 
-static inline uint32_t hak_reg_hash(uintptr_t base)
+static inline size_t hak_reg_hash(uintptr_t base)
 {
     uint64_t k = (uint64_t)(base >> HAKMEM_SS_SHIFT) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(k >> 48) & (HAK_REG_SLOTS - 1);
+    return (size_t)(k >> 32) & (hak_reg_slots - 1);
 }
 
 static void hak_registry_add(hak_superslab *ss)   /* under the heap lock */
 {
-    uint32_t i = hak_reg_hash((uintptr_t)ss);
-    for (uint32_t n = 0; n < HAK_REG_SLOTS; n++, i = (i + 1) & (HAK_REG_SLOTS - 1)) {
+    size_t i = hak_reg_hash((uintptr_t)ss);
+    for (size_t n = 0; n < hak_reg_slots; n++, i = (i + 1) & (hak_reg_slots - 1)) {
         hak_superslab *cur = atomic_load_explicit(&hak_registry[i], memory_order_relaxed);
         if (cur == ss) return;
         if (!cur) { atomic_store_explicit(&hak_registry[i], ss, memory_order_release); return; }
@@ -29,10 +43,12 @@ static void hak_registry_add(hak_superslab *ss)   /* under the heap lock */
 static hak_superslab *hak_super_lookup(const void *p)
 {
     HAK_STAT_INC(registry_lookups);
+    _Atomic(hak_superslab *) *reg = __atomic_load_n(&hak_registry, __ATOMIC_ACQUIRE);
+    if (!reg) return NULL;
     uintptr_t base = (uintptr_t)p & ~HAK_SS_MASK;
-    uint32_t i = hak_reg_hash(base);
-    for (uint32_t n = 0; n < HAK_REG_SLOTS; n++, i = (i + 1) & (HAK_REG_SLOTS - 1)) {
-        hak_superslab *cur = atomic_load_explicit(&hak_registry[i], memory_order_acquire);
+    size_t i = hak_reg_hash(base);
+    for (size_t n = 0; n < hak_reg_slots; n++, i = (i + 1) & (hak_reg_slots - 1)) {
+        hak_superslab *cur = atomic_load_explicit(&reg[i], memory_order_acquire);
         if (!cur) return NULL;
         if ((uintptr_t)cur == base) return cur;
     }
