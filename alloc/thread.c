@@ -16,6 +16,11 @@ static void hak_atfork_child(void)
         if (t == self) continue;
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
+            for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {   /* its partial lists die with it */
+                hak_slab *sl = hak_ss_slab(ss, i);
+                sl->in_partial = 0;
+                sl->prev_partial = sl->next_partial = 0;
+            }
             hak_ss_set_owner(ss, NULL);
             ss->next = hak_g.pool;
             hak_g.pool = ss;

@@ -2,6 +2,8 @@
  * half, frees of another thread's blocks go home to the owner's remote list at once
  * and are reused before fresh memory, thread exit
  * returns SuperSlabs to the pool, and reset empties everything. */
+#include <semaphore.h>
+#include <sys/wait.h>
 #include "hakmem.c"
 #include "unit.h"
 
@@ -13,6 +15,19 @@ static void *remote_free_thread(void *arg)
     for (int i = 0; i < 64; i++) HAK_API(free)(((void **)arg)[i]);
     remote_cached = hak_bin_count(&hak_tls, hak_size_class(200));
     HAK_API(thread_flush)();
+    return NULL;
+}
+/* A thread that leaves free blocks on its partial lists and stays alive over a fork. */
+static void *fork_blocks[4000];
+static sem_t fork_ready, fork_done;
+static void *partial_holder_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 4000; i++) fork_blocks[i] = HAK_API(malloc)(64);
+    for (int i = 0; i < 4000; i += 2) HAK_API(free)(fork_blocks[i]);
+    HAK_API(thread_flush)();
+    sem_post(&fork_ready);
+    sem_wait(&fork_done);
     return NULL;
 }
 static void *alloc_and_exit_thread(void *arg)
@@ -91,6 +106,30 @@ int main(void)
         for (int i = 1; i < 8; i++) HAK_API(free)(b[i]);
         HAK_API(thread_flush)();
         EXPECT_EQ(unit_total_reports(), 0);
+    }
+
+    /* fork with a live thread whose slabs sit on its partial lists: in the child its
+     * SuperSlabs go to the pool with no partial-list state left (stale links would
+     * hide their free blocks and corrupt the adopter's lists) */
+    {
+        sem_init(&fork_ready, 0, 0);
+        sem_init(&fork_done, 0, 0);
+        pthread_t holder;
+        pthread_create(&holder, NULL, partial_holder_thread, NULL);
+        sem_wait(&fork_ready);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int stale = 0;
+            for (hak_superslab *ss = hak_g.pool; ss; ss = ss->next)
+                for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) stale += hak_ss_slab(ss, i)->in_partial != 0;
+            _exit(stale ? 1 : 0);
+        }
+        int st = -1;
+        EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid);
+        EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        sem_post(&fork_done);
+        pthread_join(holder, NULL);
+        for (int i = 1; i < 4000; i += 2) HAK_API(free)(fork_blocks[i]);
     }
 
     /* an exiting thread gives its SuperSlabs to the pool; we adopt and free its blocks */
