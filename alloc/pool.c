@@ -87,7 +87,7 @@ static void hak_ss_adopt(hak_thread *t, hak_superslab *ss)
     hak_owned_add(t, ss);
     if (!ss->resident) ss->resident = 1;   /* pages come back zeroed on touch */
     if (ss->free_slabs == HAK_SS_ALL_FREE) return;
-    atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+    atomic_exchange_explicit(&ss->remote_hint, 0, memory_order_seq_cst);   /* before the scan */
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
         hak_slab *sl = hak_ss_slab(ss, i);
         if (sl->cls == HAK_CLASS_NONE || sl->head != i) continue;
@@ -125,7 +125,10 @@ static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
 /* A slab of t just became empty. Release it, and the SuperSlab if t keeps enough. */
 static void hak_slab_empty(hak_thread *t, hak_superslab *ss, hak_slab *head)
 {
-    if (atomic_load_explicit(&head->remote, memory_order_relaxed)) return;
+    if (atomic_load_explicit(&head->remote, memory_order_relaxed)) {   /* not empty after all */
+        if (t->active[head->cls] != head) hak_partial_add(t, head);
+        return;
+    }
     hak_partial_remove(t, head);
     if (t->active[head->cls] == head) t->active[head->cls] = NULL;
     hak_slab_release(ss, head);
@@ -184,7 +187,8 @@ static void hak_collect_hinted(hak_thread *t)
     for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
         nx = ss->next;
         if (!atomic_load_explicit(&ss->remote_hint, memory_order_relaxed)) continue;
-        atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
+        /* an exchange, not a store: the scan's loads must not pass it (hak_slab_push_remote) */
+        if (!atomic_exchange_explicit(&ss->remote_hint, 0, memory_order_seq_cst)) continue;
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
             hak_slab *h = hak_ss_slab(ss, i);
             if (h->cls == HAK_CLASS_NONE || h->head != i) continue;

@@ -16,8 +16,8 @@ static void hak_atfork_child(void)
         if (t == self) continue;
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
-            for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {   /* its partial lists die with it */
-                hak_slab *sl = hak_ss_slab(ss, i);
+            for (unsigned k = 1; k < HAK_SLABS_PER_SS; k++) {   /* its partial lists die with it */
+                hak_slab *sl = hak_ss_slab(ss, k);
                 sl->in_partial = 0;
                 sl->prev_partial = sl->next_partial = 0;
             }
@@ -121,6 +121,16 @@ static void hak_thread_flush_all(hak_thread *t)
     for (unsigned c = 0; c < HAK_NCLASS; c++) hak_bin_flush(t, c, ~0u);
 }
 
+/* Pop free blocks of sl into top[got..want); returns the new got. */
+static unsigned hak_refill_pop(hak_superslab *ss, hak_slab *sl, void **top, unsigned got, unsigned want)
+{
+    void *p;
+    if (!HAKMEM_BUILD_RELEASE && sl->free)
+        hak_debug_validate_list(ss, sl, &sl->free, want - got, HAK_CORRUPT_BAD_FREELIST_LINK);
+    while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+    return got;
+}
+
 /* Fill the bin of cls with up to half its capacity. Returns the number added. */
 static unsigned hak_refill_body(hak_thread *t, unsigned cls)
 {
@@ -128,7 +138,6 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
     unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
     if (!want) want = 1;
     HAK_STAT_INC(refills);
-    int may_switch = 1;
     for (int tries = 0; got == 0 && tries < 64; tries++) {
         hak_slab *sl = t->active[cls];
         if (!sl) {
@@ -138,24 +147,26 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
             t->active[cls] = sl;
         }
         hak_superslab *ss = hak_ss_of_slab(sl);
-        void *p;
-        /* Reuse before carving: local frees, then other threads' frees, then blocks
-         * other threads gave back to other slabs of the class, then fresh memory. */
+        /* Reuse before carving: local frees, then other threads' frees, then blocks that
+         * came back to other slabs of the class, then fresh memory of the active slab. */
         for (int pass = 0; pass < 2 && got < want; pass++) {
             if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
-            if (!HAKMEM_BUILD_RELEASE && sl->free)
-                hak_debug_validate_list(ss, sl, &sl->free, want - got, HAK_CORRUPT_BAD_FREELIST_LINK);
-            while (got < want && (p = hak_slab_pop(sl))) top[got++] = p;
+            got = hak_refill_pop(ss, sl, top, got, want);
         }
-        /* Switch only away from a slab with blocks out: each of them comes back through
-         * a free, which puts the slab on a list again. A fresh slab (used == 0) is carved. */
-        if (got == 0 && may_switch && sl->used > 0) {
-            may_switch = 0;
+        unsigned from_active = got;
+        if (got < want && atomic_load_explicit(&sl->count, memory_order_relaxed) < sl->nblocks) {
             hak_collect_hinted(t);
-            if (t->partial[cls]) { t->active[cls] = NULL; continue; }
+            hak_slab *ps;
+            while (got < want && (ps = t->partial[cls])) {
+                unsigned before = got;
+                got = hak_refill_pop(hak_ss_of_slab(ps), ps, top, got, want);
+                ps->used += got - before;
+                if (!ps->free) hak_partial_remove(t, ps);   /* back on a list with its next free */
+            }
         }
+        unsigned before_carve = got;
         if (got < want) got += hak_slab_carve(ss, sl, top + got, want - got);
-        sl->used += got;
+        sl->used += from_active + (got - before_carve);
         if (got == 0) t->active[cls] = NULL;   /* full: it rejoins a partial list on a local free */
     }
     t->bins[cls] += got;

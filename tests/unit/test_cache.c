@@ -87,8 +87,8 @@ int main(void)
     HAK_API(heap_drain)();
     EXPECT_EQ(unit_total_reports(), 0);
 
-    /* a refill whose active slab is fresh carves it even when another slab of the class
-     * has free blocks: switching away would leave the fresh slab on no list */
+    /* a refill takes the free blocks of the class's other slabs before carving fresh
+     * memory, and keeps its active slab (a slab left on no list would be stranded) */
     {
         unsigned c = hak_size_class(300);
         void *b[8];
@@ -102,6 +102,11 @@ int main(void)
         hak_partial_add(t, a);
         EXPECT(hak_refill(t, c) > 0);
         EXPECT(t->active[c] == fresh);
+        EXPECT(a->free == NULL && !a->in_partial);   /* b[0] was taken first */
+        EXPECT(t->bins[c][-1] != b[0]);              /* ...so it is deepest in the bin */
+        int found = 0;
+        for (void **q = &t->slots[hak_bin_base(c)]; q < t->bins[c]; q++) found += *q == b[0];
+        EXPECT_EQ(found, 1);
         EXPECT(fresh->used > 0);
         for (int i = 1; i < 8; i++) HAK_API(free)(b[i]);
         HAK_API(thread_flush)();
