@@ -12,10 +12,7 @@ int main(void)
     static void *blocks[N];
     void *live = misuse_launder(A(malloc)(24));
     MISUSE_REQUIRE(live != NULL);
-    for (int i = 0; i < N; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(24)) != NULL);
-    for (int i = 0; i < N; i++) A(free)(blocks[i]);
-    void *victim = blocks[N / 4];
-    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    void *victim = misuse_freed_victim(blocks, N, 24, N / 4);
     MISUSE_REQUIRE(((uintptr_t)victim >> 16) == ((uintptr_t)live >> 16));   /* same slab */
     *(void **)victim = live;
     for (int i = 0; i < 4 * N; i++) {

@@ -25,10 +25,7 @@ int main(void)
     X(set_corruption_handler)(handler, NULL);
     void *anchor = misuse_launder(A(malloc)(24));
     MISUSE_REQUIRE(anchor != NULL);
-    for (int i = 0; i < N; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(24)) != NULL);
-    for (int i = 0; i < N; i++) A(free)(blocks[i]);
-    void *victim = blocks[N / 4];
-    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    void *victim = misuse_freed_victim(blocks, N, 24, N / 4);
     *(uintptr_t *)victim = (uintptr_t)0x4141414141414140ull;
     for (int i = 0; i < 4 * N; i++) got[i] = A(malloc)(24);
     X(set_corruption_handler)(NULL, NULL);

@@ -100,4 +100,16 @@ static void *misuse_preload_sym(const char *name)
 #define MISUSE_REQUIRE(cond) \
     do { if (!(cond)) misuse_setup_failed(#cond); } while (0)
 
+/* Allocate n blocks of `size` bytes into blocks[], free them all (the thread cache
+ * overflows, so most go back to their slab's freelist) and return blocks[k], checked
+ * to be FREE (tag family 011): its first word is a freelist link. */
+static inline void *misuse_freed_victim(void **blocks, int n, size_t size, int k)
+{
+    for (int i = 0; i < n; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(size)) != NULL);
+    for (int i = 0; i < n; i++) A(free)(blocks[i]);
+    void *victim = blocks[k];
+    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    return victim;
+}
+
 #endif
