@@ -106,9 +106,9 @@ hak_hot_inline void hak_free_fast(void *p)
     uintptr_t a = (uintptr_t)p;
     if (!HAKMEM_BUILD_RELEASE && p && !hak_debug_validate_free(p, 1)) return;
     uintptr_t s = (a - hak_arena.base) >> HAKMEM_SLAB_SHIFT;
-    if (hak_likely(s < hak_arena.nslabs)) {            /* in the arena (hak_slab_of) */
+    if (hak_likely(s < hak_arena.nslabs)) {            /* in the arena: hak_slab_at, bounded */
         hak_slab *sl = hak_arena.table + s;            /* unused slabs hold nothing */
-        if (hak_likely(hak_slab_holds_fast(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
+        if (hak_likely(hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
             uint8_t tag = hak_tag_load(p);
             hak_thread *t = &hak_tls;
             uintptr_t c = sl->cls;

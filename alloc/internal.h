@@ -146,7 +146,6 @@ struct hak_superslab {
     _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
     uint64_t free_slabs;           /* bit i: slab i unused (owner only) */
     uint64_t touched;              /* bit i: slab i's pages may be resident (owner only) */
-    uint8_t owner_id;              /* owner's hak_thread.id, copied into every slab descriptor */
     _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
     int resident;                  /* 0 after madvise(DONTNEED) */
     hak_superslab *next;           /* owner's list, or pool list */

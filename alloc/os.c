@@ -2,7 +2,7 @@
  * The region map has one byte per 2 MiB region of the user address space saying
  * whether this heap owns it (HAK_REGION_*): the slow paths' O(1) answer to "is this
  * pointer ours, and which tier?" before anything at that address is read (free's fast
- * path asks the arena instead, below). One anonymous mapping, so only the pages
+ * path asks the arena's bounds instead, below). One anonymous mapping, so only the pages
  * covering used address ranges ever become resident. */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -75,14 +75,6 @@ static struct {
     uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
     int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
 } hak_arena;
-
-/* Descriptor of the slab holding address p, NULL outside the arena. */
-hak_hot_inline hak_slab *hak_slab_of(uintptr_t p)
-{
-    uintptr_t i = (p - hak_arena.base) >> HAKMEM_SLAB_SHIFT;
-    if (hak_unlikely(i >= hak_arena.nslabs)) return NULL;
-    return hak_arena.table + i;
-}
 
 static int hak_registry_init(size_t nss);
 

@@ -20,6 +20,12 @@ static inline hak_superslab *hak_ss_of_slab(hak_slab *sl)
     uintptr_t i = (uintptr_t)(sl - hak_arena.table) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1);
     return (hak_superslab *)(hak_arena.base + (i << HAKMEM_SLAB_SHIFT));
 }
+/* hak_thread.id of ss's owner, 0 for none: what its slab descriptors carry. */
+static inline uint8_t hak_ss_owner_id(hak_superslab *ss)
+{
+    hak_thread *o = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+    return o ? o->id : 0;
+}
 /* The slab of p, for p in SuperSlab ss (the region map or the arena bounds said so). */
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {
@@ -47,19 +53,13 @@ static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved fro
     return (uintptr_t)atomic_load_explicit(&sl->count, memory_order_relaxed) * sl->stride;
 }
 
-/* p is a carved block start of slab view `sl` (range always; stride if asked). */
+/* p is a carved block start of slab view `sl` (range always; stride if asked). lim is
+ * read as a plain load so it folds into free's compare (on x86 the same instruction as
+ * a relaxed atomic load; the region map does likewise). */
 hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_stride)
 {
-    if (check_stride) return hak_slab_code(sl, p) < atomic_load_explicit(&sl->lim, memory_order_relaxed);
-    return p - sl->first < hak_slab_limit(sl);
-}
-
-/* The same for free's fast path: lim read as a plain load so it folds into the compare
- * (on x86 the same instruction as a relaxed atomic load; the region map does likewise). */
-hak_hot_inline int hak_slab_holds_fast(const hak_slab *sl, uintptr_t p, int check_stride)
-{
     if (check_stride) return hak_slab_code(sl, p) < *(const uint64_t *)&sl->lim;
-    return hak_slab_holds(sl, p, 0);
+    return p - sl->first < hak_slab_limit(sl);
 }
 
 /* The other states' tags of a class: same class bits, another family. */
@@ -95,7 +95,7 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
         sl->cls = (uint8_t)cls;
         sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
         sl->head = (uint8_t)idx;
-        sl->owner_id = ss->owner_id;
+        sl->owner_id = hak_ss_owner_id(ss);
         sl->nblocks = (uint16_t)nblocks;
     }
     hak_ss_slab(ss, idx)->span = (uint8_t)span;
@@ -113,7 +113,7 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
         memset(sl, 0, sizeof *sl);
         sl->cls = HAK_CLASS_NONE;
         sl->head = (uint8_t)(idx + i);
-        sl->owner_id = ss->owner_id;
+        sl->owner_id = hak_ss_owner_id(ss);
     }
     ss->free_slabs |= (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
     HAK_STAT_INC(slabs_released);

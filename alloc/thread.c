@@ -248,7 +248,6 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         }
         ss->free_slabs = HAK_SS_ALL_FREE;
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
-        ss->owner_id = 0;   /* and in every descriptor: they were cleared above */
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
         ss->prev = NULL;
         ss->next = NULL;

@@ -37,7 +37,7 @@ int main(void)
                 int want = x >= 0 && x % st == 0 && x / st < counts[ci];
                 uintptr_t p = s->first + (uintptr_t)x;
                 bad += hak_slab_holds(s, p, 1) != want;
-                bad += hak_slab_holds_fast(hak_ss_slab(ss, 1 + (unsigned)(span - 1)), p, 1) != want;
+                bad += hak_slab_holds(hak_ss_slab(ss, 1 + (unsigned)(span - 1)), p, 1) != want;   /* a span's last view */
             }
         }
         hak_slab_release(ss, s);
