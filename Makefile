@@ -100,6 +100,7 @@ deps-%:
 TEST_TARGETS :=
 -include tests/tests.mk
 -include tests/visibility/visibility.mk
+-include harness/harness.mk
 -include fuzz/fuzz.mk
 -include verify/verify.mk
 -include bench/bench.mk

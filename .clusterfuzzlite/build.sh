@@ -27,18 +27,18 @@ WORK=${WORK:-$OUT/.work}
 # The checkout: OSS-Fuzz runs us in WORKDIR ($SRC/hakmem); a local run may set SRC to it.
 ROOT=
 for d in "${HAKMEM_ROOT:-}" "$PWD" "${SRC:-}/hakmem" "${SRC:-}" "$(dirname "$0")/.."; do
-    if [ -n "$d" ] && [ -f "$d/alloc/hakmem.c" ] && [ -f "$d/fuzz/ops.c" ]; then ROOT=$(cd "$d" && pwd); break; fi
+    if [ -n "$d" ] && [ -f "$d/alloc/hakmem.c" ] && [ -f "$d/harness/ops.c" ]; then ROOT=$(cd "$d" && pwd); break; fi
 done
 [ -n "$ROOT" ] || { echo "build.sh: cannot find the hakmem checkout (alloc/hakmem.c)" >&2; exit 1; }
 cd "$ROOT"
 
 TARGETS="fuzz_freelist fuzz_ops fuzz_header"
-HARNESS_SRCS="fuzz/ops.c fuzz/fault_write.c verify/oracle.c"
+HARNESS_SRCS="harness/ops.c harness/fault_write.c harness/shadow.c harness/workers.c harness/run.c harness/crash.c harness/judge.c harness/backends.c fuzz/fuzz_entry.c"
 COMMON="-std=gnu11 -fno-strict-aliasing -pthread -D_GNU_SOURCE"
 ALLOC_FLAGS="$COMMON -Iinclude -Ialloc -DHAKMEM_TCACHE_SMALL=1"
 DEFS_release="-DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG"
 DEFS_debug="-DHAKMEM_PREFIX=hakd_ -DHAKMEM_BUILD_RELEASE=0 -DHAKMEM_DEBUG_COUNTERS=1"
-HARNESS_FLAGS="$COMMON -Iinclude -Ifuzz -Iverify"
+HARNESS_FLAGS="$COMMON -Iinclude -Iharness -Ifuzz"
 
 B=$WORK/hakmem-build
 mkdir -p "$B" "$OUT"

@@ -3,14 +3,15 @@
 
 Reads what nightly.sh left in the run folder: campaigns.tsv, merge.tsv, crashes.tsv,
 the oracle's per-process counters stats/<target>/*.json (HAKMEM_FUZZ_STATS, see
-verify/oracle.c) and escapes/<target>/. Writes --out and prints nothing else but errors.
+harness/) and escapes/<target>/. Writes --out and prints nothing else but errors.
 Exit status: 0 clean, 1 a finding (reproduced crash, divergence, false alarm, harm
 without fault, failed verify), 3 the job itself went wrong (a campaign or coverage)."""
 import argparse, csv, glob, json, os, subprocess, sys
 
-CLASSES = [('none0', 'no fault'), ('F1', 'F1 double free'), ('F2', 'F2 invalid free'), ('F3', 'F3 forged chunk'),
-           ('F4', 'F4 overflow'), ('F5', 'F5 underflow'), ('F6', 'F6 use-after-free link'),
-           ('F7', 'F7 remote path'), ('F8', 'F8 realloc/usable of bad pointer')]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
+import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
+
+CLASSES = [(fault_classes.stats_key(c[0]), fault_classes.label(c[0])) for c in fault_classes.CLASSES]
 COUNTERS = ['streams', 'debug', 'release', 'both', 'divergences', 'false_alarms', 'bugs', 'escapes']
 
 

@@ -31,12 +31,11 @@ AFL_TIME     ?= 60
 TEETH_TIME   ?= 60
 TEETH_TARGET ?= fuzz_ops
 
-HARNESS_CPPFLAGS := -Iinclude -Ifuzz -Iverify -D_GNU_SOURCE -MMD -MP
-HARNESS_SRCS     := fuzz/ops.c fuzz/fault_write.c verify/oracle.c
-HARNESS_NAMES    := ops fault_write oracle
-hobj  = $(foreach n,$(2),$(BUILD)/$(1)/h/$(n).o)
-# $(call fuzz_link,FLAVOR,HAK_VARIANT,MAIN_OBJS): objects of one binary
-fuzz_objs = $(3) $(call hobj,$(1),$(HARNESS_NAMES)) $(call alloc_obj,$(1),$(2)) $(call alloc_obj,$(1),debug)
+# The harness objects (harness/harness.mk) plus fuzz/fuzz_entry.c, the entry every
+# driver here calls with one input.
+FUZZ_ENTRY_NAMES := fuzz_entry
+# $(call fuzz_objs,FLAVOR,HAK_VARIANT,MAIN_OBJS): objects of one binary
+fuzz_objs = $(3) $(call hobj,$(1),$(HARNESS_NAMES) $(FUZZ_ENTRY_NAMES)) $(call alloc_obj,$(1),$(2)) $(call alloc_obj,$(1),debug)
 
 AFL_DRIVER ?= $(firstword $(wildcard /usr/lib/afl/libAFLDriver.a /usr/local/lib/afl/libAFLDriver.a))
 FLAVOR_MAINLD_fuzz := $(FLAVOR_LDFLAGS_fuzz)
@@ -48,15 +47,12 @@ FLAVOR_PLAINLD_rgcc :=
 FLAVOR_PLAINLD_fuzz := -fsanitize=fuzzer-no-link $(SAN_LDFLAGS)
 FLAVOR_PLAINLD_fast := -fsanitize=fuzzer-no-link
 
-define harness_flavor
+define fuzz_flavor
 $(BUILD)/$(1)/h/%.o: fuzz/%.c
 	@mkdir -p $$(@D)
-	$$(FLAVOR_CC_$(1)) $$(HARNESS_CPPFLAGS) $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) -c $$< -o $$@
-$(BUILD)/$(1)/h/%.o: verify/%.c
-	@mkdir -p $$(@D)
-	$$(FLAVOR_CC_$(1)) $$(HARNESS_CPPFLAGS) $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) -c $$< -o $$@
+	$$(FLAVOR_CC_$(1)) $$(HARNESS_CPPFLAGS) -Ifuzz $$(CFLAGS_COMMON) $$(FLAVOR_CFLAGS_$(1)) -c $$< -o $$@
 endef
-$(foreach f,$(FLAVORS) rgcc,$(eval $(call harness_flavor,$(f))))
+$(foreach f,$(FLAVORS) rgcc,$(eval $(call fuzz_flavor,$(f))))
 
 # libFuzzer / AFL++ binaries of each target in each clang flavor
 define fuzz_bin
@@ -74,7 +70,7 @@ $(foreach f,rgcc fuzz fast,$(foreach t,$(FUZZ_TARGETS),$(eval $(call regress_bin
 
 # Valgrind: gcc harness objects + valgrind-aware allocator objects (client requests),
 # with the small thread caches like every other driver here
-$(BUILD)/valgrind/regress-%: $(BUILD)/rgcc/h/%.o $(BUILD)/rgcc/h/regress_main.o $(call hobj,rgcc,$(HARNESS_NAMES)) \
+$(BUILD)/valgrind/regress-%: $(BUILD)/rgcc/h/%.o $(BUILD)/rgcc/h/regress_main.o $(call hobj,rgcc,$(HARNESS_NAMES) $(FUZZ_ENTRY_NAMES)) \
                              $(BUILD)/valgrind-small/alloc-release.o $(BUILD)/valgrind-small/alloc-debug.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@

@@ -9,8 +9,8 @@
  * latest at the end-of-stream drain. Fault-free streams never report, whatever the
  * user data. The decoder dialect is biased to alloc/free/flush/uaf_link so that
  * slabs fill, thread caches flush and refills pop the poisoned lists.
- * Violations abort with one line from the oracle (verify/oracle.c). */
-#include "oracle.h"
+ * Violations abort with one line from the oracle (harness/judge.c). */
+#include "fuzz_entry.h"
 
 const char hakmem_fuzz_target[] = "fuzz_freelist";
 const int hakmem_fuzz_dialect = HOP_DIALECT_FREELIST;

@@ -7,7 +7,7 @@
  * block or an underflow of its own, is reported by release whenever debug reports it,
  * and never turns into a bad block handed out later. The dialect is biased to
  * free_bad/forge/overflow/underflow/double_free. */
-#include "oracle.h"
+#include "fuzz_entry.h"
 
 const char hakmem_fuzz_target[] = "fuzz_header";
 const int hakmem_fuzz_dialect = HOP_DIALECT_HEADER;

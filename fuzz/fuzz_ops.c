@@ -7,7 +7,7 @@
  * fault-free streams (all tiers, calloc, realloc, the aligned family, usable_size,
  * worker threads) never report and never get a block that is misaligned, outside the
  * heap, overlapping, too small or whose contents changed. */
-#include "oracle.h"
+#include "fuzz_entry.h"
 
 const char hakmem_fuzz_target[] = "fuzz_ops";
 const int hakmem_fuzz_dialect = HOP_DIALECT_OPS;

@@ -13,7 +13,7 @@
  * build linked in is BUILD, e.g. a weakened variant that must diverge). STATUS is one
  * of ok, escape, divergence, false_alarm, bug, violation (= divergence|false_alarm|bug),
  * any. */
-#include "oracle.h"
+#include "fuzz_entry.h"
 
 #include <dirent.h>
 #include <signal.h>

@@ -14,7 +14,7 @@
  *   --trace                op-by-op trace on stdout
  *   --json                 one JSON object per file (for verify/report.py)
  * Exit status: 0 if every stream is "ok" or "escape", 1 on a violation, 2 on usage. */
-#include "oracle.h"
+#include "fuzz_entry.h"
 
 #include <signal.h>
 #include <stdlib.h>

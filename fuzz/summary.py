@@ -2,16 +2,15 @@
 """summary.py - the closing summary of a fuzz campaign (fuzz/run-fuzz.sh).
 
 Reads the libFuzzer log (coverage), the per-process counters the targets write
-($HAKMEM_FUZZ_STATS.<pid>.json, see verify/oracle.c) and the crash files, replays each
+($HAKMEM_FUZZ_STATS.<pid>.json, see harness/) and the crash files, replays each
 new crash with hakmem-replay to say what it is, and prints one VERDICT line.
 Exit status: 0 if the verdict is positive, 1 otherwise."""
 import argparse, glob, json, os, re, subprocess, sys
 
-CLASS_NAMES = {
-    'none0': 'no fault', 'F1': 'F1 double free', 'F2': 'F2 invalid free', 'F3': 'F3 forged chunk',
-    'F4': 'F4 overflow', 'F5': 'F5 underflow', 'F6': 'F6 use-after-free link', 'F7': 'F7 remote path',
-    'F8': 'F8 realloc/usable of bad ptr',
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
+import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
+
+CLASS_NAMES = {fault_classes.stats_key(c[0]): fault_classes.label(c[0]) for c in fault_classes.CLASSES}
 
 
 def load_stats(d):

@@ -7,10 +7,10 @@ per stream, a signal = detection), and the fuzz campaign's counters (fuzz-stats/
 Writes report.md (Markdown tables) and report.json."""
 import argparse, glob, json, os, statistics, subprocess, sys, time
 
-CLASSES = [(0, 'none', 'no fault (false alarms, bugs)'), (1, 'F1', 'double free'), (2, 'F2', 'invalid free'),
-           (3, 'F3', 'forged chunk'), (4, 'F4', 'overflow'), (5, 'F5', 'underflow'),
-           (6, 'F6', 'use-after-free link'), (7, 'F7', 'remote (cross-thread) path'),
-           (8, 'F8', 'realloc / usable_size of a bad pointer')]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
+import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
+
+CLASSES = [(c[0], c[1], c[2] if c[0] else 'no fault (false alarms, bugs)') for c in fault_classes.CLASSES]
 
 
 def load(path):

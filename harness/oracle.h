@@ -1,15 +1,15 @@
 /* oracle.h - replay an op stream against an allocator build with a shadow model, and
  * the differential verdict between the release and the debug build.
  *
- * The claim checked (shared/BRIEF.md, "The claim, stated precisely"):
+ * The claim checked (docs/claim.md states it in full):
  *   agreement     if debug reports a corruption, release reports one too, before the
  *                 stream ends and before it hands out a block the shadow says is bad;
  *   no false alarm no report before the first fault the stream actually applied;
  *   no silent harm harm (a bad block handed out, live contents changed) that a build
  *                 did not report first is an escape, listed separately.
  */
-#ifndef HAKMEM_VERIFY_ORACLE_H
-#define HAKMEM_VERIFY_ORACLE_H
+#ifndef HAKMEM_HARNESS_ORACLE_H
+#define HAKMEM_HARNESS_ORACLE_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -100,17 +100,5 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
 void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE *trace);
 /* The verdict from two runs (exposed for the system/peer replays). */
 void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverdict *v);
-
-/* Fuzz-target entry: decode (text if it starts with HOP_TEXT_MAGIC, else binary in
- * dialect d), check, count, and on a violation print one message and abort() unless
- * oracle_abort_on_violation is 0. Returns the verdict status. */
-extern int oracle_abort_on_violation;
-extern int oracle_escapes_fatal;      /* env HAKMEM_FUZZ_ESCAPES_FATAL=1 */
-int oracle_fuzz_input(const uint8_t *data, size_t size, hop_dialect d, hverdict *out);
-
-/* Counters per fault class, written as JSON to $HAKMEM_FUZZ_STATS.<pid>.json at exit
- * and every few seconds (if the variable is set). */
-void oracle_stats_init(const char *target);
-void oracle_stats_flush(void);
 
 #endif

@@ -1,0 +1,143 @@
+/* shadow.c - the shadow model's fake blocks, live intervals and fill patterns (shadow.h). */
+#include "shadow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fake blocks outside every heap: a global area and a C-library block, each with room
+ * for a forged header before the block (a 64-byte large header fits). */
+_Alignas(64) uint8_t g_global_area[16384];
+static uint8_t *g_foreign;
+extern void *__libc_malloc(size_t);
+
+uint8_t *global_fake(int idx) { return g_global_area + 1024 + 128 * (idx & 15); }
+
+uint8_t *foreign_block(void)
+{
+    if (!g_foreign) {
+        /* The C library's own allocator even when a sanitizer or an LD_PRELOAD replaces
+         * malloc; kept forever, never handed back. */
+        uint8_t *b = __libc_malloc(256);
+        if (!b) abort();
+        g_foreign = (uint8_t *)(((uintptr_t)b + 64 + 15) & ~(uintptr_t)15);
+    }
+    return g_foreign;
+}
+
+int iv_lower(const hctx *c, uintptr_t a)   /* first interval with b > a */
+{
+    int lo = 0, hi = c->niv;
+    while (lo < hi) {
+        int m = (lo + hi) / 2;
+        if (c->iv[m].b > a) hi = m; else lo = m + 1;
+    }
+    return lo;
+}
+
+/* A live slot overlapping [a, b), or -1. */
+int iv_overlap(const hctx *c, uintptr_t a, uintptr_t b)
+{
+    int i = iv_lower(c, a);
+    return i < c->niv && c->iv[i].a < b ? c->iv[i].slot : -1;
+}
+
+void iv_insert(hctx *c, uintptr_t a, uintptr_t b, int slot)
+{
+    int i = iv_lower(c, a);
+    memmove(&c->iv[i + 1], &c->iv[i], (size_t)(c->niv - i) * sizeof c->iv[0]);
+    c->iv[i] = (hiv){ a, b, slot };
+    c->niv++;
+}
+
+void iv_remove(hctx *c, uintptr_t a)
+{
+    int i = iv_lower(c, a);
+    if (i < c->niv && c->iv[i].a == a) {
+        memmove(&c->iv[i], &c->iv[i + 1], (size_t)(c->niv - i - 1) * sizeof c->iv[0]);
+        c->niv--;
+    }
+}
+
+/* A fault wrote [a, b): live blocks there no longer have known contents. */
+void iv_taint(hctx *c, uintptr_t a, uintptr_t b)
+{
+    for (int i = iv_lower(c, a); i < c->niv && c->iv[i].a < b; i++) c->slot[c->iv[i].slot].tainted = 1;
+}
+
+
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 31; x *= 0x7fb5d329728ea185ull;
+    x ^= x >> 27; x *= 0x81dadef4bc2dd44dull;
+    return x ^ (x >> 33);
+}
+
+/* Word w of a block's pattern. Kinds (fill >> 5) include user data that looks like the
+ * allocator's own: tags of every family, pointers into the block, to the next block,
+ * into the SuperSlab. A correct allocator must not react to any of it. */
+uint64_t pat_word(const hslot *s, int slotno, unsigned w)
+{
+    unsigned kind = s->fill >> 5, seed = s->fill & 15;
+    uint64_t p = (uintptr_t)s->base;
+    switch (kind) {
+    case 0: return mix64(((uint64_t)slotno << 40) ^ ((uint64_t)s->gen << 20) ^ seed ^ w);
+    case 1: {   /* tag bytes of all families */
+        uint64_t t = 0xA0 | seed, f = 0x60 | seed, k = 0xC0 | seed;
+        uint64_t v = t | f << 8 | k << 16 | 0xE5ull << 24 | t << 32 | f << 40 | k << 48 | t << 56;
+        unsigned rot = 8 * (w & 7);
+        return rot ? v << rot | v >> (64 - rot) : v;
+    }
+    case 2: return p + 16 * (w + 1);                                  /* into the block */
+    case 3: return 0;
+    case 4: return (p & ~(uint64_t)0x1FFFFF) + 0x10000 + 16 * (seed + w);  /* into the SuperSlab */
+    case 5: return ~(uint64_t)0 - w;
+    case 6: return p + s->usable + 1 + 16 * w;                        /* to the next blocks */
+    default: return (uint64_t)(0x60 | seed) << 56 | ((p + 16 * w) & 0x00FFFFFFFFFFFFFFull);
+    }
+}
+
+/* Byte i of the pattern, for the positions pat_fill writes. */
+uint8_t pat_byte(const hslot *s, int slotno, size_t i, size_t ext)
+{
+    if (ext > HEAD + TAIL && i >= HEAD) {
+        size_t j = i - (ext - TAIL);   /* tail: words 64, 65 */
+        return (uint8_t)(pat_word(s, slotno, 64 + (unsigned)(j / 8)) >> (8 * (j % 8)));
+    }
+    return (uint8_t)(pat_word(s, slotno, (unsigned)(i / 8)) >> (8 * (i % 8)));
+}
+
+void pat_fill(const hslot *s, int slotno)
+{
+    uint8_t *p = s->p;
+    size_t ext = s->ext;
+    if (ext > HEAD + TAIL) {
+        for (unsigned w = 0; w < HEAD / 8; w++) { uint64_t v = pat_word(s, slotno, w); memcpy(p + 8 * w, &v, 8); }
+        for (unsigned w = 0; w < TAIL / 8; w++) { uint64_t v = pat_word(s, slotno, 64 + w); memcpy(p + ext - TAIL + 8 * w, &v, 8); }
+    } else {
+        size_t w;
+        for (w = 0; 8 * w + 8 <= ext; w++) { uint64_t v = pat_word(s, slotno, (unsigned)w); memcpy(p + 8 * w, &v, 8); }
+        for (size_t i = 8 * w; i < ext; i++) p[i] = pat_byte(s, slotno, i, ext);
+    }
+}
+
+/* Compare `at` (a block) with the pattern of s at the filled positions below limit.
+ * Returns the first differing offset or -1. */
+long pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit)
+{
+    size_t ext = s->ext;
+    if (ext > HEAD + TAIL) {
+        for (unsigned w = 0; w < HEAD / 8; w++) {
+            uint64_t v = pat_word(s, slotno, w);
+            if (8 * w + 8 <= limit) { if (memcmp(at + 8 * w, &v, 8)) return 8 * w; }
+            else for (size_t i = 8 * w; i < limit && i < 8 * w + 8; i++) if (at[i] != pat_byte(s, slotno, i, ext)) return (long)i;
+        }
+        for (size_t i = ext - TAIL; i < ext && i < limit; i++) if (at[i] != pat_byte(s, slotno, i, ext)) return (long)i;
+    } else {
+        size_t w, lim = ext < limit ? ext : limit;
+        for (w = 0; 8 * w + 8 <= lim; w++) { uint64_t v = pat_word(s, slotno, (unsigned)w); if (memcmp(at + 8 * w, &v, 8)) return (long)(8 * w); }
+        for (size_t i = 8 * w; i < lim; i++) if (at[i] != pat_byte(s, slotno, i, ext)) return (long)i;
+    }
+    return -1;
+}
+

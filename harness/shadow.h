@@ -1,0 +1,75 @@
+/* shadow.h - the shadow model of one replay: what the user really did.
+ *
+ * Per slot: the block's address, requested and usable size, the fill pattern it was
+ * given (a pure function of the fill byte, slot, generation and base address, so it can
+ * be re-derived instead of stored), and whether an injected fault wrote into it
+ * (tainted: contents no longer checked). Live blocks are also kept in an address-sorted
+ * interval array: every pointer an allocator returns is checked against it for overlap.
+ * A block that fails a check is never written by the harness.
+ *
+ * Speed matters: fills and checks touch the first HEAD and last TAIL bytes of a block
+ * only, which is where an allocator writes (links at p[0..8), tags at p-1 and p+usable). */
+#ifndef HAKMEM_HARNESS_SHADOW_H
+#define HAKMEM_HARNESS_SHADOW_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "oracle.h"
+
+enum { SL_EMPTY, SL_LIVE, SL_FREED, SL_BAD };
+#define HEAD 32u   /* bytes checked at the start of a block */
+#define TAIL 16u   /* and at its end */
+#define BIG_BLOCK 65536u  /* blocks above this (or over-aligned) may be unmapped when freed */
+
+typedef struct hslot {
+    uint8_t  state, tainted, fill, big, zero;
+    uint8_t  alloc_thread, free_thread;
+    uint16_t gen;
+    uint8_t *p;          /* current block (or dangling pointer when FREED) */
+    uint8_t *base;       /* address the fill pattern was derived from */
+    size_t   size, usable, ext;  /* ext: bytes filled (size, or usable for usable-fills) */
+    uint8_t *old;        /* the pointer a moving realloc freed */
+    uint8_t  old_big;
+} hslot;
+
+typedef struct hiv { uintptr_t a, b; int slot; } hiv;   /* live [a, b) */
+
+typedef struct hctx {
+    const hbackend *be;
+    const hop *ops;
+    int n, i;             /* stream and current op index */
+    int batch_end;        /* exec_batch runs ops up to here */
+    int cur;              /* current thread */
+    unsigned used_threads;
+    uint32_t seq;
+    hslot slot[HOP_NSLOTS];
+    hiv iv[HOP_NSLOTS + 4];
+    int niv;
+    hrun *out;
+    FILE *trace;
+    void *other;
+    uint8_t *stack_fake;
+    char note[160];       /* what the current op did, for the trace */
+} hctx;
+
+
+/* Fake blocks outside every heap (shadow.c). */
+extern uint8_t g_global_area[16384];
+uint8_t *global_fake(int idx);
+uint8_t *foreign_block(void);
+
+/* Live intervals. */
+int  iv_lower(const hctx *c, uintptr_t a);
+int  iv_overlap(const hctx *c, uintptr_t a, uintptr_t b);   /* a live slot overlapping [a, b), or -1 */
+void iv_insert(hctx *c, uintptr_t a, uintptr_t b, int slot);
+void iv_remove(hctx *c, uintptr_t a);
+void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, b) */
+
+/* Fill patterns. */
+uint64_t pat_word(const hslot *s, int slotno, unsigned w);
+uint8_t  pat_byte(const hslot *s, int slotno, size_t i, size_t ext);
+void     pat_fill(const hslot *s, int slotno);
+long     pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit);
+
+#endif
