@@ -57,17 +57,3 @@ static int hak_debug_validate_free(void *p, int for_free)
                    ? (for_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_USE_AFTER_FREE) : HAK_CORRUPT_BAD_HEADER, p);
     return 0;
 }
-
-#if HAKMEM_DEBUG_COUNTERS
-#include <stdio.h>
-#include <stdlib.h>
-__attribute__((destructor)) static void hak_stats_print(void)
-{
-    const char *e = getenv("HAKMEM_STATS");
-    if (!e || *e != '1') return;
-    fprintf(stderr, "hakmem %s statistics:\n", HAKMEM_VARIANT_NAME);
-#define HAK_STAT_PRINT(n) fprintf(stderr, "  %-18s %llu\n", #n, (unsigned long long)atomic_load(&hak_g_stats.n));
-    HAK_STAT_LIST(HAK_STAT_PRINT)
-#undef HAK_STAT_PRINT
-}
-#endif

@@ -18,3 +18,4 @@
 #include "large.c"
 #include "debug.c"
 #include "api.c"
+#include "stats.c"

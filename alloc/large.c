@@ -39,6 +39,9 @@ static struct {
     size_t cache_resident;
 } hak_lt;
 
+/* Bytes of freed mappings kept resident for reuse (mallopt M_TRIM_THRESHOLD). */
+static _Atomic size_t hak_large_keep = HAKMEM_LARGE_CACHE_RESIDENT;
+
 static inline size_t hak_lt_hash(uintptr_t user) { return (size_t)((user >> 12) * 0x9E3779B97F4A7C15ull >> 20); }
 
 static hak_large *hak_lt_find(uintptr_t user)
@@ -209,7 +212,7 @@ static void hak_large_retire(hak_large *d)
     hak_large c = *d;
     hak_lt.live--;
     if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
-        && hak_lt.cache_resident + c.map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
+        && hak_lt.cache_resident + c.map_size <= atomic_load_explicit(&hak_large_keep, memory_order_relaxed)) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* stays mapped: poison it */
         d->state = HAK_LARGE_FREED;     /* stays findable: a second free is a double free */
         d->dirty = 1;

@@ -15,6 +15,15 @@
 #define HAKMEM_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+/* Version of this header; hak_version() is the version of the library linked.
+ * HAKMEM_VERSION orders releases: MAJOR * 10000 + MINOR * 100 + PATCH. The shared
+ * library's SONAME is libhakmem.so.MAJOR (CHANGELOG.md says what each release changed). */
+#define HAKMEM_VERSION_MAJOR 0
+#define HAKMEM_VERSION_MINOR 1
+#define HAKMEM_VERSION_PATCH 0
+#define HAKMEM_VERSION (HAKMEM_VERSION_MAJOR * 10000 + HAKMEM_VERSION_MINOR * 100 + HAKMEM_VERSION_PATCH)
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +76,28 @@ static inline const char *hak_corruption_name(hak_corruption_kind kind)
  * malloc_usable_size returns 0. `ptr` is the offending pointer or link value. */
 typedef void (*hak_corruption_fn)(hak_corruption_kind kind, const void *ptr, void *arg);
 
+/* What a heap holds right now (P##get_heap_stats), from a walk of the heap (no
+ * hot-path counters). Exact when no other thread is inside the allocator, a snapshot
+ * otherwise. Always small_live + small_free <= small_mapped, live <= mapped and
+ * resident <= mapped. A tiny or mid block counts its stride, a large block its mapping. */
+typedef struct hak_heap_stats {
+    size_t mapped;             /* bytes mapped for blocks: SuperSlabs and large mappings */
+    size_t resident;           /* bytes of those resident in memory (mincore) */
+    size_t live;               /* bytes taken by live blocks: small_live + large_live_bytes */
+    size_t superslabs;         /* SuperSlabs mapped (the tiny and mid tiers) */
+    size_t superslabs_empty;   /* of those, without a slab in use */
+    size_t small_mapped;       /* superslabs * SuperSlab size */
+    size_t small_live;         /* bytes of live tiny and mid blocks */
+    size_t small_free;         /* bytes of carved tiny and mid blocks that are free */
+    size_t small_live_blocks;  /* live tiny and mid blocks */
+    size_t small_free_blocks;  /* carved tiny and mid blocks that are free (cached or listed) */
+    size_t large_live;         /* live large blocks (one mapping each) */
+    size_t large_live_bytes;   /* bytes of their mappings */
+    size_t large_cached;       /* freed large mappings kept for reuse */
+    size_t large_cached_bytes; /* bytes of those */
+    size_t releasable;         /* resident bytes P##malloc_trim would give back, about */
+} hak_heap_stats;
+
 /* Tier boundaries (requests up to these sizes are served by the tier). */
 #define HAK_TINY_MAX 1024u
 #define HAK_MID_MAX  131072u
@@ -96,7 +127,28 @@ typedef void (*hak_corruption_fn)(hak_corruption_kind kind, const void *ptr, voi
     /* 1 if [ptr, ptr+len) lies inside memory this heap manages, else 0. */           \
     int    P##owns(const void *ptr, size_t len);                                      \
     /* "release", "debug", or the weakened variant's name. */                         \
-    const char *P##build_name(void);
+    const char *P##build_name(void);                                                  \
+    /* HAKMEM_VERSION of the library (compare with the header's). */                  \
+    int    P##version(void);                                                          \
+    /* C23: free a block of `size` bytes (as requested from malloc/calloc/realloc).   \
+     * The pointer is checked as free() checks it, then the size against the block. */ \
+    void   P##free_sized(void *ptr, size_t size);                                     \
+    /* C23: free a block from aligned_alloc(align, size), checked likewise. */         \
+    void   P##free_aligned_sized(void *ptr, size_t align, size_t size);               \
+    /* Fill *out with what the heap holds (hak_heap_stats). */                        \
+    void   P##get_heap_stats(hak_heap_stats *out);                                      \
+    /* glibc's malloc_trim: flush this thread's cache, give empty SuperSlabs' and     \
+     * free slabs' pages and the cached large mappings back to the OS. 1 if any      \
+     * memory was released, else 0. `pad` is accepted and ignored (no heap top). */   \
+    int    P##malloc_trim(size_t pad);                                                \
+    /* glibc's malloc_stats: a summary on stderr. */                                  \
+    void   P##malloc_stats(void);                                                     \
+    /* glibc's malloc_info: the heap as XML on fp (options must be 0; else EINVAL). */\
+    int    P##malloc_info(int options, FILE *fp);                                     \
+    /* glibc's mallopt: M_TRIM_THRESHOLD sets the bytes of freed large mappings kept  \
+     * for reuse; M_MXFAST and M_MMAP_THRESHOLD are range-checked like glibc's and    \
+     * ignored; every other option is accepted and ignored. 1 on success, 0 if not. */\
+    int    P##mallopt(int param, int value);
 
 HAKMEM_DECLARE_API(hak_)
 HAKMEM_DECLARE_API(hakd_)

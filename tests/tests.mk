@@ -32,7 +32,7 @@ $(TEST_OUT)/$(1)/%.$(2): tests/$(1)/%.c $(TEST_MODE_LIBS_$(2))
 	$$(CC) $$(TEST_CPPFLAGS) -Itests/$(1) $$(TEST_MODE_DEFS_$(2)) $$(TEST_CFLAGS) -MMD -MP -MF $$@.d \
 	    $$< -o $$@ $$(TEST_MODE_LIBS_$(2)) -ldl
 endef
-$(foreach d,misuse api stress,$(foreach m,$(TEST_MODES),$(eval $(call test_mode_rule,$(d),$(m)))))
+$(foreach d,misuse api stress glibc,$(foreach m,$(TEST_MODES),$(eval $(call test_mode_rule,$(d),$(m)))))
 
 # Build prerequisites in parallel unless the caller already runs make with -j.
 TEST_SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
@@ -57,6 +57,16 @@ test-api:
 	@$(TEST_SUBMAKE) api-bins
 	@tests/api/run.sh $(BUILD)
 TEST_TARGETS += test-api
+
+# --- glibc: mallinfo2, malloc_trim, malloc_stats, malloc_info, mallopt, free_sized --
+GLIBC_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/glibc/glibc_test.$(m))
+
+.PHONY: test-glibc glibc-bins
+glibc-bins: $(GLIBC_BINS) $(TEST_PRELOAD_SOS)
+test-glibc:
+	@$(TEST_SUBMAKE) glibc-bins
+	@tests/glibc/run.sh $(BUILD)
+TEST_TARGETS += test-glibc
 
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))

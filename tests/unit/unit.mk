@@ -17,16 +17,3 @@ UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(foreach b,$(UNIT_BUILDS),$(BUILD)/unit/
 test-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 TEST_TARGETS += test-unit
-
-# HAKMEM_STATS=1 prints statistics at exit in builds with counters, and nothing in release.
-.PHONY: test-stats
-$(BUILD)/unit/stats_probe: tests/unit/stats_probe.c
-	@mkdir -p $(@D)
-	$(CC) -O1 $< -o $@
-test-stats: $(BUILD)/libhakmem-debug.so $(BUILD)/libhakmem.so $(BUILD)/unit/stats_probe
-	@out=$$(HAKMEM_STATS=1 LD_PRELOAD=$(abspath $(BUILD)/libhakmem-debug.so) $(BUILD)/unit/stats_probe 2>&1); \
-	 echo "$$out" | grep -q '^hakmem debug statistics:' && echo "$$out" | grep -Eq 'refills +[1-9]' \
-	   && echo "debug build: statistics printed" || { echo "$$out"; exit 1; }
-	@out=$$(HAKMEM_STATS=1 LD_PRELOAD=$(abspath $(BUILD)/libhakmem.so) $(BUILD)/unit/stats_probe 2>&1); \
-	 test -z "$$out" && echo "release build: no statistics (compiled out)"
-TEST_TARGETS += test-stats

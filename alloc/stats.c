@@ -1,0 +1,366 @@
+/* stats.c - what the heap holds, and glibc's malloc extensions built on it:
+ * heap_stats (mallinfo2's source), malloc_trim, malloc_stats, malloc_info, mallopt,
+ * the C23 sized frees, the version, and the HAKMEM_STATS report at exit.
+ *
+ * Figures come from walking the heap, not from hot-path counters (the release build
+ * has none): every carved block's tag says whether it is live (ALLOC), in a thread
+ * cache (CACHED) or on a freelist (FREE); mincore says which pages are resident.
+ * Walks run under hak_g.lock, which keeps the SuperSlab list and the large tier still;
+ * slabs that other threads own change meanwhile, so the walk reads each descriptor
+ * once and keeps every address inside its SuperSlab: figures taken while other
+ * threads allocate are a snapshot, never a fault. */
+#include <fcntl.h>
+#include <malloc.h>
+#include <limits.h>
+#include <stdarg.h>
+
+/* A heap walk: the public figures plus per-class detail for malloc_info. */
+typedef struct hak_walk {
+    hak_heap_stats st;
+    size_t live[HAK_NCLASS], cached[HAK_NCLASS], listed[HAK_NCLASS];   /* blocks per class */
+} hak_walk;
+
+/* Resident bytes of [p, p + n), page aligned (mincore). */
+static size_t hak_resident_bytes(uintptr_t p, size_t n)
+{
+    unsigned char vec[512];
+    size_t got = 0;
+    while (n) {
+        size_t pages = n / HAK_PAGE < sizeof vec ? n / HAK_PAGE : sizeof vec;
+        if (!pages) break;
+        if (mincore((void *)p, pages * HAK_PAGE, vec) == 0)
+            for (size_t i = 0; i < pages; i++) got += (vec[i] & 1) * (size_t)HAK_PAGE;
+        p += pages * HAK_PAGE;
+        n -= pages * HAK_PAGE;
+    }
+    return got;
+}
+
+/* One slab or span: count its carved blocks by tag. */
+static void hak_walk_slab(hak_walk *w, hak_superslab *ss, hak_slab *h)
+{
+    unsigned cls = h->cls;
+    uint32_t stride = h->stride, count = atomic_load_explicit(&h->count, memory_order_relaxed);
+    uintptr_t first = h->first, end = (uintptr_t)ss + HAK_SS_SIZE;
+    if (cls >= HAK_NCLASS || stride != hak_class_stride[cls] || first < (uintptr_t)ss + HAK_SLAB_SIZE + 16
+        || first >= end)
+        return;   /* changing under another thread right now */
+    uint8_t alloc = h->tag_alloc, cached = hak_tag_as(h, HAK_TAG_CACHED);
+    for (uint32_t k = 0; k < count && first + (uintptr_t)k * stride < end; k++) {
+        uint8_t tag = hak_tag_load((void *)(first + (uintptr_t)k * stride));
+        if (tag == alloc) w->live[cls]++;
+        else if (tag == cached) w->cached[cls]++;
+        else w->listed[cls]++;
+    }
+}
+
+/* Free slabs of ss whose pages trim would give back: their resident bytes. */
+static size_t hak_ss_free_resident(hak_superslab *ss)
+{
+    size_t n = 0;
+    for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++)
+        if ((ss->free_slabs >> i) & 1)
+            n += hak_resident_bytes((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), HAK_SLAB_SIZE);
+    return n;
+}
+
+static void hak_walk_heap(hak_walk *w)
+{
+    memset(w, 0, sizeof *w);
+    hak_heap_stats *st = &w->st;
+    hak_thread *self = &hak_tls;
+    pthread_mutex_lock(&hak_g.lock);
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+        st->superslabs++;
+        st->resident += hak_resident_bytes((uintptr_t)ss, HAK_SS_SIZE);
+        hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+        if (owner == NULL || owner == self) st->releasable += hak_ss_free_resident(ss);
+        if (ss->free_slabs == HAK_SS_ALL_FREE) { st->superslabs_empty++; continue; }
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            hak_slab *h = hak_ss_slab(ss, i);
+            if (h->cls != HAK_CLASS_NONE && h->head == i) hak_walk_slab(w, ss, h);
+        }
+    }
+    for (size_t i = 0; i < hak_lt.cap; i++) {
+        hak_large *e = &hak_lt.slot[i];
+        if (e->state != HAK_LARGE_LIVE && e->state != HAK_LARGE_FREED) continue;
+        size_t res = hak_resident_bytes(e->map_base, e->map_size);
+        st->resident += res;
+        if (e->state == HAK_LARGE_LIVE) {
+            st->large_live++;
+            st->large_live_bytes += e->map_size;
+        } else {
+            st->large_cached++;
+            st->large_cached_bytes += e->map_size;
+            st->releasable += res;
+        }
+    }
+    pthread_mutex_unlock(&hak_g.lock);
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        st->small_live_blocks += w->live[c];
+        st->small_free_blocks += w->cached[c] + w->listed[c];
+        st->small_live += w->live[c] * hak_class_stride[c];
+        st->small_free += (w->cached[c] + w->listed[c]) * hak_class_stride[c];
+    }
+    st->small_mapped = st->superslabs * HAK_SS_SIZE;
+    st->mapped = st->small_mapped + st->large_live_bytes + st->large_cached_bytes;
+    st->live = st->small_live + st->large_live_bytes;
+}
+
+HAK_EXPORT void HAK_API(get_heap_stats)(hak_heap_stats *out)
+{
+    hak_walk w;
+    hak_walk_heap(&w);
+    *out = w.st;
+}
+
+/* --- malloc_trim ------------------------------------------------------------------- */
+
+/* Give back the pages of ss's free slabs (ss is the caller's own, or in the pool under
+ * hak_g.lock). Returns the resident bytes released. */
+static size_t hak_ss_trim(hak_superslab *ss)
+{
+    size_t released = 0;
+    for (unsigned i = 1; i < HAK_SLABS_PER_SS;) {
+        if (!((ss->free_slabs >> i) & 1)) { i++; continue; }
+        unsigned j = i;
+        while (j < HAK_SLABS_PER_SS && ((ss->free_slabs >> j) & 1)) j++;
+        uintptr_t a = (uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT);
+        size_t n = (size_t)(j - i) << HAKMEM_SLAB_SHIFT, res = hak_resident_bytes(a, n);
+        if (res) hak_os_decommit((void *)a, n);
+        released += res;
+        ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
+        i = j;
+    }
+    return released;
+}
+
+/* Unmap every cached (freed) large mapping. Returns the bytes unmapped. */
+static size_t hak_large_trim(void)
+{
+    hak_large gone[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
+    unsigned n = 0;
+    size_t bytes = 0;
+    pthread_mutex_lock(&hak_g.lock);
+    for (unsigned i = 0; i < hak_lt.ncache; i++) {
+        hak_large *d = hak_lt_find(hak_lt.cache[i]);
+        if (!d) continue;
+        gone[n++] = *d;
+        hak_lt_remove(d);
+        hak_region_set(d->map_base, d->map_size, HAK_REGION_NONE);
+    }
+    hak_lt.ncache = 0;
+    hak_lt.cache_resident = 0;
+    pthread_mutex_unlock(&hak_g.lock);
+    for (unsigned i = 0; i < n; i++) {
+        hak_san_unpoison_fresh((void *)gone[i].map_base, gone[i].map_size);   /* ASan: no stale poison */
+        hak_os_unmap((void *)gone[i].map_base, gone[i].map_size);
+        bytes += gone[i].map_size;
+    }
+    return bytes;
+}
+
+HAK_EXPORT int HAK_API(malloc_trim)(size_t pad)
+{
+    (void)pad;   /* glibc keeps pad bytes at the top of its main heap; hakmem has no top */
+    hak_global_init();
+    hak_thread *t = &hak_tls;
+    size_t released = 0;
+    hak_thread_flush_all(t);   /* cached blocks go home: slabs may empty */
+    if (t->initialized)
+        for (hak_superslab *ss = t->owned; ss; ss = ss->next) released += hak_ss_trim(ss);
+    pthread_mutex_lock(&hak_g.lock);
+    for (hak_superslab *ss = hak_g.pool; ss; ss = ss->next) {
+        released += hak_ss_trim(ss);
+        if (ss->free_slabs == HAK_SS_ALL_FREE) ss->resident = 0;
+    }
+    pthread_mutex_unlock(&hak_g.lock);
+    released += hak_large_trim();
+    return released > 0;
+}
+
+/* --- mallopt ----------------------------------------------------------------------- */
+
+HAK_EXPORT int HAK_API(mallopt)(int param, int value)
+{
+    switch (param) {
+    case M_TRIM_THRESHOLD:   /* free memory kept before giving it back: the large cache */
+        atomic_store_explicit(&hak_large_keep, value < 0 ? SIZE_MAX : (size_t)value, memory_order_relaxed);
+        return 1;
+    case M_MXFAST:           /* glibc's fastbin limit: range-checked as glibc does, no fastbins here */
+        return value >= 0 && (size_t)value <= 80 * sizeof(size_t) / 4;
+    case M_MMAP_THRESHOLD:   /* glibc refuses more than half its heap size; the tiers here are fixed */
+        return (size_t)(long)value <= ((size_t)4 << 20) * sizeof(long);
+    default:                 /* M_TOP_PAD, M_MMAP_MAX, M_CHECK_ACTION, M_PERTURB, M_ARENA_*, unknown */
+        return 1;
+    }
+}
+
+/* --- C23 sized frees ----------------------------------------------------------------- */
+
+/* Usable size of p if it is a live block, else 0; reports nothing (free does). */
+static size_t hak_live_usable(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    unsigned region = hak_region_of(a);
+    if (region == HAK_REGION_LARGE) {
+        pthread_mutex_lock(&hak_g.lock);
+        hak_large *d = hak_lt_find(a);
+        size_t n = d && d->state == HAK_LARGE_LIVE && hak_large_hdr_ok(d) ? hak_large_usable(d) : 0;
+        pthread_mutex_unlock(&hak_g.lock);
+        return n;
+    }
+    if (region != HAK_REGION_SS) return 0;
+    hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
+    return hak_slab_holds(sl, a, 1) && hak_tag_load(p) == sl->tag_alloc ? sl->stride - 1u : 0;
+}
+
+/* The pointer first, exactly as free checks it; then the size (and alignment) it came
+ * with: a block smaller than the size claimed is not the block the caller means. */
+static void hak_free_checked_size(void *p, size_t align, size_t size)
+{
+    if (!p) return;
+    if (!HAKMEM_BUILD_RELEASE && !hak_debug_validate_free(p, 1)) return;
+    size_t usable = hak_live_usable(p);
+    if (!usable) { hak_free_fast(p); return; }   /* not live: free reports what it is */
+    if (size > usable || ((uintptr_t)p & (align - 1))) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    hak_free_fast(p);
+}
+
+HAK_EXPORT void HAK_API(free_sized)(void *p, size_t size) { hak_free_checked_size(p, 1, size); }
+
+HAK_EXPORT void HAK_API(free_aligned_sized)(void *p, size_t align, size_t size)
+{
+    if (p && (align == 0 || (align & (align - 1)))) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    hak_free_checked_size(p, align, size);
+}
+
+HAK_EXPORT int HAK_API(version)(void) { return HAKMEM_VERSION; }
+
+/* --- printing ------------------------------------------------------------------------ */
+
+/* Append to a fixed buffer (no stdio: the report at exit must not allocate). */
+typedef struct { char buf[8192]; size_t n; } hak_text;
+__attribute__((format(printf, 2, 3))) static void hak_text_add(hak_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(t->buf + t->n, sizeof t->buf - t->n, fmt, ap);
+    va_end(ap);
+    if (r > 0) t->n += (size_t)r < sizeof t->buf - t->n ? (size_t)r : sizeof t->buf - t->n - 1;
+}
+
+static void hak_write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t r = write(fd, s, n);
+        if (r <= 0) return;
+        s += r;
+        n -= (size_t)r;
+    }
+}
+
+/* The HAKMEM_STATS report: what every build knows, then the counters of a debug build. */
+static void hak_stats_text(hak_text *t)
+{
+    hak_walk w;
+    hak_walk_heap(&w);
+    const hak_heap_stats *s = &w.st;
+    hak_text_add(t, "hakmem %s statistics: pid %ld, hakmem %d.%d.%d\n", HAKMEM_VARIANT_NAME, (long)getpid(),
+                 HAKMEM_VERSION_MAJOR, HAKMEM_VERSION_MINOR, HAKMEM_VERSION_PATCH);
+#define HAK_ROW(name, v) hak_text_add(t, "  %-18s %zu\n", name, (size_t)(v))
+    HAK_ROW("mapped", s->mapped);
+    HAK_ROW("resident", s->resident);
+    HAK_ROW("live", s->live);
+    HAK_ROW("superslabs", s->superslabs);
+    HAK_ROW("superslabs_empty", s->superslabs_empty);
+    HAK_ROW("small_live_blocks", s->small_live_blocks);
+    HAK_ROW("small_live", s->small_live);
+    HAK_ROW("small_free", s->small_free);
+    HAK_ROW("large_live", s->large_live);
+    HAK_ROW("large_live_bytes", s->large_live_bytes);
+    HAK_ROW("large_cached", s->large_cached);
+    HAK_ROW("large_cached_bytes", s->large_cached_bytes);
+    HAK_ROW("releasable", s->releasable);
+#if HAKMEM_DEBUG_COUNTERS
+#define HAK_STAT_ROW(n) HAK_ROW(#n, atomic_load(&hak_g_stats.n));
+    HAK_STAT_LIST(HAK_STAT_ROW)
+#undef HAK_STAT_ROW
+#endif
+#undef HAK_ROW
+}
+
+/* HAKMEM_STATS_FILE: "%p" in the path becomes the process id (one file per process
+ * when the program runs others). */
+static int hak_stats_open(const char *path)
+{
+    char name[4096];
+    size_t n = 0;
+    for (const char *c = path; *c && n + 24 < sizeof name; c++) {
+        if (c[0] == '%' && c[1] == 'p') { n += (size_t)snprintf(name + n, sizeof name - n, "%ld", (long)getpid()); c++; }
+        else name[n++] = *c;
+    }
+    name[n] = 0;
+    return open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+__attribute__((destructor)) static void hak_stats_at_exit(void)
+{
+    const char *e = getenv("HAKMEM_STATS");
+    if (!e || strcmp(e, "1") != 0) return;
+    const char *path = getenv("HAKMEM_STATS_FILE");
+    int fd = 2;
+    if (path && *path && (fd = hak_stats_open(path)) < 0) {
+        hak_write_line("hakmem: HAKMEM_STATS_FILE cannot be opened; statistics not written");
+        return;
+    }
+    static hak_text t;   /* 8 KiB: not on the stack of whatever thread exits */
+    t.n = 0;
+    hak_stats_text(&t);
+    hak_write_all(fd, t.buf, t.n);
+    if (fd != 2) close(fd);
+}
+
+HAK_EXPORT void HAK_API(malloc_stats)(void)
+{
+    hak_walk w;
+    hak_walk_heap(&w);
+    const hak_heap_stats *s = &w.st;
+    hak_text t;
+    t.n = 0;
+    /* glibc's layout: the arena (here: the SuperSlab heap), then totals with mmap. */
+    hak_text_add(&t, "Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n", s->small_mapped, s->small_live);
+    hak_text_add(&t, "Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n", s->mapped, s->live);
+    hak_text_add(&t, "mmap regions     = %10zu\nmmap bytes       = %10zu\n", s->large_live, s->large_live_bytes);
+    hak_write_all(2, t.buf, t.n);
+}
+
+HAK_EXPORT int HAK_API(malloc_info)(int options, FILE *fp)
+{
+    if (options != 0) return EINVAL;   /* as glibc */
+    hak_walk w;
+    hak_walk_heap(&w);
+    const hak_heap_stats *s = &w.st;
+    size_t ncached = 0, bcached = 0, nlisted = 0, blisted = 0;
+    fprintf(fp, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        /* sizes a class serves: above the previous class's, up to its stride (the
+         * page-aligned classes serve only aligned requests of their own stride) */
+        size_t n = w.cached[c] + w.listed[c];
+        size_t from = c == 0 ? 1 : c >= HAK_NSIZED ? hak_class_stride[c] : hak_class_stride[c - 1] + 1u;
+        ncached += w.cached[c]; bcached += w.cached[c] * hak_class_stride[c];
+        nlisted += w.listed[c]; blisted += w.listed[c] * hak_class_stride[c];
+        if (n) fprintf(fp, "  <size from=\"%zu\" to=\"%u\" total=\"%zu\" count=\"%zu\"/>\n", from,
+                       hak_class_stride[c], n * hak_class_stride[c], n);
+    }
+    fprintf(fp, "</sizes>\n<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n"
+                "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+                "<system type=\"current\" size=\"%zu\"/>\n<aspace type=\"total\" size=\"%zu\"/>\n</heap>\n",
+            ncached, bcached, nlisted, blisted, s->small_mapped, s->small_mapped);
+    fprintf(fp, "<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+                "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n<system type=\"current\" size=\"%zu\"/>\n"
+                "<aspace type=\"total\" size=\"%zu\"/>\n</malloc>\n",
+            ncached, bcached, nlisted + s->large_cached, blisted + s->large_cached_bytes, s->large_live,
+            s->large_live_bytes, s->mapped, s->mapped);
+    return 0;
+}
