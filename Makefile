@@ -78,12 +78,13 @@ $(BUILD)/gcc/preload-%.o: alloc/preload.c
 	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) -c $< -o $@
 # -Bsymbolic: the libc names call this object's own hak_* even if the executable exports others.
 PRELOAD_LDFLAGS := -shared -pthread -Wl,-z,nodelete -Wl,-Bsymbolic -Wl,--version-script=alloc/preload.map
-$(BUILD)/libhakmem.so: $(BUILD)/gcc/preload-release.o
-	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
-$(BUILD)/libhakmem-debug.so: $(BUILD)/gcc/preload-debug.o
-	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
-$(BUILD)/libhakmem-nochecks.so: $(BUILD)/gcc/preload-nochecks.o
-	$(CC) $(PRELOAD_LDFLAGS) $^ -o $@
+# The installed two carry their SONAME (tools/install.mk).
+$(BUILD)/libhakmem.so: $(BUILD)/gcc/preload-release.o alloc/preload.map include/hakmem.h
+	$(CC) $(PRELOAD_LDFLAGS) -Wl,-soname,$(call soname,libhakmem) $(filter %.o,$^) -o $@
+$(BUILD)/libhakmem-debug.so: $(BUILD)/gcc/preload-debug.o alloc/preload.map include/hakmem.h
+	$(CC) $(PRELOAD_LDFLAGS) -Wl,-soname,$(call soname,libhakmem-debug) $(filter %.o,$^) -o $@
+$(BUILD)/libhakmem-nochecks.so: $(BUILD)/gcc/preload-nochecks.o alloc/preload.map
+	$(CC) $(PRELOAD_LDFLAGS) $(filter %.o,$^) -o $@
 
 LIBS := $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a $(BUILD)/libhakmem.so \
         $(BUILD)/libhakmem-debug.so $(BUILD)/libhakmem-nochecks.so
@@ -98,6 +99,7 @@ deps-%:
 
 # Every fragment appends its test targets to TEST_TARGETS.
 TEST_TARGETS :=
+-include tools/install.mk
 -include tests/tests.mk
 -include tests/visibility/visibility.mk
 -include harness/harness.mk
@@ -117,6 +119,8 @@ help:
 	@echo "make fuzz-<target>   fuzz one target; make afl-<target>; make fuzz-regress"
 	@echo "make verify          the verify report; make verify-teeth: weakened builds are caught"
 	@echo "make bench           benchmarks against glibc, mimalloc, jemalloc, tcmalloc"
+	@echo "make install         PREFIX=/usr/local DESTDIR= LIBDIR= INCLUDEDIR= (tools/install.mk); make uninstall"
+	@echo "make deps            install every Debian package any target needs (as root)"
 	@echo "make nightly         the nightly fuzzing job (ci/nightly.sh)"
 
 clean:

@@ -68,6 +68,12 @@ test-glibc:
 	@tests/glibc/run.sh $(BUILD)
 TEST_TARGETS += test-glibc
 
+# --- install: make install into a temporary prefix, used with pkg-config alone ------
+.PHONY: test-install
+test-install: libs $(BUILD)/hakmem-replay
+	@tests/install/run.sh $(BUILD)
+TEST_TARGETS += test-install
+
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
 STRESS_SECONDS ?= 4
