@@ -96,6 +96,9 @@ libs: deps-build $(LIBS)
 
 deps-%:
 	@tools/deps.sh $*
+# Every Debian package any target needs, at once (as root; otherwise the apt-get line).
+deps:
+	@tools/deps.sh --all
 
 # Every fragment appends its test targets to TEST_TARGETS.
 TEST_TARGETS :=

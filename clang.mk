@@ -3,8 +3,8 @@
 
 CLANG       ?= clang
 CLANGXX     ?= clang++
-LLVM_COV    ?= $(shell command -v llvm-cov-14 || command -v llvm-cov)
-LLVM_PROFDATA ?= $(shell command -v llvm-profdata-14 || command -v llvm-profdata)
+LLVM_COV    ?= $(shell command -v llvm-cov || command -v llvm-cov-14)
+LLVM_PROFDATA ?= $(shell command -v llvm-profdata || command -v llvm-profdata-14)
 
 CLANG_WARN  := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wno-unused-function
 

@@ -63,16 +63,22 @@ GLIBC_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/glibc/glibc_test.$(m))
 
 .PHONY: test-glibc glibc-bins
 glibc-bins: $(GLIBC_BINS) $(TEST_PRELOAD_SOS)
-test-glibc:
+test-glibc: deps-preload
 	@$(TEST_SUBMAKE) glibc-bins
 	@tests/glibc/run.sh $(BUILD)
 TEST_TARGETS += test-glibc
 
 # --- install: make install into a temporary prefix, used with pkg-config alone ------
 .PHONY: test-install
-test-install: libs $(BUILD)/hakmem-replay
+test-install: deps-install deps-preload libs $(BUILD)/hakmem-replay
 	@tests/install/run.sh $(BUILD)
 TEST_TARGETS += test-install
+
+# --- deps: tools/deps.sh names what is missing, and why, before it installs ---------
+.PHONY: test-deps
+test-deps:
+	@tests/deps/run.sh
+TEST_TARGETS += test-deps
 
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
