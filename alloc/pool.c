@@ -9,9 +9,20 @@ static __thread hak_thread hak_tls __attribute__((tls_model("initial-exec"))) = 
 
 static void hak_global_init(void);
 
+/* The shared pool's lock; the debug build counts how often it was found held. */
+static inline void hak_pool_lock(void)
+{
+#if HAKMEM_DEBUG_COUNTERS
+    HAK_STAT_INC(pool_locks);
+    if (pthread_mutex_trylock(&hak_g.lock) == 0) return;
+    HAK_STAT_INC(pool_lock_waits);
+#endif
+    pthread_mutex_lock(&hak_g.lock);
+}
+
 static hak_superslab *hak_ss_map(void)
 {
-    pthread_mutex_lock(&hak_g.lock);
+    hak_pool_lock();
     hak_superslab *ss = hak_region_ready() ? hak_arena_commit_ss() : NULL;
     if (!ss) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
     ss->magic = HAK_SS_MAGIC;
@@ -108,7 +119,7 @@ static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
     hak_owned_remove(t, ss);
     hak_ss_set_owner(ss, NULL);
     int empty = ss->free_slabs == HAK_SS_ALL_FREE;
-    pthread_mutex_lock(&hak_g.lock);
+    hak_pool_lock();
     if (empty && hak_g.npool >= HAKMEM_POOL_RESIDENT && ss->resident) {
         hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
         ss->touched = 0;
@@ -142,7 +153,7 @@ static int hak_pool_acquire(hak_thread *t)
 {
     hak_superslab *got[HAKMEM_POOL_BATCH];
     unsigned n = 0;
-    pthread_mutex_lock(&hak_g.lock);
+    hak_pool_lock();
     while (n < HAKMEM_POOL_BATCH && hak_g.pool) {
         got[n++] = hak_g.pool;
         hak_g.pool = hak_g.pool->next;

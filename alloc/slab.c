@@ -196,10 +196,12 @@ static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 {
     hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
     void *old = atomic_load_explicit(&head->remote, memory_order_relaxed);
-    do {
+    for (;;) {
         hak_link_store(p, old);
-    } while (!atomic_compare_exchange_weak_explicit(&head->remote, &old, p, memory_order_seq_cst,
-                                                    memory_order_relaxed));
+        if (atomic_compare_exchange_weak_explicit(&head->remote, &old, p, memory_order_seq_cst,
+                                                  memory_order_relaxed)) break;
+        HAK_STAT_INC(remote_cas_retries);
+    }
     /* seq_cst with the owner's exchange in hak_collect_hinted: either the owner's scan
      * sees this push, or this load sees the owner's 0 and sets the hint again. */
     if (!atomic_load_explicit(&ss->remote_hint, memory_order_seq_cst))

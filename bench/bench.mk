@@ -1,4 +1,4 @@
-# bench/bench.mk - benchmarks against glibc, mimalloc, jemalloc, tcmalloc (issue 4).
+# bench/bench.mk - benchmarks against glibc, mimalloc, jemalloc, tcmalloc.
 # Included by the Makefile.
 #   make bench          all benchmarks x all allocators, BENCH_ROUNDS rounds (default 5);
 #                       writes $(BUILD)/bench/report.md, report.json, bench.svg/png
@@ -10,7 +10,7 @@
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_BIN    := $(BENCH_DIR)/bin
-BENCH_PROGS  := random_mixed mt_larson mid_large
+BENCH_PROGS  := random_mixed rmix mt_larson prodcons exchange mid_large
 BENCH_EXES   := $(addprefix $(BENCH_BIN)/,$(BENCH_PROGS))
 # Plain -O2 (the benchmark loop must not be what we measure); -g for callgrind annotate.
 BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -pthread

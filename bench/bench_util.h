@@ -174,4 +174,65 @@ static inline void bench_fmt_rate(char *buf, size_t len, double v)
         snprintf(buf, len, "%.2f ", v);
 }
 
+/* ---- A single-producer single-consumer ring of pointer batches (prodcons,
+ * exchange). Each slot is a batch whose count is the handshake: 0 = empty, the
+ * producer fills it and publishes the count (release), the consumer takes the
+ * pointers and stores 0 (release). Not malloc'd per batch, so the transport adds
+ * no allocator traffic of its own. */
+#include <sched.h>
+#include <stdatomic.h>
+
+#define BENCH_BATCH 64u   /* pointers per batch */
+#define BENCH_RING  16u   /* batches in flight per ring */
+
+typedef struct bench_batch {
+    _Atomic uint32_t n;
+    void *p[BENCH_BATCH];
+} __attribute__((aligned(64))) bench_batch;
+
+typedef struct bench_ring {
+    bench_batch b[BENCH_RING];
+    unsigned head __attribute__((aligned(64)));   /* producer only */
+    unsigned tail __attribute__((aligned(64)));   /* consumer only */
+} bench_ring;
+
+/* Publish n <= BENCH_BATCH pointers; 0 if the ring is full (try again later). */
+static inline int bench_ring_put(bench_ring *r, void *const *p, uint32_t n)
+{
+    bench_batch *b = &r->b[r->head % BENCH_RING];
+    if (atomic_load_explicit(&b->n, memory_order_acquire) != 0)
+        return 0;
+    memcpy(b->p, p, n * sizeof *p);
+    atomic_store_explicit(&b->n, n, memory_order_release);
+    r->head++;
+    return 1;
+}
+
+/* The oldest published batch (its count in *n), or NULL if none; hand it back with
+ * bench_ring_done once its pointers are used. */
+static inline bench_batch *bench_ring_peek(bench_ring *r, uint32_t *n)
+{
+    bench_batch *b = &r->b[r->tail % BENCH_RING];
+    *n = atomic_load_explicit(&b->n, memory_order_acquire);
+    return *n ? b : NULL;
+}
+
+static inline void bench_ring_done(bench_ring *r, bench_batch *b)
+{
+    atomic_store_explicit(&b->n, 0, memory_order_release);
+    r->tail++;
+}
+
+/* Back off while waiting for another thread: spin briefly, then yield the CPU (the
+ * benchmarks run oversubscribed: the awaited thread may need this core). */
+static inline void bench_backoff(unsigned *spins)
+{
+    if (++*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else
+        sched_yield();
+}
+
 #endif /* BENCH_UTIL_H */

@@ -12,7 +12,7 @@
  * With threads > 1 every thread runs the same loop on its own 256 slots, nothing
  * shared (the "random_mixed, one loop per thread" benchmark). One op = one free plus
  * one malloc. Prints a human line and
- *   RESULT ops_per_sec=<float> rss_kb=<peak RSS> threads=<n> iterations=<n> check=<n>
+ *   RESULT bench=rmix threads=<n> ops=<n> ops_per_sec=<n> rss_kb=<peak RSS> check=<n> bad=<0|1>
  * Exits 1 if malloc fails or a block lost the bytes written into it. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -93,6 +93,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Peak RSS in KiB: VmHWM, which belongs to this address space (ru_maxrss would carry
+ * the peak of the process that exec'd us, e.g. a large python runner). */
+static long peak_rss_kb(void)
+{
+    long kb = -1;
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "VmHWM:", 6)) { kb = strtol(line + 6, NULL, 10); break; }
+        fclose(f);
+    }
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = ru.ru_maxrss;
+    }
+    return kb;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -143,14 +163,12 @@ int main(int argc, char **argv)
     uint64_t check = 0;
     int failed = 0;
     for (unsigned i = 0; i < threads; i++) { check += w[i].check; failed |= w[i].failed; }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    long rss = peak_rss_kb();
     double ops = (double)iters * threads / dt;
     printf("rmix: %u thread(s) x %llu iterations, 16..%u B: %.3f s, %.2f M ops/s, peak RSS %ld KiB%s\n",
-           threads, (unsigned long long)iters, max_size, dt, ops / 1e6, ru.ru_maxrss,
-           failed ? " FAILED" : "");
-    printf("RESULT ops_per_sec=%.1f rss_kb=%ld threads=%u iterations=%llu check=%llu\n", ops,
-           ru.ru_maxrss, threads, (unsigned long long)iters, (unsigned long long)check);
+           threads, (unsigned long long)iters, max_size, dt, ops / 1e6, rss, failed ? " FAILED" : "");
+    printf("RESULT bench=rmix threads=%u ops=%llu ops_per_sec=%.0f rss_kb=%ld check=%llu bad=%d\n",
+           threads, (unsigned long long)iters * threads, ops, rss, (unsigned long long)check, failed);
     free(w);
     return failed ? 1 : 0;
 }

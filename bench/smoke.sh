@@ -30,17 +30,25 @@ for alloc in glibc hakmem; do
         check "$alloc mt_larson ${t}t" "$pre" "$bindir/mt_larson" $t 10000
     done
     check "$alloc mt_larson 100% share" "$pre" "$bindir/mt_larson" 2 5000 16 16 2k 100
+    check "$alloc rmix" "$pre" "$bindir/rmix" 1 20000
+    check "$alloc rmix 3t" "$pre" "$bindir/rmix" 3 5000 4096 2
+    for t in 2 5; do
+        check "$alloc prodcons ${t}t" "$pre" "$bindir/prodcons" $t 5000
+        check "$alloc exchange ${t}t" "$pre" "$bindir/exchange" $t 5000
+    done
     check "$alloc mid" "$pre" "$bindir/mid_large" mid 2000
     check "$alloc large" "$pre" "$bindir/mid_large" large 50
 done
 
-for b in random_mixed mt_larson mid_large; do
+for b in random_mixed rmix mt_larson prodcons exchange mid_large; do
     "$bindir/$b" --help >/dev/null 2>&1 || { echo "smoke: FAIL $b --help: not exit 0"; fail=1; }
     "$bindir/$b" bogus-arg >/dev/null 2>&1
     [ $? -eq 2 ] || { echo "smoke: FAIL $b bogus-arg: not exit 2"; fail=1; }
 done
 "$bindir/random_mixed" 10 4 100 50 >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "smoke: FAIL random_mixed min > max: not exit 2"; fail=1; }
+"$bindir/prodcons" 1 >/dev/null 2>&1
+[ $? -eq 2 ] || { echo "smoke: FAIL prodcons 1 thread: not exit 2"; fail=1; }
 echo "smoke: usage checks done"
 
 # The runner, end to end, on glibc and hakmem release.
