@@ -20,6 +20,16 @@ typedef struct hak_walk {
     size_t live[HAK_NCLASS], cached[HAK_NCLASS], listed[HAK_NCLASS];   /* blocks per class */
 } hak_walk;
 
+/* The one place this file reads a block's state: what a walk counts a carved block of
+ * slab h as, and whether p is a live block of h. */
+enum { HAK_WALK_LIVE, HAK_WALK_CACHED, HAK_WALK_LISTED };
+static inline int hak_walk_state(const hak_slab *h, void *p)
+{
+    uint8_t tag = hak_tag_load(p);
+    return tag == h->tag_alloc ? HAK_WALK_LIVE : tag == hak_tag_as(h, HAK_TAG_CACHED) ? HAK_WALK_CACHED : HAK_WALK_LISTED;
+}
+static inline int hak_block_live(const hak_slab *h, void *p) { return hak_tag_load(p) == h->tag_alloc; }
+
 /* Resident bytes of [p, p + n), page aligned (mincore). */
 static size_t hak_resident_bytes(uintptr_t p, size_t n)
 {
@@ -45,11 +55,10 @@ static void hak_walk_slab(hak_walk *w, hak_superslab *ss, hak_slab *h)
     if (cls >= HAK_NCLASS || stride != hak_class_stride[cls] || first < (uintptr_t)ss + HAK_SLAB_SIZE + 16
         || first >= end)
         return;   /* changing under another thread right now */
-    uint8_t alloc = h->tag_alloc, cached = hak_tag_as(h, HAK_TAG_CACHED);
     for (uint32_t k = 0; k < count && first + (uintptr_t)k * stride < end; k++) {
-        uint8_t tag = hak_tag_load((void *)(first + (uintptr_t)k * stride));
-        if (tag == alloc) w->live[cls]++;
-        else if (tag == cached) w->cached[cls]++;
+        int st = hak_walk_state(h, (void *)(first + (uintptr_t)k * stride));
+        if (st == HAK_WALK_LIVE) w->live[cls]++;
+        else if (st == HAK_WALK_CACHED) w->cached[cls]++;
         else w->listed[cls]++;
     }
 }
@@ -212,7 +221,7 @@ static size_t hak_live_usable(void *p)
     }
     if (region != HAK_REGION_SS) return 0;
     hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-    return hak_slab_holds(sl, a, 1) && hak_tag_load(p) == sl->tag_alloc ? sl->stride - 1u : 0;
+    return hak_slab_holds(sl, a, 1) && hak_block_live(sl, p) ? sl->stride - 1u : 0;
 }
 
 /* The pointer first, exactly as free checks it; then the size (and alignment) it came

@@ -1,4 +1,4 @@
-/* fuzz_ops.c - every op and every fault class (F1-F8 of the brief) mixed.
+/* fuzz_ops.c - every op and every fault class (F1..F8, harness/fault_classes.def) mixed.
  *
  * Property: the whole claim on arbitrary streams: for every fault the debug build
  * reports (double free, invalid free, forged chunk, overflow, underflow, use-after-free

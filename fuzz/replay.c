@@ -1,33 +1,59 @@
-/* replay.c - hakmem-replay: convert, replay and explain op streams.
- *
- *   hakmem-replay [--build release|debug|system|both] [--target ops|freelist|header]
- *                 [--trace] [--json] [--to-text|--to-bin] [-o OUT] FILE...
- *
- * Input files are text (first line "#hakmem-ops") or binary in the dialect of the
- * target (default: guessed from the path, e.g. crashes/fuzz_freelist/..., else ops).
- *   --to-text / --to-bin   print (or write to -o) the stream in the other form
- *   --build both           (default) release and debug, the differential verdict
- *   --build release|debug  one build: its reports and harms
- *   --build system         the process's malloc (glibc, or whatever LD_PRELOAD put
- *                          there): each stream in a forked child; a signal counts as a
- *                          detection
- *   --trace                op-by-op trace on stdout
- *   --json                 one JSON object per file (for verify/report.py)
- * Exit status: 0 if every stream is "ok" or "escape", 1 on a violation, 2 on usage. */
+/* replay.c - hakmem-replay: convert, replay and explain op streams (the text form is
+ * docs/op-format.md). `hakmem-replay --help` prints the whole usage (the HELP text
+ * below); a usage error prints one line saying what is wrong, the usage line, and
+ * exits 2. */
 #include "fuzz_entry.h"
 
+#include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void usage(void)
+#define USAGE "usage: hakmem-replay [-b BUILD] [-t TARGET] [--trace] [--json] [--to-text|--to-bin] [-o OUT] FILE...\n"
+static const char HELP[] =
+    USAGE
+    "\n"
+    "Replay op streams against hakmem's release and debug builds and say who detected\n"
+    "what, or convert them between the binary form (what fuzzers mutate) and the text\n"
+    "form (one op a line, first line \"#hakmem-ops\"; see docs/op-format.md).\n"
+    "\n"
+    "  -b, --build BUILD    both (default): release and debug, the differential verdict;\n"
+    "                       release | debug: one build, its reports and harms;\n"
+    "                       system: the process's own malloc (glibc, or what LD_PRELOAD\n"
+    "                       put there), each stream in a child; a signal is a detection\n"
+    "  -t, --target TARGET  dialect of binary inputs: ops | freelist | header (also\n"
+    "                       fuzz_ops ...); default: guessed from the path, else ops\n"
+    "      --trace          op-by-op trace on stdout\n"
+    "      --json           one JSON object per file (what verify/report.py reads)\n"
+    "      --to-text        print the stream as text (to OUT with -o)\n"
+    "      --to-bin         print the stream in binary form, in TARGET's dialect\n"
+    "  -o, --output OUT     write the converted stream to OUT (one input file only)\n"
+    "  -h, --help           this help, exit 0\n"
+    "  -V, --version        hakmem's version, exit 0\n"
+    "\n"
+    "Examples:\n"
+    "  hakmem-replay corpus/text/f1-double-free.txt          the verdict of one stream\n"
+    "  hakmem-replay --build release --trace FILE             what the release build did\n"
+    "  hakmem-replay --to-text build/crashes/fuzz_ops/crash-X   a crash file, readable\n"
+    "  hakmem-replay -t freelist --to-bin -o seed FILE.txt    a text stream as a seed\n"
+    "\n"
+    "Exit status: 0 when every stream's verdict is ok, 1 when one is a violation\n"
+    "(divergence, escape, false alarm, crash), 2 on a usage error or an unreadable or\n"
+    "invalid input file.\n";
+
+/* A usage error: what is wrong, on one line, then the usage line; exit 2. */
+__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
 {
-    fprintf(stderr,
-            "usage: hakmem-replay [--build release|debug|system|both] [--target ops|freelist|header]\n"
-            "                     [--trace] [--json] [--to-text|--to-bin] [-o OUT] FILE...\n");
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hakmem-replay: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n" USAGE "Try 'hakmem-replay --help' for more information.\n", stderr);
     exit(2);
 }
 
@@ -108,22 +134,45 @@ int main(int argc, char **argv)
 {
     const char *build = "both", *outpath = NULL;
     int dialect = -1, trace = 0, json = 0, to_text = 0, to_bin = 0, i;
-    for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-        if (!strcmp(argv[i], "--build") && i + 1 < argc) build = argv[++i];
-        else if (!strcmp(argv[i], "--target") && i + 1 < argc) {
-            dialect = hop_dialect_from_name(argv[++i]);
-            if (dialect < 0) usage();
+    enum { OPT_TRACE = 256, OPT_JSON, OPT_TO_TEXT, OPT_TO_BIN };
+    static const struct option longopts[] = {
+        { "build", required_argument, NULL, 'b' },   { "target", required_argument, NULL, 't' },
+        { "trace", no_argument, NULL, OPT_TRACE },    { "json", no_argument, NULL, OPT_JSON },
+        { "to-text", no_argument, NULL, OPT_TO_TEXT }, { "to-bin", no_argument, NULL, OPT_TO_BIN },
+        { "output", required_argument, NULL, 'o' },  { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;   /* our own one-line messages */
+    int c;
+    while ((c = getopt_long(argc, argv, ":b:t:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            build = optarg;
+            if (strcmp(build, "both") && strcmp(build, "release") && strcmp(build, "debug") && strcmp(build, "system"))
+                usage_error("unknown build '%s' (both, release, debug, system)", build);
+            break;
+        case 't':
+            dialect = hop_dialect_from_name(optarg);
+            if (dialect < 0) usage_error("unknown target '%s' (ops, freelist, header)", optarg);
+            break;
+        case OPT_TRACE: trace = 1; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_TO_TEXT: to_text = 1; break;
+        case OPT_TO_BIN: to_bin = 1; break;
+        case 'o': outpath = optarg; break;
+        case 'h': fputs(HELP, stdout); return 0;
+        case 'V': printf("hakmem-replay (hakmem %d.%d.%d)\n", HAKMEM_VERSION_MAJOR, HAKMEM_VERSION_MINOR, HAKMEM_VERSION_PATCH); return 0;
+        case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            if (optopt) usage_error("unknown option '-%c'", optopt);
+            usage_error("unknown option '%s'", argv[optind - 1]);
         }
-        else if (!strcmp(argv[i], "--trace")) trace = 1;
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--to-text")) to_text = 1;
-        else if (!strcmp(argv[i], "--to-bin")) to_bin = 1;
-        else if (!strcmp(argv[i], "-o") && i + 1 < argc) outpath = argv[++i];
-        else usage();
     }
-    if (i >= argc || (to_text && to_bin)) usage();
-    if (strcmp(build, "both") && strcmp(build, "release") && strcmp(build, "debug") && strcmp(build, "system")) usage();
-    if (outpath && argc - i != 1) { fprintf(stderr, "hakmem-replay: -o takes one input file\n"); return 2; }
+    i = optind;
+    if (i >= argc) usage_error("no input file");
+    if (to_text && to_bin) usage_error("--to-text and --to-bin exclude each other");
+    if (outpath && !to_text && !to_bin) usage_error("-o needs --to-text or --to-bin");
+    if (outpath && argc - i != 1) usage_error("-o takes one input file, not %d", argc - i);
     oracle_abort_on_violation = 0;
     int worst = 0;
     for (; i < argc; i++) {

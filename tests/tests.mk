@@ -80,6 +80,17 @@ test-deps:
 	@tests/deps/run.sh
 TEST_TARGETS += test-deps
 
+# --- cli: --help exits 0 with the full help; misuse is one line + usage, exit 2 ------
+.PHONY: test-cli
+test-cli: $(BUILD)/hakmem-replay
+	@$(PYTHON) tests/cli/check_cli.py $(BUILD)/hakmem-replay
+TEST_TARGETS += test-cli
+
+# --- docs: self-contained, links resolve, every variable listed, op-format examples --
+.PHONY: test-docs
+test-docs: $(BUILD)/hakmem-replay
+	@$(PYTHON) tests/docs/check.py --replay $(BUILD)/hakmem-replay
+
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
 STRESS_SECONDS ?= 4
