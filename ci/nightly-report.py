@@ -2,11 +2,12 @@
 """nightly-report.py - the one Markdown summary of a ci/nightly.sh run, and its verdict.
 
 Reads what nightly.sh left in the run folder: campaigns.tsv, merge.tsv, crashes.tsv,
+progress.tsv (execs and coverage at each status tick, plotted into progress.svg beside --out),
 the oracle's per-process counters stats/<target>/*.json (HAKMEM_FUZZ_STATS, see
 harness/) and escapes/<target>/. Writes --out and prints nothing else but errors.
 Exit status: 0 clean, 1 a finding (reproduced crash, divergence, false alarm, harm
 without fault, failed verify), 3 the job itself went wrong (a campaign or coverage)."""
-import argparse, csv, glob, json, os, subprocess, sys
+import argparse, csv, glob, json, math, os, re, subprocess, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
 import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
@@ -67,6 +68,72 @@ def coverage_line(total):
         return (f'lines {f[9]}, regions {f[3]}, functions {f[6]}, branches {f[12]} '
                 f'(alloc/, fuzz/, verify/ over the merged corpus)')
     return total
+
+
+def progress_series(run, camps):
+    """(target, engine) -> [(seconds, execs, coverage)]: the status ticks of the campaign
+    (progress.tsv) and its final numbers (campaigns.tsv), in time order."""
+    ser = {}
+    for r in tsv(os.path.join(run, 'progress.tsv')):
+        ser.setdefault((r['target'], r['engine']), []).append((num(r['seconds']), num(r['execs']), num(r['coverage'])))
+    for c in camps:
+        m = re.match(r'\s*(\d+)', c.get('coverage') or '')
+        if m and num(c['execs']):
+            ser.setdefault((c['target'], c['engine']), []).append((num(c['seconds']), num(c['execs']), int(m.group(1))))
+    return {k: sorted(set(v)) for k, v in ser.items()}
+
+
+def nice_step(top, ticks=4):
+    raw = max(top, 1) / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def short(v):
+    for div, suf in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
+        if abs(v) >= div:
+            return f'{v / div:g}{suf}'
+    return f'{v:g}'
+
+
+def svg_plot(path, series):
+    """Two panels, execs and coverage against seconds into the campaign, one line per
+    target and engine. Plain SVG: nothing to install."""
+    colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf']
+    W, PH, ML, MR, MT, MB = 820, 230, 80, 200, 34, 42
+    xmax = max((p[0] for pts in series.values() for p in pts), default=1) or 1
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{2 * PH}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{2 * PH}" fill="white"/>']
+    for pi, (title, idx) in enumerate((('executions', 1), ('coverage (libFuzzer: edges; AFL++: edges of the -M)', 2))):
+        y0, pw, ph = pi * PH + MT, W - ML - MR, PH - MT - MB
+        ymax = max((p[idx] for pts in series.values() for p in pts), default=1) or 1
+        xs, ys = nice_step(xmax), nice_step(ymax)
+        xtop, ytop = math.ceil(xmax / xs) * xs, math.ceil(ymax / ys) * ys
+        X = lambda v: ML + pw * v / xtop
+        Y = lambda v: y0 + ph - ph * v / ytop
+        out.append(f'<text x="{ML}" y="{y0 - 12}" font-weight="bold">{title}</text>')
+        for k in range(int(round(ytop / ys)) + 1):
+            yv = k * ys
+            out.append(f'<line x1="{ML}" y1="{Y(yv):.1f}" x2="{ML + pw}" y2="{Y(yv):.1f}" stroke="#ddd"/>')
+            out.append(f'<text x="{ML - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end">{short(yv)}</text>')
+        for k in range(int(round(xtop / xs)) + 1):
+            xv = k * xs
+            out.append(f'<line x1="{X(xv):.1f}" y1="{y0 + ph}" x2="{X(xv):.1f}" y2="{y0 + ph + 4}" stroke="black"/>')
+            out.append(f'<text x="{X(xv):.1f}" y="{y0 + ph + 17}" text-anchor="middle">{short(xv)}</text>')
+        out.append(f'<text x="{ML + pw / 2}" y="{y0 + ph + 34}" text-anchor="middle">seconds into the campaign</text>')
+        out.append(f'<rect x="{ML}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="black"/>')
+        for si, ((t, e), pts) in enumerate(sorted(series.items())):
+            col = colors[si % len(colors)]
+            dash = '' if e == 'libfuzzer' else ' stroke-dasharray="6 3"'
+            xy = ' '.join(f'{X(p[0]):.1f},{Y(p[idx]):.1f}' for p in pts)
+            out.append(f'<polyline points="{xy}" fill="none" stroke="{col}" stroke-width="2"{dash}/>')
+            if pi == 0:
+                ly = MT + 16 * si
+                out.append(f'<line x1="{W - MR + 12}" y1="{ly}" x2="{W - MR + 36}" y2="{ly}" stroke="{col}" stroke-width="2"{dash}/>')
+                out.append(f'<text x="{W - MR + 42}" y="{ly + 4}">{t} / {e}</text>')
+    out.append('</svg>')
+    with open(path, 'w') as f:
+        f.write('\n'.join(out) + '\n')
 
 
 def cell(s):
@@ -138,6 +205,17 @@ def main():
                  f"{cell(c['coverage'])} | {c['corpus']} | {c['artifacts']} | {c['hangs']} | {cell(c['status'])} |")
     L.append(f'| **all** | | | **{execs}** | | | | **{sum(num(c["artifacts"]) for c in camps)}** | '
              f'{sum(num(c["hangs"]) for c in camps)} | |\n')
+
+    series = progress_series(a.run, camps)
+    L.append('## Executions and coverage over the run\n')
+    if series:
+        svg = os.path.join(os.path.dirname(os.path.abspath(a.out)), 'progress.svg')
+        svg_plot(svg, series)
+        L.append(f'![executions and coverage of each campaign over its time](progress.svg)\n')
+        L.append(f'One line per target and engine (solid: libFuzzer, dashed: AFL++), from the status line nightly.sh '
+                 f'records every {os.environ.get("NIGHTLY_STATUS_EVERY", "5")} s (`progress.tsv`) and the final numbers.\n')
+    else:
+        L.append('(no campaign recorded execs: nothing to plot)\n')
 
     L.append(f'## New coverage, merged into {a.corpus}/<target>/\n')
     L.append('Inputs from the libFuzzer work corpus and the afl-cmin-reduced AFL++ queues that add coverage '

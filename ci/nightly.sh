@@ -155,8 +155,10 @@ seed_dirs() { local d; for d in "$CORPUS/$1" "$CORPUS/text/$1"; do [ -d "$d" ] &
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
 # one row per campaign / crash / merge, tab-separated, read by ci/nightly-report.py
-CAMP=$RD/campaigns.tsv CRASHES=$RD/crashes.tsv MERGES=$RD/merge.tsv
+CAMP=$RD/campaigns.tsv CRASHES=$RD/crashes.tsv MERGES=$RD/merge.tsv PROG=$RD/progress.tsv
 printf 'target\tengine\tseconds\texecs\tcoverage\tcorpus\tartifacts\thangs\tstatus\n' >"$CAMP"
+# one row per status tick of a campaign: the plot of execs and coverage over the run
+printf 'target\tengine\tseconds\texecs\tcoverage\n' >"$PROG"
 printf 'target\tengine\tkind\tstatus\tsig\tartifact\treproducer\tsummary\n' >"$CRASHES"
 printf 'target\tnew_files\tnew_features\tnew_edges\tcov\tft\tfiles_before\tfiles_after\tstatus\n' >"$MERGES"
 
@@ -184,6 +186,8 @@ run_libfuzzer() {
                  if (c == "") { print "loading corpus"; exit } sub("#", "", $1); sub(":", "", $1);
                  printf "execs %s  cov %s  ft %s  corpus %s", $1, c, f, p }')" \
             "$(find "$art" -type f | wc -l)"
+        [[ $line =~ ^\#([0-9]+):\ cov:\ ([0-9]+) ]] && \
+            printf '%s\tlibfuzzer\t%s\t%s\t%s\n' "$t" "$(elapsed $start)" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" >>"$PROG"
     done
     wait $pid; local rc=$?
     PIDS=()
@@ -259,6 +263,7 @@ run_afl() {
         fi
         printf '[nightly %s] %s afl       %4ds/%ss  execs %s  edges %s  corpus %s  crashes %s  hangs %s\n' "$(date +%H:%M:%S)" \
             "$t" "$(elapsed $start)" "$PER" "$s_ex" "$s_ed" "$s_co" "$s_cr" "$s_hg"
+        printf '%s\tafl\t%s\t%s\t%s\n' "$t" "$(elapsed $start)" "$s_ex" "${s_ed:-0}" >>"$PROG"
     done
     local rc=0; for i in "${pids[@]}"; do wait "$i" || rc=$?; done
     PIDS=()
@@ -530,6 +535,7 @@ python3 ci/nightly-report.py --run "$RD" --date "$DATE" --budget "$BUDGET" --per
     --coverage-html "$B/coverage/html/index.html" --out "$RD/summary.md"
 RC=$?
 cp "$RD/summary.md" "$OUT/summary.md" 2>/dev/null
+cp "$RD/progress.svg" "$OUT/progress.svg" 2>/dev/null   # the summary's plot, beside each copy
 sed -n '/^\*\*Verdict/p' "$RD/summary.md" 2>/dev/null
 say "summary: $OUT/summary.md (this run: $RD); took $(elapsed $T0)s; exit $RC"
 exec >&- 2>&-

@@ -91,6 +91,12 @@ TEST_TARGETS += test-cli
 test-docs: $(BUILD)/hakmem-replay
 	@$(PYTHON) tests/docs/check.py --replay $(BUILD)/hakmem-replay
 
+# --- reports: the nightly summary's plot of executions and coverage ------------------
+.PHONY: test-reports
+test-reports:
+	@$(PYTHON) tests/reports/check_nightly_plot.py
+TEST_TARGETS += test-reports
+
 # --- stress: many threads, cross-thread frees, churn, fork; release, debug, preload ---
 STRESS_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/stress/stress.$(m))
 STRESS_SECONDS ?= 4
