@@ -107,6 +107,7 @@ TEST_TARGETS :=
 -include tests/visibility/visibility.mk
 -include harness/harness.mk
 -include fuzz/fuzz.mk
+-include fuzz/search.mk
 -include verify/verify.mk
 -include bench/bench.mk
 -include ci/ci.mk

@@ -514,6 +514,19 @@ if [ $DO_VERIFY = 1 ]; then
         say "make verify: no such target, skipped"
     fi
 fi
+# Bounded-exhaustive mode: as deep as its share of the reserve allows (a quarter, 60 s
+# .. 1 h, NIGHTLY_EXHAUSTIVE_TIME), resumed night after night from the checkpoint in
+# the work folder (a rebuilt allocator starts over).
+EXH_RC=-
+if [ $DO_VERIFY = 1 ] && mk -n verify-exhaustive >/dev/null 2>&1; then
+    et=${NIGHTLY_EXHAUSTIVE_TIME:-$(( BUDGET * RESERVE_PCT / 400 ))}
+    [ "$et" -ge 60 ] || et=60; [ -n "${NIGHTLY_EXHAUSTIVE_TIME:-}" ] || [ "$et" -le 3600 ] || et=3600
+    say "make verify-exhaustive (budget ${et}s)"
+    timeout -k 30 $(( et + 300 )) env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
+        verify-exhaustive DEPTH=12 EXHAUSTIVE_BUDGET="$et" EXHAUSTIVE_CKPT="$W/exhaustive.checkpoint" \
+        >"$RD/exhaustive.log" 2>&1; EXH_RC=$?
+    say "make verify-exhaustive: exit $EXH_RC: $(grep -a '^hakmem-exhaustive: ' "$RD/exhaustive.log" | tail -2 | tr '\n' ' ')"
+fi
 COV_RC=- COV_TOTAL="not run"
 if [ $DO_COVERAGE = 1 ]; then
     say "make coverage"
@@ -534,6 +547,10 @@ python3 ci/nightly-report.py --run "$RD" --date "$DATE" --budget "$BUDGET" --per
     --verify-rc "$VERIFY_RC" --verify-verdict "$VERIFY_VERDICT" --coverage-rc "$COV_RC" --coverage-total "$COV_TOTAL" \
     --coverage-html "$B/coverage/html/index.html" --out "$RD/summary.md"
 RC=$?
+if [ "$EXH_RC" != - ]; then   # the exhaustive table, and a violation fails the night
+    { echo; echo "## Bounded-exhaustive search"; echo; grep -a -E '^(\||hakmem-exhaustive: )' "$RD/exhaustive.log"; } >>"$RD/summary.md"
+    [ "$EXH_RC" = 0 ] || RC=1
+fi
 cp "$RD/summary.md" "$OUT/summary.md" 2>/dev/null
 cp "$RD/progress.svg" "$OUT/progress.svg" 2>/dev/null   # the summary's plot, beside each copy
 sed -n '/^\*\*Verdict/p' "$RD/summary.md" 2>/dev/null

@@ -54,9 +54,13 @@ $(BUILD)/$(1)/h/%.o: fuzz/%.c
 endef
 $(foreach f,$(FLAVORS) rgcc,$(eval $(call fuzz_flavor,$(f))))
 
-# libFuzzer / AFL++ binaries of each target in each clang flavor
+# libFuzzer / AFL++ binaries of each target in each clang flavor; the libFuzzer ones
+# carry the structure-aware mutator (fuzz/mutator.c, see fuzz/search.mk)
+FUZZ_MUTATOR_fuzz = $(BUILD)/fuzz/h/mutator.o
+FUZZ_MUTATOR_fast = $(BUILD)/fast/h/mutator.o
+FUZZ_MUTATOR_cov  = $(BUILD)/cov/h/mutator.o
 define fuzz_bin
-$(BUILD)/$(1)/$(2): $(call fuzz_objs,$(1),release,$(BUILD)/$(1)/h/$(2).o)
+$(BUILD)/$(1)/$(2): $(call fuzz_objs,$(1),release,$(BUILD)/$(1)/h/$(2).o $(FUZZ_MUTATOR_$(1)))
 	$$(FLAVOR_CC_$(1)) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_MAINLD_$(1)) -pthread -o $$@
 endef
 $(foreach f,fuzz fast cov afl,$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_bin,$(f),$(t)))))
@@ -84,7 +88,7 @@ $(BUILD)/rgcc/test-ops: $(BUILD)/rgcc/h/test_ops.o $(BUILD)/rgcc/h/ops.o
 
 # Teeth: the same harness against each weakened release build
 define teeth_bin
-$(BUILD)/fast/teeth/$(1)/$(TEETH_TARGET): $(call fuzz_objs,fast,$(1),$(BUILD)/fast/h/$(TEETH_TARGET).o)
+$(BUILD)/fast/teeth/$(1)/$(TEETH_TARGET): $(call fuzz_objs,fast,$(1),$(BUILD)/fast/h/$(TEETH_TARGET).o $(FUZZ_MUTATOR_fast))
 	@mkdir -p $$(@D)
 	$$(FLAVOR_CC_fast) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_LDFLAGS_fast) -pthread -o $$@
 $(BUILD)/rgcc/teeth/regress-$(1): $(call fuzz_objs,rgcc,$(1),$(BUILD)/rgcc/h/fuzz_ops.o $(BUILD)/rgcc/h/regress_main.o)
@@ -125,7 +129,7 @@ fuzz-build: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/rg
 define fuzz_job
 fuzz-$(subst fuzz_,,$(1)): deps-fuzz $(BUILD)/fuzz/$(1) $(BUILD)/hakmem-replay
 	@BUILD=$(BUILD) fuzz/run-fuzz.sh $(1) $(BUILD)/fuzz/$(1) $$(FUZZ_TIME) $$(FUZZ_JOBS)
-afl-$(subst fuzz_,,$(1)): deps-afl $(BUILD)/afl/$(1)
+afl-$(subst fuzz_,,$(1)): deps-afl $(BUILD)/afl/$(1) $(BUILD)/afl/hakmem-mutator.so
 	@BUILD=$(BUILD) fuzz/run-afl.sh $(1) $(BUILD)/afl/$(1) $$(AFL_TIME)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_job,$(t))))

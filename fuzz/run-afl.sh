@@ -10,6 +10,11 @@ out=$B/afl/out/$t
 mkdir -p "$out"
 export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
        AFL_SUPPRESS_ENV_BANNER=1 AFL_QUIET=1 HAKMEM_FUZZ_STATS=$B/afl/out/$t/stats
+# the structure-aware mutator (fuzz/mutator.c) next to AFL++'s own mutations
+if [ -f "$B/afl/hakmem-mutator.so" ]; then
+    export AFL_CUSTOM_MUTATOR_LIBRARY=$PWD/$B/afl/hakmem-mutator.so HAKMEM_MUTATOR_TARGET=$t
+    case "$B" in /*) AFL_CUSTOM_MUTATOR_LIBRARY=$B/afl/hakmem-mutator.so;; esac
+fi
 in=corpus/$t
 [ -n "$(ls -A "$in" 2>/dev/null)" ] || { echo "run-afl: no seeds in $in"; exit 1; }
 # resume if there is a previous run

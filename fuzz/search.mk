@@ -1,0 +1,75 @@
+# fuzz/search.mk - search power of the fuzz harness: the structure-aware mutator
+# (fuzz/mutator.c, linked into every libFuzzer binary by fuzz/fuzz.mk; an AFL++ custom
+# mutator library here), its unit test, and the time-to-detection comparison of the
+# weakened builds with and without it. Included by the Makefile after fuzz/fuzz.mk.
+
+$(BUILD)/rgcc/test-mutator: $(BUILD)/rgcc/h/test_mutator.o $(BUILD)/rgcc/h/mutator.o $(BUILD)/rgcc/h/ops.o
+	$(CC) $(CFLAGS_COMMON) $^ -o $@
+
+# AFL++: AFL_CUSTOM_MUTATOR_LIBRARY=$(BUILD)/afl/hakmem-mutator.so, HAKMEM_MUTATOR_TARGET=<target>
+$(BUILD)/afl/hakmem-mutator.so: $(BUILD)/rgcc/h/mutator.o $(BUILD)/rgcc/h/ops.o
+	@mkdir -p $(@D)
+	$(CC) -shared $^ -o $@
+
+# The weakened builds' libFuzzer binaries without the mutator (stock libFuzzer
+# mutations), for the comparison only.
+define teeth_plain_bin
+$(BUILD)/fast/teeth-plain/$(1)/$(TEETH_TARGET): $(call fuzz_objs,fast,$(1),$(BUILD)/fast/h/$(TEETH_TARGET).o)
+	@mkdir -p $$(@D)
+	$$(FLAVOR_CC_fast) $$(CFLAGS_COMMON) $$^ $$(FLAVOR_LDFLAGS_fast) -pthread -o $$@
+endef
+$(foreach v,$(WEAK_VARIANTS),$(eval $(call teeth_plain_bin,$(v))))
+
+.PHONY: test-mutator verify-teeth-mutator
+test-mutator: $(BUILD)/rgcc/test-mutator
+	$(BUILD)/rgcc/test-mutator
+TEST_TARGETS += test-mutator
+
+# Time to first divergence of each weakened build, with and without the mutator, over
+# TEETH_SEEDS libFuzzer seeds (one job each, TEETH_TIME s at most), from the fault-free
+# seeds only (TEETH_CORPUS=all: every seed of corpus/$(TEETH_TARGET)).
+TEETH_SEEDS  ?= 5
+TEETH_CORPUS ?= clean
+verify-teeth-mutator: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET) $(BUILD)/fast/teeth-plain/$(v)/$(TEETH_TARGET))
+	@$(PYTHON) fuzz/teeth_compare.py --build $(BUILD) --target $(TEETH_TARGET) --seconds $(TEETH_TIME) \
+	    --seeds $(TEETH_SEEDS) --corpus $(TEETH_CORPUS) $(WEAK_VARIANTS)
+
+# Bounded-exhaustive mode (fuzz/exhaustive.c): every stream up to DEPTH symbols of the
+# small-scope alphabet, checked by the oracle, resumable through the checkpoint file.
+# `make test` runs EXHAUSTIVE_TEST_DEPTH on the release build, and shows that the same
+# search catches a weakened build (EXHAUSTIVE_TEETH: its first violation must be a
+# divergence).
+# EXHAUSTIVE_TEETH: weakened build:expected first violation (all found by depth 4).
+DEPTH                 ?= 4
+EXHAUSTIVE_TEST_DEPTH ?= 4
+EXHAUSTIVE_BUDGET     ?=
+EXHAUSTIVE_CKPT       ?= $(BUILD)/exhaustive/checkpoint
+EXHAUSTIVE_TEETH      ?= weak-free-state:divergence weak-free-stride:divergence weak-link-range:divergence \
+                         weak-link-state:divergence weak-remote-link:crash
+$(BUILD)/hakmem-exhaustive: $(call fuzz_objs,rgcc,release,$(BUILD)/rgcc/h/exhaustive.o)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+define exhaustive_teeth_bin
+$(BUILD)/rgcc/teeth/hakmem-exhaustive-$(1): $(call fuzz_objs,rgcc,$(1),$(BUILD)/rgcc/h/exhaustive.o)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_COMMON) $$^ -pthread -o $$@
+endef
+$(foreach v,$(WEAK_VARIANTS),$(eval $(call exhaustive_teeth_bin,$(v))))
+
+.PHONY: verify-exhaustive test-exhaustive
+verify-exhaustive: $(BUILD)/hakmem-exhaustive
+	@mkdir -p $(dir $(EXHAUSTIVE_CKPT))
+	$(BUILD)/hakmem-exhaustive --depth $(DEPTH) --checkpoint $(EXHAUSTIVE_CKPT) --out $(BUILD)/exhaustive \
+	    --replay $(BUILD)/hakmem-replay \
+	    $(if $(EXHAUSTIVE_BUDGET),--budget $(EXHAUSTIVE_BUDGET))
+test-exhaustive: $(BUILD)/hakmem-exhaustive $(foreach t,$(EXHAUSTIVE_TEETH),$(BUILD)/rgcc/teeth/hakmem-exhaustive-$(firstword $(subst :, ,$(t))))
+	@mkdir -p $(BUILD)/exhaustive
+	$(BUILD)/hakmem-exhaustive --depth $(EXHAUSTIVE_TEST_DEPTH) --out $(BUILD)/exhaustive --status-every 10 \
+	    --replay $(BUILD)/hakmem-replay
+	@fail=0; for t in $(EXHAUSTIVE_TEETH); do v=$${t%%:*}; want=$${t#*:}; \
+	    out=$$($(BUILD)/rgcc/teeth/hakmem-exhaustive-$$v --depth $(EXHAUSTIVE_TEST_DEPTH) --out $(BUILD)/exhaustive/teeth \
+	        --expect $$want --status-every 10 --replay $(BUILD)/rgcc/teeth/hakmem-replay-$$v 2>&1); rc=$$?; \
+	    echo "$$out" | grep -E '^hakmem-exhaustive: (expected|[a-z_]+ at depth)' | sed "s/^/$$v: /"; \
+	    [ $$rc -eq 0 ] || { echo "$$v: the exhaustive search did not find the expected $$want (exit $$rc)"; fail=1; }; \
+	done; exit $$fail
+TEST_TARGETS += test-exhaustive
