@@ -1,4 +1,4 @@
-/* random_mixed.c - the tiny-object benchmark of issue 4 (one thread).
+/* random_mixed.c - the tiny-object benchmark (one thread).
  *
  * A working set of W slots (default 256). Each step picks a random slot, frees the
  * block in it (if any) and puts a fresh malloc of a uniform random size in

@@ -64,6 +64,10 @@ BENCHMARKS = [
      "malloc+free pair, 64 slots, 2-64 KiB"),
     ("large", "mid_large", ["large", "2000"], ["large", "300"], ["large", "50"],
      "malloc, realloc or free call, 16 slots, 100 KiB-4 MiB, 1.5x realloc growth"),
+    ("rmix-wide-2t", "rmix", ["2", "5000000", "32768"], ["2", "500000", "32768"],
+     ["2", "5000", "32768"],
+     "malloc+free pair, 2 independent threads, 256 slots each, 16 B-32 KiB uniform "
+     "(the shape of glibc's thread benchmark: tiny and mid tiers)"),
 ]
 
 # Multi-threaded benchmarks at each thread count (the machine may have fewer cores:
