@@ -247,6 +247,8 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
             sl->head = (uint8_t)i;
         }
         ss->free_slabs = HAK_SS_ALL_FREE;
+        ss->touched = 0;     /* slab choice must not depend on earlier streams (pages stay resident) */
+        ss->magic = HAK_SS_MAGIC;   /* a stream may have overwritten its header */
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
         ss->prev = NULL;

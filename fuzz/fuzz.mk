@@ -106,7 +106,7 @@ fuzz-dicts: $(BUILD)/hakmem-replay
 	      fuzz/gen-dict.sh $(BUILD)/hakmem-replay $$t; } > fuzz/$$t.dict; \
 	done
 
-.PHONY: fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
+.PHONY: test-fuzz-order fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
         test-teeth-regress test-fuzz-ops fuzz-bench corpus-bin fuzz-clean-work \
         $(addprefix fuzz-,$(subst fuzz_,,$(FUZZ_TARGETS))) $(addprefix afl-,$(subst fuzz_,,$(FUZZ_TARGETS)))
 
@@ -168,7 +168,12 @@ test-teeth-regress: $(foreach v,$(WEAK_VARIANTS),$(BUILD)/rgcc/teeth/regress-$(v
 test-fuzz-ops: $(BUILD)/rgcc/test-ops
 	$(BUILD)/rgcc/test-ops
 
-TEST_TARGETS += test-fuzz-ops fuzz-regress test-teeth-regress
+# Verdicts must not depend on the streams replayed before: every corpus file, forward,
+# backward and shuffled in one process (heap_reset returns a heap to a fixed layout).
+test-fuzz-order: $(BUILD)/rgcc/regress-fuzz_freelist
+	$(BUILD)/rgcc/regress-fuzz_freelist --order-check corpus/regressions $(foreach t,$(FUZZ_TARGETS),corpus/$(t)) corpus/text
+
+TEST_TARGETS += test-fuzz-ops fuzz-regress test-teeth-regress test-fuzz-order
 
 fuzz-merge: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t))
 	@for t in $(FUZZ_TARGETS); do \

@@ -10,10 +10,10 @@
 
 
 int oracle_abort_on_violation = 1;
-int oracle_escapes_fatal = 0;
+int oracle_escapes_fatal = 1;   /* an escape is a failure; HAKMEM_FUZZ_ESCAPES_FATAL=0 only counts them */
 
 typedef struct hstats_class {
-    unsigned long streams, dbg, rel, both, diverge, escape, false_alarm, bug;
+    unsigned long streams, dbg, rel, both, diverge, escape, false_alarm, bug, dbg_drain, rel_drain, rel_only, skipped;
     unsigned long delay[65];   /* delay in ops, 64 = 64 or more */
 } hstats_class;
 static struct {
@@ -37,7 +37,7 @@ void oracle_stats_init(const char *target)
     g_stats.path = getenv("HAKMEM_FUZZ_STATS");
     g_stats.escape_dir = getenv("HAKMEM_FUZZ_ESCAPES");
     const char *e = getenv("HAKMEM_FUZZ_ESCAPES_FATAL");
-    if (e && *e == '1') oracle_escapes_fatal = 1;
+    if (e && *e == '0') oracle_escapes_fatal = 0;
     if (g_stats.path && *g_stats.path) atexit(stats_atexit);
 }
 
@@ -54,8 +54,10 @@ void oracle_stats_flush(void)
     for (int k = 0; k < HOP_NCLASSES; k++) {
         const hstats_class *s = &g_stats.cls[k];
         fprintf(f, "%s\"%s%d\": {\"streams\": %lu, \"debug\": %lu, \"release\": %lu, \"both\": %lu, \"divergences\": %lu, "
-                "\"escapes\": %lu, \"false_alarms\": %lu, \"bugs\": %lu, \"delay\": [", k ? ", " : "", k ? "F" : "none", k,
-                s->streams, s->dbg, s->rel, s->both, s->diverge, s->escape, s->false_alarm, s->bug);
+                "\"escapes\": %lu, \"false_alarms\": %lu, \"bugs\": %lu, \"debug_at_drain\": %lu, \"release_at_drain\": %lu, "
+                "\"release_only\": %lu, \"skipped_faults\": %lu, \"delay\": [", k ? ", " : "", k ? "F" : "none", k,
+                s->streams, s->dbg, s->rel, s->both, s->diverge, s->escape, s->false_alarm, s->bug, s->dbg_drain, s->rel_drain,
+                s->rel_only, s->skipped);
         for (int d = 0; d < 65; d++) fprintf(f, "%s%lu", d ? "," : "", s->delay[d]);
         fprintf(f, "]}");
     }
@@ -73,7 +75,11 @@ static void stats_add(const hverdict *v, int nops, int nfaults)
     s->streams++;
     if (v->dbg_op >= 0) s->dbg++;
     if (v->rel_op >= 0) s->rel++;
-    if (v->dbg_op >= 0 && v->rel_op >= 0) {
+    if (v->dbg_op >= 0 && v->dbg_drain) s->dbg_drain++;
+    if (v->rel_op >= 0 && v->rel_drain) s->rel_drain++;
+    if (v->dbg_op < 0 && v->rel_op >= 0) s->rel_only++;
+    s->skipped += (unsigned long)v->skipped;
+    if (v->rel_cover_op >= 0) {   /* debug's detection covered by a release report of the same fault */
         s->both++;
         int d = v->delay < 0 ? 0 : v->delay > 64 ? 64 : v->delay;
         s->delay[d]++;

@@ -3,6 +3,10 @@
  * builds with gcc, under Valgrind and with any sanitizer.
  *
  *   regress-<target> [-v] [--expect STATUS] PATH...     replay; exit 1 on a mismatch
+ *   regress-<target> --order-check PATH...   replay every file forward, backward and in a
+ *                    shuffled order in this one process: each file's verdict (status,
+ *                    first detection of each build, the covering report) must not depend
+ *                    on which streams ran before it; exit 1 naming each file that differs
  *   regress-<target> --bench N [--ops K] [--seed S] [--clean]   N random streams of ~K ops
  *                    (--clean: fault ops dropped; --tiny: also threads, aligned and
  *                    non-tiny sizes): exec/s of the harness
@@ -84,8 +88,18 @@ static void file_expect(const char *data, size_t len, char *want, size_t cap)
     }
 }
 
+/* --order-check: the files, and each file's verdict signature per order */
+static int order_check;
+static char **ord_files;
+static size_t ord_n, ord_cap;
+
 static void run_file(const char *path)
 {
+    if (order_check) {
+        if (ord_n == ord_cap) { ord_cap = ord_cap ? 2 * ord_cap : 256; ord_files = realloc(ord_files, ord_cap * sizeof *ord_files); }
+        ord_files[ord_n++] = strdup(path);
+        return;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) { perror(path); nbad++; return; }
     static uint8_t buf[1 << 20];
@@ -131,6 +145,50 @@ static void run_path(const char *path)
     qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) { run_path(names[i]); free(names[i]); }
     free(names);
+}
+
+/* One file's verdict as a comparable string. */
+static void signature(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 20];
+    size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    hverdict v;
+    cur_file = path;
+    alarm(file_timeout);
+    int st = oracle_fuzz_input(buf, len, (hop_dialect)hakmem_fuzz_dialect, &v);
+    alarm(0);
+    snprintf(out, cap, "%s dbg@%d%s rel@%d%s cover@%d F%d", st < 0 ? "error" : oracle_status_name(st), v.dbg_op,
+             v.dbg_drain ? "(drain)" : "", v.rel_op, v.rel_drain ? "(drain)" : "", v.rel_cover_op, v.cls);
+}
+
+static int run_order_check(void)
+{
+    size_t n = ord_n;
+    char (*sig)[3][96] = calloc(n ? n : 1, sizeof *sig);
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    unsigned long long x = 0x9E3779B97F4A7C15ull;
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t i = 0; i < n; i++) perm[i] = pass == 1 ? n - 1 - i : i;
+        if (pass == 2)   /* a fixed shuffle (Fisher-Yates, xorshift) */
+            for (size_t i = n; i > 1; i--) {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                size_t j = (size_t)(x % i), t = perm[i - 1];
+                perm[i - 1] = perm[j]; perm[j] = t;
+            }
+        for (size_t i = 0; i < n; i++) signature(ord_files[perm[i]], sig[perm[i]][pass], sizeof sig[0][0]);
+    }
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sig[i][0], sig[i][1]) || strcmp(sig[i][0], sig[i][2])) {
+            bad++;
+            printf("ORDER-DEPENDENT %s\n    forward:  %s\n    backward: %s\n    shuffled: %s\n", ord_files[i], sig[i][0], sig[i][1], sig[i][2]);
+        }
+    printf("%s (%s): order check of %zu input(s) in 3 orders, %d order-dependent\n", hakmem_fuzz_target, hak_build_name(), n, bad);
+    free(sig);
+    free(perm);
+    return bad ? 1 : 0;
 }
 
 static double now_s(void)
@@ -206,6 +264,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--bench") && i + 1 < argc) nbench = atol(argv[++i]);
         else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--clean")) clean = 1;
+        else if (!strcmp(argv[i], "--order-check")) order_check = 1;
         else if (!strcmp(argv[i], "--tiny")) clean = 2;
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
         else { fprintf(stderr, "unknown option %s\n", argv[i]); i = argc + 1; break; }
@@ -216,6 +275,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (; i < argc; i++) run_path(argv[i]);
+    if (order_check) return run_order_check();
     printf("%s (%s): %d input(s), %d unexpected\n", hakmem_fuzz_target, hak_build_name(), nfiles, nbad);
     return nbad ? 1 : 0;
 }

@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
 
 CLASS_NAMES = {fault_classes.stats_key(c[0]): fault_classes.label(c[0]) for c in fault_classes.CLASSES}
+DELAY_MAX = 16   # HV_DELAY_MAX in harness/oracle.h
 
 
 def load_stats(d):
@@ -93,19 +94,30 @@ def main():
     print(f'coverage     cov {cov}  ft {ft}  corpus {corp}   (libFuzzer log: {a.log})')
 
     cls = st['classes']
-    tot = {k: 0 for k in ('streams', 'debug', 'release', 'both', 'divergences', 'escapes', 'false_alarms', 'bugs')}
-    print('\nreports by fault class (a stream counts under the fault its first detection is attributed to):\n')
-    print('| class | streams | debug reported | release reported | both | divergences | escapes | median delay (ops) |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|')
-    for key in ['none0'] + [f'F{i}' for i in range(1, 9)]:
+    tot = {k: 0 for k in ('streams', 'debug', 'release', 'both', 'divergences', 'escapes', 'false_alarms', 'bugs',
+                          'release_only', 'debug_at_drain', 'skipped_faults')}
+    print('\nreports by fault class (a stream counts under the fault its first detection is about; "covered": '
+          'a release report about the same fault, in the stream, at most %d ops after debug\'s and before any harm):\n' % DELAY_MAX)
+    print('| class | streams | debug reported | release reported | covered | release only | debug at drain | '
+          'divergences | escapes | faults skipped (no-op) | median delay (ops) |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    delay_all = [0] * 65
+    for key in CLASS_NAMES:
         v = cls.get(key)
         if not v:
             continue
         for k in tot:
             tot[k] += v.get(k, 0)
+        delay_all = [x + y for x, y in zip(delay_all, v.get('delay', [0] * 65))]
         md = median_delay(v.get('delay', []))
         print(f'| {CLASS_NAMES.get(key, key)} | {v.get("streams", 0)} | {v.get("debug", 0)} | {v.get("release", 0)} | '
-              f'{v.get("both", 0)} | {v.get("divergences", 0)} | {v.get("escapes", 0)} | {"-" if md is None else md} |')
+              f'{v.get("both", 0)} | {v.get("release_only", 0)} | {v.get("debug_at_drain", 0)} | {v.get("divergences", 0)} | '
+              f'{v.get("escapes", 0)} | {v.get("skipped_faults", 0)} | {"-" if md is None else md} |')
+    if sum(delay_all):
+        print('\ndelay of the covering release report after debug\'s (ops; 0 = the same op or earlier):')
+        print('| delay | 0 | 1 | 2-4 | 5-16 | >16 |\n|---|---:|---:|---:|---:|---:|')
+        b = [delay_all[0], delay_all[1], sum(delay_all[2:5]), sum(delay_all[5:17]), sum(delay_all[17:])]
+        print('| streams | ' + ' | '.join(str(x) for x in b) + ' |')
 
     crashes, slow = [], []
     if a.crashes and os.path.isdir(a.crashes):
@@ -121,30 +133,46 @@ def main():
     print(f'false alarms {tot["false_alarms"]}')
     print(f'bugs         {tot["bugs"]}  (harm with no fault applied)')
     print(f'crash files  {len(crashes)} new in {a.crashes}/')
-    for fn in crashes[:20]:
-        kind, line = classify(a.replay, fn) if a.replay else ('?', '')
+    groups = {}
+    for i, fn in enumerate(crashes):
+        kind, line = classify(a.replay, fn) if a.replay and i < 200 else ('?', '')
         kinds[kind] = kinds.get(kind, 0) + 1
+        m = re.search(r"\[(F\d)\] '(\w+(?: [a-z_]+)?)[^']*': ([^|]*)", line)
+        key = (kind, m.group(1), m.group(2), m.group(3).strip()[:80]) if m else (kind, '-', '-', line[:80])
+        groups.setdefault(key, []).append(fn)
+        if i >= 20:
+            continue
         print(f'  {fn}: {kind}\n    {line[:400]}')
         print(f'    replay:   {a.replay} --trace {fn}\n    minimise: make fuzz-min CRASH={fn}')
     if len(crashes) > 20:
         print(f'  ... and {len(crashes) - 20} more')
+    if groups:
+        print('\ndistinct findings (kind, fault class, fault op, why), with one reproducer each:\n')
+        print('| kind | class | fault op | why | files | reproducer |\n|---|---|---|---|---:|---|')
+        for (kind, fc, op, why), fs in sorted(groups.items(), key=lambda x: -len(x[1])):
+            print(f'| {kind} | {fc} | {op} | {why} | {len(fs)} | {fs[0]} |')
     if slow:
         print(f'slow inputs  {len(slow)} (libFuzzer slow-unit-*, not failures), e.g. {slow[0]}')
 
     if not execs:
         print('\nVERDICT: no streams were run (see the libFuzzer logs)')
         return 1
+    # Every count is a failure of the claim: a divergence (debug detected a fault that
+    # release did not report in time), an escape (harm no report came before), a false
+    # alarm, a bug (harm with no fault), or a crash file of any other kind.
     div = max(tot['divergences'], kinds.get('divergence', 0))
-    other = tot['false_alarms'] + tot['bugs'] + sum(v for k, v in kinds.items() if k not in ('divergence',))
-    if div:
-        print(f'\nVERDICT: release guards MISSED {div} debug detection(s): divergences found (reproducers above)')
-        return 1
-    if other:
-        print(f'\nVERDICT: release guards covered every debug detection in {execs} streams, but {other} other '
-              f'failure(s) (false alarm, harm without fault, or crash) need fixing (see above)')
+    esc = max(tot['escapes'], kinds.get('escape', 0))
+    fa = max(tot['false_alarms'], kinds.get('false_alarm', 0))
+    bug = max(tot['bugs'], kinds.get('bug', 0))
+    other = sum(v for k, v in kinds.items() if k not in ('divergence', 'escape', 'false_alarm', 'bug'))
+    fails = [(div, 'divergence(s)'), (esc, 'escape(s)'), (fa, 'false alarm(s)'), (bug, 'bug(s)'), (other, 'other crash file(s)')]
+    if any(n for n, _ in fails):
+        what = ', '.join(f'{n} {w}' for n, w in fails if n)
+        print(f'\nVERDICT: NOT SAFE to drop the debug guards: {what} in {execs} streams (each listed above with its replay '
+              f'and minimise commands)')
         return 1
     print(f'\nVERDICT: release guards covered every debug detection ({execs} streams, {tot["debug"]} debug detections, '
-          f'{tot["escapes"]} escapes)')
+          f'{tot["both"]} covered, 0 divergences, 0 escapes, 0 false alarms, 0 bugs)')
     return 0
 
 

@@ -29,34 +29,85 @@ static void *other_block(const hbackend *be)
 void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE *trace)
 {
     int other = needs_other(ops, n);
-    /* Each run starts from a fresh heap; the other heap's block is made just before. */
+    /* Each run starts from a fresh heap; the other heap's block is made just before.
+     * The debug run skips the faults that changed nothing in the release run, so both
+     * runs get the same effects. */
+    rel->skip = NULL;
     oracle_run(&oracle_release, other ? other_block(&oracle_debug) : NULL, ops, n, rel, trace);
+    dbg->skip = rel->noop;
     oracle_run(&oracle_debug, other ? other_block(&oracle_release) : NULL, ops, n, dbg, trace);
+    dbg->skip = NULL;
     oracle_judge(ops, n, rel, dbg, v);
 }
 
-static int harm_before_report(const hrun *r)
+/* The first harm of r that no earlier report of r was about (a report about the same
+ * fault, or any report if the harm is about none): an escape in that build. */
+static const hevent *unreported_harm(const hrun *r)
 {
-    return r->nharms && (!r->nreports || r->harm[0].seq < r->rep[0].seq);
+    int nh = r->nharms < HR_MAXEV ? r->nharms : HR_MAXEV, nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
+    for (int h = 0; h < nh; h++) {
+        const hevent *x = &r->harm[h];
+        int reported = 0;
+        for (int k = 0; k < nr && !reported; k++)
+            if (r->rep[k].seq < x->seq && (x->fault < 0 || r->rep[k].fault == x->fault)) reported = 1;
+        if (!reported) return x;
+    }
+    return NULL;
+}
+
+/* The detection of r that the verdict is about: its first report in the stream (ops and
+ * end of stream), else its first report at the drain. */
+static const hevent *first_detection(const hrun *r)
+{
+    int nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
+    for (int k = 0; k < nr; k++) if (r->rep[k].phase != HP_DRAIN) return &r->rep[k];
+    return nr ? &r->rep[0] : NULL;
+}
+
+/* Why release's reports do not cover debug's detection d (NULL if one does: *cover). */
+static const char *coverage(const hrun *rel, const hevent *d, const hevent **cover)
+{
+    int nr = rel->nreports < HR_MAXEV ? rel->nreports : HR_MAXEV;
+    const char *why = "release never reported";
+    *cover = NULL;
+    for (int k = 0; k < nr; k++) {
+        const hevent *r = &rel->rep[k];
+        if (d->fault >= 0 && r->fault != d->fault) { why = "release reported only about another fault"; continue; }
+        if (d->phase != HP_DRAIN && r->phase == HP_DRAIN) { why = "release reported it only at the harness-only drain"; continue; }
+        if (r->op - d->op > HV_DELAY_MAX) { why = "release reported it too late (more than HV_DELAY_MAX ops after debug)"; continue; }
+        const hevent *h = unreported_harm(rel);
+        if (h && h->seq < r->seq) { why = "release handed out a bad block before it reported"; continue; }
+        *cover = r;
+        return NULL;
+    }
+    return why;
 }
 
 static void describe_run(char *b, size_t cap, const hrun *r)
 {
     size_t o = 0;
+    const hevent *d = first_detection(r);
     if (r->died) o += (size_t)snprintf(b + o, cap - o, "died of signal %d at op %d", r->died, r->died_op);
-    else if (r->nreports) o += (size_t)snprintf(b + o, cap - o, "reported %s at op %d (ptr %#lx)", hak_corruption_name(r->rep[0].kind), r->rep[0].op, (unsigned long)r->rep[0].ptr);
+    else if (d) o += (size_t)snprintf(b + o, cap - o, "reported %s at op %d%s (ptr %#lx, about fault op %d)", hak_corruption_name(d->kind),
+                                      d->op, d->phase == HP_DRAIN ? " (drain)" : "", (unsigned long)d->ptr, d->fault);
     else o += (size_t)snprintf(b + o, cap - o, "no report");
-    if (o < cap && harm_before_report(r)) {
-        const hevent *h = &r->harm[0];
-        o += (size_t)snprintf(b + o, cap - o, "%s handed out a bad block at op %d: %s, slot %d ptr %#lx",
-                              r->nreports ? ", but first" : ",", h->op, oracle_harm_name(h->kind), h->slot, (unsigned long)h->ptr);
+    const hevent *h = unreported_harm(r);
+    if (o < cap && h) {
+        o += (size_t)snprintf(b + o, cap - o, "%s handed out a bad block at op %d: %s, slot %d ptr %#lx (about fault op %d)",
+                              r->nreports ? ", but unreported" : ",", h->op, oracle_harm_name(h->kind), h->slot,
+                              (unsigned long)h->ptr, h->fault);
         if (o < cap && h->other >= 0) snprintf(b + o, cap - o, " overlapping slot %d", h->other);
     }
 }
 
-static int first_op(const hrun *r) { return r->died ? r->died_op : r->nreports ? r->rep[0].op : -1; }
+static int first_op(const hrun *r)
+{
+    const hevent *d = first_detection(r);
+    return r->died ? r->died_op : d ? d->op : -1;
+}
 
-/* The fault a detection is attributed to: the latest applied fault at or before op. */
+/* The fault a detection is attributed to when the report says nothing: the latest applied
+ * fault at or before op. */
 static int attribute(const hrun *r, int op)
 {
     if (op > r->nops) op = r->nops;
@@ -67,22 +118,36 @@ static int attribute(const hrun *r, int op)
 
 void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverdict *v)
 {
-    char a[320], b[320], optext[160];
+    char a[400], b[400], optext[160];
     memset(v, 0, sizeof *v);
+    const hevent *dd = first_detection(dbg), *rd = first_detection(rel), *cover = NULL;
+    const hevent *dh = unreported_harm(dbg), *rh = unreported_harm(rel);
     v->dbg_op = first_op(dbg);
     v->rel_op = first_op(rel);
-    v->delay = v->dbg_op >= 0 && v->rel_op >= 0 ? v->rel_op - v->dbg_op : -1;
-    v->rel_escape = harm_before_report(rel);
-    v->dbg_escape = harm_before_report(dbg);
+    v->dbg_drain = dd && dd->phase == HP_DRAIN;
+    v->rel_drain = rd && rd->phase == HP_DRAIN;
+    v->rel_escape = rh != NULL;
+    v->dbg_escape = dh != NULL;
+    v->skipped = rel->nskipped;
+    v->rel_cover_op = -1;
+    v->delay = -1;
+    const char *why = NULL;
+    if (dd) {
+        why = coverage(rel, dd, &cover);
+        if (cover) { v->rel_cover_op = cover->op; v->delay = cover->op - dd->op; }
+    }
     /* attribution: what debug detected, else release, else the first harm, else the first fault */
-    const hrun *src = v->dbg_op >= 0 ? dbg : rel;
-    int at = v->dbg_op >= 0 ? v->dbg_op : v->rel_op >= 0 ? v->rel_op
-           : rel->nharms ? rel->harm[0].op : dbg->nharms ? dbg->harm[0].op : -1;
-    v->fault_op = at >= 0 ? attribute(src, at) : (rel->nfaults ? rel->first_fault : -1);
-    if (v->fault_op < 0 && dbg->nfaults) v->fault_op = dbg->first_fault;
-    v->cls = v->fault_op >= 0 && v->fault_op < n ? (src->fclass[v->fault_op] ? src->fclass[v->fault_op]
-                                                    : (rel->fclass[v->fault_op] ? rel->fclass[v->fault_op] : dbg->fclass[v->fault_op])) : 0;
-    if (v->fault_op >= 0 && v->fault_op < n) hop_format(&ops[v->fault_op], optext, sizeof optext);
+    const hrun *src = dd ? dbg : rel;
+    const hevent *ev = dd ? dd : rd ? rd : rh ? rh : dh;
+    if (ev && ev->fault >= 0) v->fault_op = ev->fault;
+    else if (ev) v->fault_op = attribute(src, ev->op);
+    else if (dbg->died) v->fault_op = attribute(dbg, dbg->died_op);
+    else if (rel->died) v->fault_op = attribute(rel, rel->died_op);
+    else v->fault_op = rel->nfaults ? rel->first_fault : dbg->nfaults ? dbg->first_fault : -1;
+    if (v->fault_op >= 0 && v->fault_op >= n) v->fault_op = -1;
+    v->cls = v->fault_op >= 0 ? (src->fclass[v->fault_op] ? src->fclass[v->fault_op]
+                                 : (rel->fclass[v->fault_op] ? rel->fclass[v->fault_op] : dbg->fclass[v->fault_op])) : 0;
+    if (v->fault_op >= 0) hop_format(&ops[v->fault_op], optext, sizeof optext);
     else snprintf(optext, sizeof optext, "(no fault)");
     describe_run(a, sizeof a, dbg);
     describe_run(b, sizeof b, rel);
@@ -97,25 +162,24 @@ void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverd
                      r->rep[0].op, r->nfaults ? r->first_fault : -1, a, b);
             return;
         }
-        if (r->nharms && r->harm[0].op < r->first_fault && harm_before_report(r)) {
+        if (r->nharms && r->harm[0].op < r->first_fault && (!r->nreports || r->harm[0].seq < r->rep[0].seq)) {
             v->status = HV_BUG;
             snprintf(v->msg, sizeof v->msg, "hakmem-oracle: BUG: %s build did harm at op %d with no fault applied before it: %s slot %d "
                      "| debug: %s | release: %s", r->build, r->harm[0].op, oracle_harm_name(r->harm[0].kind), r->harm[0].slot, a, b);
             return;
         }
     }
-    if (v->dbg_op >= 0 && (v->rel_op < 0 || v->rel_escape)) {
+    if (dd && why) {
         v->status = HV_DIVERGENCE;
-        snprintf(v->msg, sizeof v->msg, "hakmem-oracle: DIVERGENCE at op %d [F%d] '%s': debug %s | release (%s) %s",
-                 v->fault_op, v->cls, optext, a, rel->build, b);
+        snprintf(v->msg, sizeof v->msg, "hakmem-oracle: DIVERGENCE at op %d [F%d] '%s': %s | debug: %s | release (%s): %s",
+                 v->fault_op, v->cls, optext, why, a, rel->build, b);
         return;
     }
-    if (v->rel_escape || v->dbg_escape) {
+    if (rh || dh) {
         v->status = HV_ESCAPE;
-        snprintf(v->msg, sizeof v->msg, "hakmem-oracle: ESCAPE at op %d [F%d] '%s': harm nobody reported first | debug: %s | release: %s",
-                 v->fault_op, v->cls, optext, a, b);
+        snprintf(v->msg, sizeof v->msg, "hakmem-oracle: ESCAPE at op %d [F%d] '%s': harm no report of its fault came before, in %s | debug: %s | release: %s",
+                 v->fault_op, v->cls, optext, rh && dh ? "both builds" : rh ? "the release build" : "the debug build", a, b);
         return;
     }
     v->status = HV_OK;
 }
-

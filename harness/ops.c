@@ -44,16 +44,20 @@ static const uint32_t hop_odd_align[15] = {
 static const char *const hop_names[HOP_NCODES] = {
     "alloc", "calloc", "realloc", "aligned", "free", "usable", "write", "flush", "thread",
     "double_free", "free_old", "free_bad", "forge", "overflow", "underflow", "uaf_link",
-    "uaf_write", "realloc_bad", "usable_bad",
+    "uaf_write", "realloc_bad", "usable_bad", "poke", "attack", "hold", "edge",
 };
 /* Field layout of each op's bytes after the opcode byte (see ops.h). */
 static const char *const hop_layout[HOP_NCODES] = {
     "sZf", "snZ", "sZf", "skAZ", "s", "s", "sf", "", "a",
-    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska",
+    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska", "sktabV", "skt", "aZ", "skZ",
 };
+static const char *const hop_poke_anchor[2] = { "start", "end" };
+static const char *const hop_poke_src[3] = { "byte", "value", "copy" };
+static const char *const hop_atk_names[HOP_ATK_N] = { "forge_df", "forge_link" };
+static const char *const hop_edge_names[HOP_EDGE_N] = { "slab", "superslab" };
 static const char *const hop_al_names[HOP_AL_N] = { "memalign", "posix_memalign", "aligned_alloc", "valloc", "pvalloc" };
 static const char *const hop_bad_names[HOP_BAD_N] = {
-    "freed", "interior", "misaligned", "stack", "global", "foreign", "other", "uncarved", "wild",
+    "freed", "interior", "misaligned", "stack", "global", "foreign", "other", "uncarved", "wild", "header",
 };
 static const char *const hop_link_names[HOP_LINK_N] = {
     "null", "wild", "slot", "stride", "global", "forged", "partial", "self", "foreign", "other",
@@ -62,10 +66,11 @@ static const char *const hop_link_names[HOP_LINK_N] = {
 /* Relative weight of each op in the random bytes of each dialect (sum <= 256, all >= 1,
  * so every op owns at least one opcode byte). */
 static const uint8_t hop_weights[HOP_NDIALECTS][HOP_NCODES] = {
-    /* alloc calloc realloc aligned free usable write flush thread | dfree fold fbad forge over under link uwrite rbad ubad */
-    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4 },
-    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 1, 1 },
-    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6 },
+    /* alloc calloc realloc aligned free usable write flush thread | dfree fold fbad forge over under link uwrite rbad ubad
+     * poke attack | hold edge */
+    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4,  10, 6,  3, 3 },
+    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 2, 1,  8, 6,  3, 2 },
+    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6,  12, 6,  3, 3 },
 };
 static const char *const hop_dialect_names[HOP_NDIALECTS] = { "ops", "freelist", "header" };
 
@@ -99,6 +104,9 @@ static unsigned hop_nkinds(int code)
     case HOP_ALIGNED: return HOP_AL_N;
     case HOP_FREE_BAD: case HOP_REALLOC_BAD: case HOP_USABLE_BAD: return HOP_BAD_N;
     case HOP_UAF_LINK: return HOP_LINK_N;
+    case HOP_POKE: return HOP_POKE_N;
+    case HOP_ATTACK: return HOP_ATK_N;
+    case HOP_EDGE: return HOP_EDGE_N;
     default: return 1;
     }
 }
@@ -106,7 +114,7 @@ static unsigned hop_nkinds(int code)
 static int hop_bad_uses_a(int k)
 {
     return k == HOP_BAD_INTERIOR || k == HOP_BAD_MISALIGNED || k == HOP_BAD_GLOBAL ||
-           k == HOP_BAD_UNCARVED || k == HOP_BAD_WILD;
+           k == HOP_BAD_UNCARVED || k == HOP_BAD_WILD || k == HOP_BAD_HEADER;
 }
 
 /* Zero what the op does not use, so equal meaning means equal struct. */
@@ -124,6 +132,14 @@ static void hop_canon(hop *op)
         if (op->k != HOP_LINK_FORGED) op->b = 0;
         if (op->k == HOP_LINK_NULL || op->k == HOP_LINK_SELF || op->k == HOP_LINK_FOREIGN ||
             op->k == HOP_LINK_OTHER) op->a = 0;
+        break;
+    case HOP_POKE:
+        if (op->k % 3 != 2) op->t = 0;
+        if (op->k % 3 == 0) op->val &= 0xFF;
+        if (op->k % 3 == 2) op->val = 0;
+        break;
+    case HOP_ATTACK:
+        if (op->k != HOP_ATK_FORGE_LINK) op->t = 0;
         break;
     default: break;
     }
@@ -197,6 +213,7 @@ int hop_decode(hop_dialect d, const uint8_t *data, size_t size, hop *ops, int ma
         }
         if (op->code == HOP_THREAD) op->a %= HOP_NTHREADS;
         if (op->code == HOP_OVERFLOW || op->code == HOP_UNDERFLOW) op->a = (uint8_t)(1 + op->a % 64);
+        if (op->code == HOP_POKE) op->b = (uint8_t)(1 + op->b % 16);
         hop_canon(op);
     }
 #undef NEXT
@@ -222,7 +239,7 @@ long hop_encode(hop_dialect d, const hop *ops, int n, uint8_t *out, size_t cap)
                 if (op->code == HOP_OVERFLOW || op->code == HOP_UNDERFLOW) PUT(op->a - 1);
                 else PUT(op->a);
                 break;
-            case 'b': PUT(op->b); break;
+            case 'b': PUT(op->code == HOP_POKE ? op->b - 1 : op->b); break;
             case 'f': PUT(op->fill); break;
             case 'n': PUT(op->n); break;
             case 'A': { uint8_t b; if (hop_align_encode(op->align, &b)) return -1; PUT(b); break; }
@@ -245,6 +262,8 @@ int hop_base_class(const hop *op)
     case HOP_UNDERFLOW: return HOP_F5;
     case HOP_UAF_LINK: case HOP_UAF_WRITE: return HOP_F6;
     case HOP_REALLOC_BAD: case HOP_USABLE_BAD: return HOP_F8;
+    case HOP_POKE: return op->k % 3 == 2 || op->k >= HOP_POKE_END_BYTE ? HOP_F4 : HOP_F5;   /* decided at replay */
+    case HOP_ATTACK: return op->k == HOP_ATK_FORGE_DF ? HOP_F1 : HOP_F6;
     default: return HOP_F_NONE;
     }
 }
@@ -318,6 +337,18 @@ const char *hop_format(const hop *op, char *buf, size_t cap)
         default: snprintf(x, sizeof x, "%s", hop_link_names[op->k % HOP_LINK_N]); break;
         }
         snprintf(buf, cap, "uaf_link %u %s", op->s, x); break;
+    case HOP_POKE:
+        if (op->k % 3 == 0) snprintf(x, sizeof x, "byte 0x%02x", (unsigned)op->val);
+        else if (op->k % 3 == 1) snprintf(x, sizeof x, "value 0x%016llx", (unsigned long long)op->val);
+        else snprintf(x, sizeof x, "copy %u", op->t);
+        snprintf(buf, cap, "poke %u %s %+d %u %s", op->s, hop_poke_anchor[op->k / 3 % 2], (int8_t)op->a, op->b, x); break;
+    case HOP_ATTACK:
+        if (op->k == HOP_ATK_FORGE_LINK) snprintf(buf, cap, "attack %s %u %u", hop_atk_names[op->k], op->s, op->t);
+        else snprintf(buf, cap, "attack %s %u", hop_atk_names[op->k % HOP_ATK_N], op->s);
+        break;
+    case HOP_HOLD: snprintf(buf, cap, "hold %u %llu", 16u * (op->a + 1u), (unsigned long long)op->size); break;
+    case HOP_EDGE:
+        snprintf(buf, cap, "edge %u %llu %s", op->s, (unsigned long long)op->size, hop_edge_names[op->k % HOP_EDGE_N]); break;
     default: snprintf(buf, cap, "?"); break;
     }
     return buf;
@@ -397,7 +428,13 @@ int hop_parse_line(const char *line, hop *op, char *err, size_t errcap)
         int code = hop_kind_of(w0, hop_names, HOP_NCODES);
         if (code < 0 || code == HOP_ALIGNED) FAIL("unknown op '%s'", w0);
         op->code = (uint8_t)code;
-        if (code != HOP_FLUSH && code != HOP_THREAD) UNUM(op->s, HOP_NSLOTS - 1, "slot");
+        if (code == HOP_ATTACK) {
+            const char *t = WORD();
+            int k = hop_kind_of(t, hop_atk_names, HOP_ATK_N);
+            if (k < 0) FAIL("unknown attack '%s'", t);
+            op->k = (uint8_t)k;
+        }
+        if (code != HOP_FLUSH && code != HOP_THREAD && code != HOP_HOLD) UNUM(op->s, HOP_NSLOTS - 1, "slot");
         switch (code) {
         case HOP_ALLOC: case HOP_REALLOC:
             UNUM(op->size, UINT64_MAX, "size");
@@ -421,6 +458,40 @@ int hop_parse_line(const char *line, hop *op, char *err, size_t errcap)
         case HOP_OVERFLOW: case HOP_UNDERFLOW:
             NUM(op->a, 1, 64, "byte count"); UNUM(op->b, 255, "byte"); break;
         case HOP_UAF_WRITE: UNUM(op->a, 255, "offset"); UNUM(op->val, UINT64_MAX, "value"); break;
+        case HOP_POKE: {
+            const char *t = WORD();
+            int an = hop_kind_of(t, hop_poke_anchor, 2);
+            if (an < 0) FAIL("expected start or end, not '%s'", t);
+            t = WORD();
+            if (hop_num(t, &v) || (int64_t)v < -128 || (int64_t)v > 127) FAIL("bad offset '%s'", t);
+            op->a = (uint8_t)(int8_t)(int64_t)v;
+            NUM(op->b, 1, 16, "length");
+            t = WORD();
+            int src = hop_kind_of(t, hop_poke_src, 3);
+            if (src < 0) FAIL("expected byte, value or copy, not '%s'", t);
+            op->k = (uint8_t)(an * 3 + src);
+            if (src == 0) UNUM(op->val, 255, "byte");
+            else if (src == 1) UNUM(op->val, UINT64_MAX, "value");
+            else UNUM(op->t, HOP_NSLOTS - 1, "slot");
+            break;
+        }
+        case HOP_ATTACK: if (op->k == HOP_ATK_FORGE_LINK) UNUM(op->t, HOP_NSLOTS - 1, "slot"); break;
+        case HOP_HOLD: {
+            uint64_t cnt;
+            NUM(cnt, 16, 4096, "block count");
+            if (cnt % 16) FAIL("block count %llu is not a multiple of 16", (unsigned long long)cnt);
+            op->a = (uint8_t)(cnt / 16 - 1);
+            UNUM(op->size, UINT64_MAX, "size");
+            break;
+        }
+        case HOP_EDGE: {
+            UNUM(op->size, UINT64_MAX, "size");
+            const char *t = WORD();
+            int k = hop_kind_of(t, hop_edge_names, HOP_EDGE_N);
+            if (k < 0) FAIL("expected slab or superslab, not '%s'", t);
+            op->k = (uint8_t)k;
+            break;
+        }
         case HOP_UAF_LINK: {
             const char *t = WORD();
             int k = hop_kind_of(t, hop_link_names, HOP_LINK_N);
@@ -443,7 +514,8 @@ int hop_parse_line(const char *line, hop *op, char *err, size_t errcap)
         }
         default: break;
         }
-        if ((code == HOP_ALLOC || code == HOP_REALLOC || code == HOP_CALLOC || code == HOP_REALLOC_BAD)) {
+        if ((code == HOP_ALLOC || code == HOP_REALLOC || code == HOP_CALLOC || code == HOP_REALLOC_BAD ||
+             code == HOP_HOLD || code == HOP_EDGE)) {
             uint8_t b[4];
             if (hop_size_encode(op->size, b)) FAIL("size %llu not encodable (see hop_edge_sizes)", (unsigned long long)op->size);
         }

@@ -54,6 +54,11 @@ typedef enum hop_code {
     HOP_UAF_WRITE,     /* F6 write 8 bytes at an offset of a freed block */
     HOP_REALLOC_BAD,   /* F8 realloc of a freed or bad pointer */
     HOP_USABLE_BAD,    /* F8 malloc_usable_size of a freed or bad pointer */
+    HOP_POKE,          /* F4/F5/F6 write 1..16 bytes anywhere around a slot's block (hop_poke kinds) */
+    HOP_ATTACK,        /* multi-step attack in one op (hop_attack kinds) */
+    /* layout builders: ordinary ops */
+    HOP_HOLD,          /* allocate n blocks of a size, held (not in slots) until the stream ends */
+    HOP_EDGE,          /* hold blocks of a size until one ends at a slab or SuperSlab boundary: the slot's */
     HOP_NCODES
 } hop_code;
 
@@ -71,6 +76,7 @@ enum {
     HOP_BAD_OTHER,      /* a live block of the other build's heap */
     HOP_BAD_UNCARVED,   /* p + (1 + a % 64) strides: past the live blocks of the slab */
     HOP_BAD_WILD,       /* hop_wild_values[a % N] */
+    HOP_BAD_HEADER,     /* p - 16 * (1 + a % 4): into the block's header (a large block's 64 bytes) */
     HOP_BAD_N
 };
 
@@ -88,6 +94,26 @@ enum {
     HOP_LINK_OTHER,     /* a block of the other build's heap */
     HOP_LINK_N
 };
+
+/* poke s ANCHOR OFF LEN SRC: write LEN (1..16) bytes at ANCHOR + (int8)OFF, where
+ * ANCHOR is the block start (p) or the next block's start (p + usable + 1: "end -1" is
+ * the byte right after the usable size). SRC: a repeated byte, an 8-byte value
+ * (repeated), or a copy of slot t's bytes at the same offset from t's start (t's own
+ * header, tag, link: a forgery that needs no knowledge of the layout). A write that
+ * stays inside a live block is the user's right, not a fault, and is not done. The
+ * class follows from where it lands: before a live block F5, past it F4, into a freed
+ * block F6 (F7 if the block was freed by another thread). */
+enum { HOP_POKE_START_BYTE, HOP_POKE_START_VALUE, HOP_POKE_START_COPY,
+       HOP_POKE_END_BYTE, HOP_POKE_END_VALUE, HOP_POKE_END_COPY, HOP_POKE_N };
+/* attack kinds (ArcHeap / HeapHopper style sequences, each one op):
+ *   forge_df s:     write back freed s's 16 header bytes as they were while it was live
+ *                   (p-16 .. p-1), then free s again (F1 after a forgery);
+ *   forge_link s t: copy freed s's 16 header bytes onto live t's, then point s's link at
+ *                   t (F6: a refill would hand out the live block). */
+enum { HOP_ATK_FORGE_DF, HOP_ATK_FORGE_LINK, HOP_ATK_N };
+/* edge modes: the boundary the slot's block must end next to (within 48 bytes). */
+enum { HOP_EDGE_SLAB, HOP_EDGE_SUPERSLAB, HOP_EDGE_N };
+#define HOP_HOLD_MAX (1u << 18)   /* held blocks per stream, at most */
 
 /* Fault classes (0 = not a fault), from the one table in fault_classes.def. */
 enum {

@@ -57,23 +57,49 @@ enum {
 const char *oracle_harm_name(int kind);
 
 #define HR_MAXEV 8
+#define HR_MAXF  32     /* applied faults whose subjects are kept (later ones: class only) */
+#define HR_NSUBJ 6
+
+/* Phases of a run: the ops; the end of stream a program could do too (free every live
+ * block, every thread returns its cache: thread exit); the harness-only drain (every
+ * freelist checked as if popped), which production never runs. */
+enum { HP_STREAM, HP_END, HP_DRAIN };
+
 typedef struct hevent {
-    int op;            /* op index; n_ops for the end of stream (free all, flush, drain) */
+    int op;            /* op index; n for the end of stream, n + 1 for the drain */
     uint32_t seq;      /* order of events within the run */
     int kind;          /* hak_corruption_kind or HH_* */
     int slot;          /* harm: the slot concerned, -1 if none */
     int other;         /* harm: the overlapped slot, -1 if none */
+    int phase;         /* HP_* */
+    int fault;         /* op index of the fault the event is about, -1 if none was applied */
+    int by_subject;    /* 1: its pointer lies in that fault's subject; 0: latest fault before it */
     uintptr_t ptr;
 } hevent;
+
+/* What an applied fault is about: address ranges in this run's heap (the pointer freed,
+ * the block written, the link target, every block whose metadata a write reached). */
+typedef struct hsubj { uintptr_t lo, hi; } hsubj;
+typedef struct hfault {
+    int op;
+    uint8_t cls, nsub;
+    hsubj sub[HR_NSUBJ];
+} hfault;
 
 typedef struct hrun {
     const char *build;
     int nops;
     int nreports, nharms;          /* counts (events beyond HR_MAXEV are counted only) */
     hevent rep[HR_MAXEV], harm[HR_MAXEV];
-    int first_fault;               /* op index of the first applied fault, nops+1 if none */
+    int first_fault;               /* op index of the first applied fault, nops+2 if none */
     int nfaults;                   /* applied faults */
+    int nskipped;                  /* faults not applied: they would not have changed memory here */
+    int nasym;                     /* faults applied in the release run that changed nothing here */
+    int nf;                        /* faults with subjects in f[] */
+    hfault f[HR_MAXF];
     uint8_t fclass[HOP_MAX];       /* class of the fault each op applied (0: none) */
+    uint8_t noop[HOP_MAX];         /* 1: op i was a fault that would not have changed memory */
+    const uint8_t *skip;           /* in: faults to skip (the release run's noop[]), or NULL */
     volatile int progress;         /* op being replayed (read by a parent after a crash) */
     int died;                      /* system backend: the child died of signal `died` */
     int died_op;
@@ -82,13 +108,20 @@ typedef struct hrun {
 enum { HV_OK, HV_ESCAPE, HV_DIVERGENCE, HV_FALSE_ALARM, HV_BUG };
 const char *oracle_status_name(int status);
 
+/* A release report covers a debug detection only if it is about the same fault and
+ * comes at most this many ops after it (the distribution is reported). */
+#define HV_DELAY_MAX 16
+
 typedef struct hverdict {
     int status;
     int cls;          /* attributed fault class (HOP_F*), 0 if the stream applied none */
     int fault_op;     /* op index of the attributed fault, -1 */
-    int dbg_op, rel_op;       /* first report of each build, -1 none */
-    int delay;        /* rel_op - dbg_op if both reported, else -1 */
-    int rel_escape, dbg_escape;  /* harm before the build's first report */
+    int dbg_op, rel_op;       /* first detection of each build (in the stream, else at the drain), -1 none */
+    int rel_cover_op; /* the release report that covers debug's detection, -1 none */
+    int delay;        /* rel_cover_op - dbg_op if covered, else -1 (negative: release was first) */
+    int dbg_drain, rel_drain;    /* the build's first detection came only at the drain */
+    int rel_escape, dbg_escape;  /* harm before the build reported the fault behind it */
+    int skipped;      /* faults skipped as no-ops (the release run) */
     char msg[1200];   /* one line explaining a non-OK status */
 } hverdict;
 

@@ -9,20 +9,47 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define NOTE(...) do { if (c->trace) snprintf(c->note, sizeof c->note, __VA_ARGS__); } while (0)
 
 extern hctx *volatile g_live;       /* crash.c */
 void crash_context_init(void);
 
 /* ---- events ------------------------------------------------------------------------- */
 
+/* The fault an address is about: the latest applied fault whose subject holds it
+ * (by_subject = 1), else the latest fault applied at or before the current op, else -1. */
+static int attribute_ptr(const hctx *c, uintptr_t p, int *by_subject)
+{
+    const hrun *r = c->out;
+    for (int k = r->nf - 1; k >= 0; k--)
+        for (int j = 0; j < r->f[k].nsub; j++)
+            if (p >= r->f[k].sub[j].lo && p < r->f[k].sub[j].hi) { *by_subject = 1; return r->f[k].op; }
+    *by_subject = 0;
+    int lim = c->i < c->n ? c->i : c->n - 1;
+    if (lim >= HOP_MAX) lim = HOP_MAX - 1;
+    for (int i = lim; i >= 0; i--) if (r->fclass[i]) return i;
+    return -1;
+}
+
+static hevent make_event(hctx *c, int kind, int slot, int other, const void *p)
+{
+    hevent e = { c->phase == HP_DRAIN ? c->n + 1 : c->i, ++c->seq, kind, slot, other, c->phase, -1, 0, (uintptr_t)p };
+    e.fault = attribute_ptr(c, (uintptr_t)p, &e.by_subject);
+    return e;
+}
+
 static void on_report(hak_corruption_kind kind, const void *ptr, void *arg)
 {
     hctx *c = arg;
     hrun *r = c->out;
-    if (r->nreports < HR_MAXEV)
-        r->rep[r->nreports] = (hevent){ c->i, ++c->seq, (int)kind, -1, -1, (uintptr_t)ptr };
+    hevent e = make_event(c, (int)kind, -1, -1, ptr);
+    if (r->nreports < HR_MAXEV) r->rep[r->nreports] = e;
     r->nreports++;
-    if (c->trace) fprintf(c->trace, "[%s]        REPORT %s ptr=%p (op %d)\n", c->be->name, hak_corruption_name(kind), ptr, c->i);
+    if (c->trace) fprintf(c->trace, "[%s]        REPORT %s ptr=%p (op %d%s; about fault op %d%s)\n", c->be->name,
+                          hak_corruption_name(kind), ptr, e.op, c->phase == HP_DRAIN ? ", drain" : "", e.fault,
+                          e.by_subject ? "" : ", by order");
 }
 
 /* Reports outside a replay (setting up the other heap's block) are counted only. */
@@ -36,12 +63,13 @@ void on_stray_report(hak_corruption_kind kind, const void *ptr, void *arg)
 static void harm(hctx *c, int kind, int slot, int other, const void *p)
 {
     hrun *r = c->out;
-    if (r->nharms < HR_MAXEV) r->harm[r->nharms] = (hevent){ c->i, ++c->seq, kind, slot, other, (uintptr_t)p };
+    hevent e = make_event(c, kind, slot, other, p);
+    if (r->nharms < HR_MAXEV) r->harm[r->nharms] = e;
     r->nharms++;
     if (c->trace) {
         fprintf(c->trace, "[%s]        HARM %s slot %d ptr=%p", c->be->name, oracle_harm_name(kind), slot, p);
         if (other >= 0) fprintf(c->trace, " (overlaps slot %d at %p)", other, (void *)c->slot[other].p);
-        fprintf(c->trace, "\n");
+        fprintf(c->trace, " (about fault op %d%s)\n", e.fault, e.by_subject ? "" : ", by order");
     }
 }
 
@@ -51,6 +79,54 @@ static void fault_applied(hctx *c, int cls)
     if (!r->nfaults || c->i < r->first_fault) r->first_fault = c->i;
     r->nfaults++;
     if (c->i < HOP_MAX) r->fclass[c->i] = (uint8_t)cls;
+    if (r->nf < HR_MAXF) r->f[r->nf++] = (hfault){ .op = c->i, .cls = (uint8_t)cls };
+}
+
+/* What the fault just applied is about: [lo, hi) of this heap. */
+static void fault_subject(hctx *c, uintptr_t lo, uintptr_t hi)
+{
+    hrun *r = c->out;
+    if (!r->nf || r->f[r->nf - 1].op != c->i) return;
+    hfault *f = &r->f[r->nf - 1];
+    if (f->nsub < HR_NSUBJ) f->sub[f->nsub++] = (hsubj){ lo, hi > lo ? hi : lo + 1 };
+}
+
+/* A write of [a, b) is about every block whose tag, link or (large) header it reached:
+ * user pointers in [a - 7, b + 64]; and about a whole slab or SuperSlab whose start it
+ * crossed (its metadata). */
+static void fault_subject_write(hctx *c, uintptr_t a, uintptr_t b)
+{
+    fault_subject(c, a > 7 ? a - 7 : 0, b + 65);
+    uintptr_t ss = (b - 1) & ~(uintptr_t)0x1FFFFF, slab = (b - 1) & ~(uintptr_t)0xFFFF;
+    if (ss >= a && ss > 0) fault_subject(c, ss, ss + 0x200000);
+    else if (slab >= a && slab > 0) fault_subject(c, slab, slab + 0x10000);
+}
+
+/* A fault that would not change memory here is not applied (it is counted as skipped):
+ * what a build's own bytes hold differs between heaps (tags of large headers depend on
+ * the address), so the same op must mean the same effect. */
+static void fault_noop(hctx *c)
+{
+    hrun *r = c->out;
+    if (c->i < HOP_MAX) r->noop[c->i] = 1;
+    if (r->skip) r->nasym++;   /* the release run changed memory with it */
+    else r->nskipped++;
+    NOTE("no-op: memory already holds these bytes");
+}
+
+/* Write src[0..len) at dst as the current op's fault (class cls), if it changes memory.
+ * Returns 1 if applied. */
+static int fault_write(hctx *c, uint8_t *dst, const uint8_t *src, size_t len, int cls)
+{
+    uint8_t old[64];
+    if (len > sizeof old) len = sizeof old;
+    fw_copy(old, dst, len);
+    if (!memcmp(old, src, len)) { fault_noop(c); return 0; }
+    fault_applied(c, cls);
+    fw_copy(dst, src, len);
+    fault_subject_write(c, (uintptr_t)dst, (uintptr_t)dst + len);
+    iv_taint(c, (uintptr_t)dst, (uintptr_t)dst + len);
+    return 1;
 }
 
 /* ---- block bookkeeping -------------------------------------------------------------- */
@@ -81,6 +157,7 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
      * a bad block is recorded before any report our own probing below could cause. */
     int o = size ? iv_overlap(c, (uintptr_t)p, (uintptr_t)p + size) : -1;
     if (o >= 0) { harm(c, HH_OVERLAP, si, o, p); return; }
+    if (size && c->nheld && held_overlap(c, (uintptr_t)p, (uintptr_t)p + size)) { harm(c, HH_OVERLAP, si, -1, p); return; }
     size_t u = c->be->usable(p);
     s->usable = u;
     if (u < size) { harm(c, HH_SMALL, si, -1, p); return; }
@@ -96,6 +173,9 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
     }
     s->state = SL_LIVE;
     if (span) iv_insert(c, (uintptr_t)p, (uintptr_t)p + span, si);
+    /* what a user holding the block can read of its header (for write-back forgeries) */
+    s->hdr_ok = c->be->owns ? c->be->owns(p - 16, 16) : !s->big;
+    if (s->hdr_ok) fw_copy(s->hdr, p - 16, 16);
     s->base = p;
     if (prev && !prev->tainted) {   /* realloc: the old contents must have moved along */
         size_t keep = size < prev->ext ? size : prev->ext;
@@ -135,6 +215,18 @@ static int writable(const hctx *c, const uint8_t *p, size_t len, int big)
     if (big || !p) return 0;
     if (c->be->owns) return c->be->owns(p, len);
     return 1;
+}
+
+/* May the harness write [p, p+len) around slot s's block? A freed big block may be
+ * unmapped: never. A live big block: its header (64 bytes in hakmem, 16 elsewhere) and
+ * its usable bytes, which are mapped; not past its end. */
+static int writable_at(const hctx *c, const hslot *s, const uint8_t *p, size_t len)
+{
+    if (!p || !s->p) return 0;
+    if (!s->big) return writable(c, p, len, 0);
+    if (s->state != SL_LIVE) return 0;
+    if (p < s->p - (c->be->owns ? 64 : 16) || p + len > s->p + s->usable) return 0;
+    return c->be->owns ? c->be->owns(p, len) : 1;
 }
 
 /* The dangling pointer of slot s, if it is still a freed block no live block covers. */
@@ -192,6 +284,10 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
         return q;
     }
     case HOP_BAD_WILD: return (uint8_t *)(uintptr_t)hop_wild_values[op->a % hop_nwild];
+    case HOP_BAD_HEADER:
+        if (s->state != SL_LIVE) return NULL;
+        *from_slot = 1;
+        return s->p - 16 * (1 + op->a % 4);
     }
     return NULL;
 }
@@ -205,6 +301,8 @@ static int fault_class(const hctx *c, const hop *op, int from_slot)
     case HOP_UAF_LINK: case HOP_UAF_WRITE:
         if (s->free_thread != s->alloc_thread) cls = HOP_F7;
         break;
+    case HOP_POKE: case HOP_ATTACK:   /* the caller passes the class by where it wrote */
+        break;
     case HOP_DOUBLE_FREE: case HOP_FREE_OLD: case HOP_FORGE:
         if (c->cur != s->alloc_thread) cls = HOP_F7;
         break;
@@ -217,8 +315,6 @@ static int fault_class(const hctx *c, const hop *op, int from_slot)
 }
 
 /* ---- one op ------------------------------------------------------------------------- */
-
-#define NOTE(...) do { if (c->trace) snprintf(c->note, sizeof c->note, __VA_ARGS__); } while (0)
 
 static void exec_alloc(hctx *c, const hop *op)
 {
@@ -279,29 +375,141 @@ static void exec_realloc(hctx *c, const hop *op)
     if (q != (void *)old.p) { s->old = old.p; s->old_big = old.big; }
 }
 
+/* Slot s's dangling pointer for a write-after-free, or NULL. */
+static uint8_t *uaf_target(hctx *c, const hslot *s, int si)
+{
+    return s->big ? NULL : dangling(c, si);
+}
+
+/* poke: where it lands decides its class (see ops.h). Returns 0 if it does not apply. */
+static int poke_class(const hctx *c, const hop *op, const hslot *s, const uint8_t *dst, size_t len)
+{
+    if (s->state == SL_FREED) return s->free_thread != s->alloc_thread ? HOP_F7 : HOP_F6;
+    if (s->state != SL_LIVE) return 0;
+    if (dst >= s->p && dst + len <= s->p + s->usable) return 0;   /* the user's own bytes */
+    int cls = dst < s->p ? HOP_F5 : HOP_F4;
+    if (c->cur != s->alloc_thread) cls = HOP_F7;
+    (void)op;
+    return cls;
+}
+
+static void exec_poke(hctx *c, const hop *op)
+{
+    hslot *s = &c->slot[op->s];
+    size_t len = op->b ? op->b : 1;
+    if (s->state == SL_FREED && !dangling(c, op->s)) return;
+    if (!s->p) return;
+    uint8_t *anchor = op->k >= HOP_POKE_END_BYTE ? s->p + s->usable + 1 : s->p;
+    uint8_t *dst = anchor + (int8_t)op->a;
+    int cls = poke_class(c, op, s, dst, len);
+    if (!cls || !writable_at(c, s, dst, len)) return;
+    uint8_t src[16];
+    switch (op->k % 3) {
+    case 0: memset(src, (int)(op->val & 0xFF), len); break;
+    case 1: for (size_t i = 0; i < len; i++) src[i] = (uint8_t)(op->val >> (8 * (i % 8))); break;
+    default: {
+        const hslot *t = &c->slot[op->t];
+        const uint8_t *from = t->p ? t->p + (int8_t)op->a : NULL;
+        if ((t->state != SL_LIVE && !(t->state == SL_FREED && dangling(c, op->t)))
+            || !writable_at(c, t, from, len)) return;
+        fw_copy(src, from, len);
+        break;
+    }
+    }
+    if (fault_write(c, dst, src, len, cls)) {
+        fault_subject(c, (uintptr_t)s->p, (uintptr_t)s->p + 1);
+        NOTE("wrote %zu byte(s) at %p (%s%+d)", len, (void *)dst, op->k >= HOP_POKE_END_BYTE ? "end" : "start", (int8_t)op->a);
+    }
+}
+
+static void exec_attack(hctx *c, const hop *op)
+{
+    hslot *s = &c->slot[op->s];
+    uint8_t *q = uaf_target(c, s, op->s);
+    if (!q || !s->hdr_ok || !writable(c, q - 16, 16, 0)) return;
+    switch (op->k) {
+    case HOP_ATK_FORGE_DF: {
+        /* write back the header the block had while live, then free it again */
+        int cls = c->cur != s->alloc_thread ? HOP_F7 : HOP_F1;
+        if (!fault_write(c, q - 16, s->hdr, 16, cls)) return;
+        fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
+        NOTE("header of %p restored, free(%p)", (void *)q, (void *)q);
+        c->be->free(q);
+        break;
+    }
+    case HOP_ATK_FORGE_LINK: {
+        /* the freed block's header onto a live block's, then the freed block's link to it */
+        hslot *t = &c->slot[op->t];
+        if (op->t == op->s || t->state != SL_LIVE || t->big || !writable(c, t->p - 16, 16, 0) || !writable(c, q, 8, 0)) return;
+        uint8_t hdr[16], link[8];
+        fw_copy(hdr, q - 16, 16);
+        uint64_t v = (uintptr_t)t->p;
+        for (int i = 0; i < 8; i++) link[i] = (uint8_t)(v >> (8 * i));
+        int cls = s->free_thread != s->alloc_thread ? HOP_F7 : HOP_F6;
+        uint8_t old_h[16], old_l[8];
+        fw_copy(old_h, t->p - 16, 16);
+        fw_copy(old_l, q, 8);
+        if (!memcmp(old_h, hdr, 16) && !memcmp(old_l, link, 8)) { fault_noop(c); return; }
+        fault_applied(c, cls);
+        fw_copy(t->p - 16, hdr, 16);
+        fw_copy(q, link, 8);
+        fault_subject_write(c, (uintptr_t)t->p - 16, (uintptr_t)t->p);
+        fault_subject_write(c, (uintptr_t)q, (uintptr_t)q + 8);
+        iv_taint(c, (uintptr_t)t->p - 16, (uintptr_t)t->p);
+        fault_subject(c, (uintptr_t)t->p, (uintptr_t)t->p + 1);
+        NOTE("header of %p copied onto %p, link of %p := %p", (void *)q, (void *)t->p, (void *)q, (void *)t->p);
+        break;
+    }
+    }
+}
+
 static void exec_fault(hctx *c, const hop *op)
 {
     hslot *s = &c->slot[op->s];
     const hbackend *be = c->be;
     int from_slot = 0;
     uint8_t *q;
+    if (c->out->skip && c->i < HOP_MAX && c->out->skip[c->i]) {   /* a no-op in the release run */
+        c->out->nskipped++;
+        NOTE("skipped: a no-op in the release run");
+        return;
+    }
     switch (op->code) {
     case HOP_DOUBLE_FREE:
         if (s->big || !(q = dangling(c, op->s))) return;
         fault_applied(c, fault_class(c, op, 1));
+        fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
         be->free(q);
         break;
     case HOP_FREE_OLD:
         if (!s->old || s->old_big || iv_overlap(c, (uintptr_t)s->old, (uintptr_t)s->old + 1) >= 0) return;
         fault_applied(c, fault_class(c, op, 1));
+        fault_subject(c, (uintptr_t)s->old, (uintptr_t)s->old + 1);
         be->free(s->old);
         break;
-    case HOP_FREE_BAD:
+    case HOP_FREE_BAD: case HOP_REALLOC_BAD: case HOP_USABLE_BAD: {
         if (!(q = bad_pointer(c, op, &from_slot))) return;
         fault_applied(c, fault_class(c, op, from_slot));
-        NOTE("free(%p)", (void *)q);
-        be->free(q);
+        fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
+        if (from_slot && s->p) fault_subject(c, (uintptr_t)s->p, (uintptr_t)s->p + 1);
+        if (op->code == HOP_FREE_BAD) {
+            NOTE("free(%p)", (void *)q);
+            be->free(q);
+        } else if (op->code == HOP_USABLE_BAD) {
+            size_t u = be->usable(q);
+            NOTE("usable(%p) = %zu", (void *)q, u);
+        } else {
+            void *r = be->realloc(q, op->size);
+            NOTE("realloc(%p) -> %p", (void *)q, r);
+            if (r) {
+                /* Accepted a pointer it should have refused: whatever it did to slot s's
+                 * block is unknown, so the slot forgets it (without freeing) and holds r. */
+                if (s->state == SL_LIVE) iv_remove(c, (uintptr_t)s->p);
+                accept_block(c, op->s, r, op->size, 16, 0, 0, NULL);
+            }
+        }
         break;
+    }
     case HOP_FORGE: {
         if (s->state != SL_LIVE || s->usable < 32) return;
         size_t n = (s->usable - 1) / 16;
@@ -317,27 +525,30 @@ static void exec_fault(hctx *c, const hop *op)
             fw_write1(q - 1, op->b == 0 ? tag_of(c, op->s) : op->b);
         }
         fault_applied(c, fault_class(c, op, 1));
+        fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
+        fault_subject(c, (uintptr_t)s->p, (uintptr_t)s->p + 1);
         s->tainted = 1;
         NOTE("free(%p)", (void *)q);
         be->free(q);
         break;
     }
-    case HOP_OVERFLOW:
+    case HOP_OVERFLOW: {
         if (s->state != SL_LIVE || !writable(c, s->p + s->usable, op->a, s->big)) return;
-        fault_applied(c, fault_class(c, op, 1));
-        fw_fill(s->p + s->usable, op->b, op->a);
-        iv_taint(c, (uintptr_t)s->p + s->usable, (uintptr_t)s->p + s->usable + op->a);
-        NOTE("wrote %u x 0x%02x at %p", op->a, op->b, (void *)(s->p + s->usable));
+        uint8_t src[64];
+        memset(src, op->b, op->a);
+        if (fault_write(c, s->p + s->usable, src, op->a, fault_class(c, op, 1)))
+            NOTE("wrote %u x 0x%02x at %p", op->a, op->b, (void *)(s->p + s->usable));
         break;
+    }
     case HOP_UNDERFLOW:
-        if (s->state != SL_LIVE || !writable(c, s->p - op->a, 1, s->big && op->a > 64)) return;
-        fault_applied(c, fault_class(c, op, 1));
-        fw_write1(s->p - op->a, op->b);
-        iv_taint(c, (uintptr_t)s->p - op->a, (uintptr_t)s->p - op->a + 1);
-        NOTE("wrote 0x%02x at %p", op->b, (void *)(s->p - op->a));
+        if (s->state != SL_LIVE || !writable_at(c, s, s->p - op->a, 1)) return;
+        if (fault_write(c, s->p - op->a, &op->b, 1, fault_class(c, op, 1))) {
+            fault_subject(c, (uintptr_t)s->p, (uintptr_t)s->p + 1);
+            NOTE("wrote 0x%02x at %p", op->b, (void *)(s->p - op->a));
+        }
         break;
     case HOP_UAF_LINK: {
-        if (s->big || !(q = dangling(c, op->s)) || !writable(c, q, 8, 0)) return;
+        if (!(q = uaf_target(c, s, op->s)) || !writable(c, q, 8, 0)) return;
         const hslot *t = &c->slot[op->t];
         uint64_t link;
         switch (op->k) {
@@ -382,52 +593,108 @@ static void exec_fault(hctx *c, const hop *op)
             link = (uintptr_t)f;
             break;
         }
-        case HOP_LINK_PARTIAL:
-            fault_applied(c, fault_class(c, op, 1));
-            fw_write1(q, op->a);
-            NOTE("link of %p now %#llx", (void *)q, (unsigned long long)fw_read8(q));
+        case HOP_LINK_PARTIAL: {
+            uint8_t b = op->a;
+            if (fault_write(c, q, &b, 1, fault_class(c, op, 1))) {
+                uint64_t nl = fw_read8(q);
+                fault_subject(c, (uintptr_t)nl, (uintptr_t)nl + 1);
+                NOTE("link of %p now %#llx", (void *)q, (unsigned long long)nl);
+            }
             return;
+        }
         case HOP_LINK_SELF: link = (uintptr_t)q; break;
         case HOP_LINK_FOREIGN: link = (uintptr_t)foreign_block(); break;
         case HOP_LINK_OTHER: if (!c->other) return; link = (uintptr_t)c->other; break;
         default: return;
         }
-        fault_applied(c, fault_class(c, op, 1));
-        NOTE("link of %p := %#llx (was %#llx)", (void *)q, (unsigned long long)link, (unsigned long long)fw_read8(q));
-        fw_write8(q, link);
-        break;
-    }
-    case HOP_UAF_WRITE: {
-        if (s->big || !(q = dangling(c, op->s))) return;
-        size_t room = s->usable >= 8 ? s->usable - 7 : 1;
-        size_t off = op->a % room;
-        if (!writable(c, q + off, 8, 0)) return;
-        fault_applied(c, fault_class(c, op, 1));
-        fw_write8(q + off, op->val);
-        NOTE("wrote %#llx at %p", (unsigned long long)op->val, (void *)(q + off));
-        break;
-    }
-    case HOP_REALLOC_BAD: {
-        if (!(q = bad_pointer(c, op, &from_slot))) return;
-        fault_applied(c, fault_class(c, op, from_slot));
-        void *r = be->realloc(q, op->size);
-        NOTE("realloc(%p) -> %p", (void *)q, r);
-        if (r) {
-            /* Accepted a pointer it should have refused: whatever it did to slot s's
-             * block is unknown, so the slot forgets it (without freeing) and holds r. */
-            if (s->state == SL_LIVE) iv_remove(c, (uintptr_t)s->p);
-            accept_block(c, op->s, r, op->size, 16, 0, 0, NULL);
+        uint8_t lb[8];
+        for (int i = 0; i < 8; i++) lb[i] = (uint8_t)(link >> (8 * i));
+        uint64_t was = fw_read8(q);
+        if (fault_write(c, q, lb, 8, fault_class(c, op, 1))) {
+            fault_subject(c, (uintptr_t)link, (uintptr_t)link + 1);
+            if (op->k == HOP_LINK_SLOT || op->k == HOP_LINK_STRIDE || op->k == HOP_LINK_FORGED)
+                fault_subject(c, (uintptr_t)t->p, (uintptr_t)t->p + 1);
+            NOTE("link of %p := %#llx (was %#llx)", (void *)q, (unsigned long long)link, (unsigned long long)was);
         }
         break;
     }
-    case HOP_USABLE_BAD: {
-        if (!(q = bad_pointer(c, op, &from_slot))) return;
-        fault_applied(c, fault_class(c, op, from_slot));
-        size_t u = be->usable(q);
-        NOTE("usable(%p) = %zu", (void *)q, u);
+    case HOP_UAF_WRITE: {
+        if (!(q = uaf_target(c, s, op->s))) return;
+        size_t room = s->usable >= 8 ? s->usable - 7 : 1;
+        size_t off = op->a % room;
+        if (!writable(c, q + off, 8, 0)) return;
+        uint8_t vb[8];
+        for (int i = 0; i < 8; i++) vb[i] = (uint8_t)(op->val >> (8 * i));
+        if (fault_write(c, q + off, vb, 8, fault_class(c, op, 1))) {
+            fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
+            NOTE("wrote %#llx at %p", (unsigned long long)op->val, (void *)(q + off));
+        }
         break;
     }
+    case HOP_POKE: exec_poke(c, op); break;
+    case HOP_ATTACK: exec_attack(c, op); break;
     }
+}
+
+/* ---- layout builders ----------------------------------------------------------------- */
+
+static int held_room(hctx *c)
+{
+    if (!c->held) {
+        void *m = mmap(NULL, HOP_HOLD_MAX * sizeof *c->held, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return 0;
+        c->held = m;
+    }
+    return c->nheld < HOP_HOLD_MAX;
+}
+
+/* Allocate one block into the held set; 0 when the allocator or the set is out of room. */
+static void *hold_one(hctx *c, size_t size, size_t *usable)
+{
+    if (!held_room(c)) return NULL;
+    void *p = c->be->malloc(size);
+    if (!p) return NULL;
+    size_t u = c->be->usable(p);
+    *usable = u;
+    uintptr_t a = (uintptr_t)p, b = a + (u > size ? u : size) + (u == 0 && size == 0);
+    if (iv_overlap(c, a, b) >= 0) harm(c, HH_OVERLAP, -1, iv_overlap(c, a, b), p);
+    c->held[c->nheld++] = (hheld){ a, b };
+    return p;
+}
+
+static void exec_hold(hctx *c, const hop *op)
+{
+    unsigned n = 16u * (op->a + 1u), from = c->nheld;
+    size_t u;
+    for (unsigned i = 0; i < n && hold_one(c, op->size, &u); i++) {}
+    held_sort(c, from);
+    for (unsigned i = 1; i < c->nheld; i++)
+        if (c->held[i].a < c->held[i - 1].b) { harm(c, HH_OVERLAP, -1, -1, (void *)c->held[i].a); break; }
+    NOTE("%u block(s) held", c->nheld - from);
+}
+
+/* Hold blocks of the size until the allocator hands out one that ends within 48 bytes
+ * before a slab (64 KiB) or SuperSlab (2 MiB) boundary, with no room for another block
+ * of its stride before it; that one becomes slot s's. */
+static void exec_edge(hctx *c, const hop *op)
+{
+    hslot *s = &c->slot[op->s];
+    if (s->state == SL_LIVE) do_free_live(c, op->s);
+    uintptr_t bound = op->k == HOP_EDGE_SUPERSLAB ? 0x200000u : 0x10000u;
+    unsigned from = c->nheld;
+    void *hit = NULL;
+    size_t u = 0;
+    if (op->size && op->size <= 65536) {
+        for (;;) {
+            void *p = hold_one(c, op->size, &u);
+            if (!p) break;
+            uintptr_t end = (uintptr_t)p + u, next = (end + bound - 1) & ~(bound - 1);
+            if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; break; }   /* the last block before it */
+        }
+    }
+    held_sort(c, from);
+    NOTE("%u held, slot's block %p", c->nheld - from, hit);
+    accept_block(c, op->s, hit, op->size, 16, 0, op->fill, NULL);
 }
 
 static void exec_op(void *arg)
@@ -462,6 +729,8 @@ static void exec_op(void *arg)
         break;
     case HOP_FLUSH: if (c->be->thread_flush) c->be->thread_flush(); break;
     case HOP_THREAD: break;
+    case HOP_HOLD: exec_hold(c, op); break;
+    case HOP_EDGE: exec_edge(c, op); break;
     default: exec_fault(c, op); break;
     }
 }
@@ -493,12 +762,15 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     _Alignas(16) uint8_t stack_area[4096];
     static hctx ctx;   /* not the heap under test; replays never nest */
     hctx *c = &ctx;
+    hheld *held = c->held;   /* the held-block array is mapped once */
     memset(c, 0, sizeof *c);
+    c->held = held;
     memset((void *)out, 0, offsetof(hrun, fclass));
     memset(out->fclass, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
+    memset(out->noop, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
     out->build = be->name;
     out->nops = n;
-    out->first_fault = n + 1;
+    out->first_fault = n + 2;   /* after the drain (op n + 1): a report in a fault-free stream is a false alarm */
     c->be = be;
     c->ops = ops;
     c->n = n;
@@ -528,16 +800,21 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
         c->batch_end = j;
         run_on(c->cur, exec_batch, c);
     }
-    /* End of stream: free every live block, return every thread's cache, then check
-     * every freelist as if popped, so a poisoned list is seen before the stream ends. */
+    /* End of stream, as a program could end it (HP_END): free every live and held
+     * block, every thread returns its cache (as at thread exit). Then the harness-only
+     * drain (HP_DRAIN): every freelist checked as if popped. */
     c->i = n;
     out->progress = n;
     c->cur = 0;
+    c->phase = HP_END;
     for (int si = 0; si < HOP_NSLOTS; si++) if (c->slot[si].state == SL_LIVE) do_free_live(c, si);
+    for (unsigned h = 0; h < c->nheld; h++) be->free((void *)c->held[h].a);
+    c->nheld = 0;
     if (be->thread_flush) {
         for (int k = 1; k < HOP_NTHREADS; k++) if (c->used_threads & (1u << k)) run_on(k, flush_thunk, c);
         be->thread_flush();
     }
+    c->phase = HP_DRAIN;
     if (be->heap_drain) be->heap_drain();
     if (be->set_handler) be->set_handler(on_stray_report, NULL);
     g_live = NULL;

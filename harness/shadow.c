@@ -141,3 +141,27 @@ long pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit)
     return -1;
 }
 
+
+/* ---- held blocks -------------------------------------------------------------------- */
+
+int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
+{
+    unsigned lo = 0, hi = c->nheld;
+    while (lo < hi) {   /* first held block with end > a */
+        unsigned m = (lo + hi) / 2;
+        if (c->held[m].b > a) hi = m; else lo = m + 1;
+    }
+    return lo < c->nheld && c->held[lo].a < b;
+}
+
+static int held_cmp(const void *x, const void *y)
+{
+    const hheld *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
+void held_sort(hctx *c, unsigned from)
+{
+    (void)from;
+    qsort(c->held, c->nheld, sizeof c->held[0], held_cmp);
+}

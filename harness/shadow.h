@@ -31,7 +31,12 @@ typedef struct hslot {
     size_t   size, usable, ext;  /* ext: bytes filled (size, or usable for usable-fills) */
     uint8_t *old;        /* the pointer a moving realloc freed */
     uint8_t  old_big;
+    uint8_t  hdr_ok;     /* hdr holds the 16 bytes before p as they were when p was handed out */
+    uint8_t  hdr[16];    /* (what an attacker with the block can read, and later write back) */
 } hslot;
+
+/* Blocks a hold/edge op keeps live, outside the slots: sorted [a, b) after each op. */
+typedef struct hheld { uintptr_t a, b; } hheld;
 
 typedef struct hiv { uintptr_t a, b; int slot; } hiv;   /* live [a, b) */
 
@@ -51,6 +56,9 @@ typedef struct hctx {
     void *other;
     uint8_t *stack_fake;
     char note[160];       /* what the current op did, for the trace */
+    int phase;            /* HP_* */
+    hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use */
+    unsigned nheld;
 } hctx;
 
 
@@ -65,6 +73,8 @@ int  iv_overlap(const hctx *c, uintptr_t a, uintptr_t b);   /* a live slot overl
 void iv_insert(hctx *c, uintptr_t a, uintptr_t b, int slot);
 void iv_remove(hctx *c, uintptr_t a);
 void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, b) */
+int  held_overlap(const hctx *c, uintptr_t a, uintptr_t b); /* a held block overlaps [a, b) */
+void held_sort(hctx *c, unsigned from);                     /* sort held[from..] into held[] */
 
 /* Fill patterns. */
 uint64_t pat_word(const hslot *s, int slotno, unsigned w);
