@@ -106,7 +106,7 @@ fuzz-dicts: $(BUILD)/hakmem-replay
 	      fuzz/gen-dict.sh $(BUILD)/hakmem-replay $$t; } > fuzz/$$t.dict; \
 	done
 
-.PHONY: test-fuzz-order fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
+.PHONY: fuzz-holes test-fuzz-order fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
         test-teeth-regress test-fuzz-ops fuzz-bench corpus-bin fuzz-clean-work \
         $(addprefix fuzz-,$(subst fuzz_,,$(FUZZ_TARGETS))) $(addprefix afl-,$(subst fuzz_,,$(FUZZ_TARGETS)))
 
@@ -126,9 +126,13 @@ fuzz-help:
 fuzz-build: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/rgcc/regress-$(t)) $(BUILD)/hakmem-replay
 
 # make fuzz-<name>: fuzz one target (the main job is fuzz-freelist); afl-<name>: AFL++
+# FUZZ_FLAVOR: fast (libFuzzer, no sanitizer: several times the streams per second, and
+# the oracle's shadow model sees every bad block itself) or fuzz (ASan+UBSan, which also
+# catches the harness's and the allocator's own memory errors; the nightly runs both).
+FUZZ_FLAVOR ?= fast
 define fuzz_job
-fuzz-$(subst fuzz_,,$(1)): deps-fuzz $(BUILD)/fuzz/$(1) $(BUILD)/hakmem-replay
-	@BUILD=$(BUILD) fuzz/run-fuzz.sh $(1) $(BUILD)/fuzz/$(1) $$(FUZZ_TIME) $$(FUZZ_JOBS)
+fuzz-$(subst fuzz_,,$(1)): deps-fuzz $(BUILD)/$$(FUZZ_FLAVOR)/$(1) $(BUILD)/hakmem-replay
+	@BUILD=$(BUILD) fuzz/run-fuzz.sh $(1) $(BUILD)/$$(FUZZ_FLAVOR)/$(1) $$(FUZZ_TIME) $$(FUZZ_JOBS)
 afl-$(subst fuzz_,,$(1)): deps-afl $(BUILD)/afl/$(1) $(BUILD)/afl/hakmem-mutator.so
 	@BUILD=$(BUILD) fuzz/run-afl.sh $(1) $(BUILD)/afl/$(1) $$(AFL_TIME)
 endef
@@ -231,8 +235,18 @@ valgrind-replay: deps-valgrind $(foreach t,$(FUZZ_TARGETS),$(BUILD)/valgrind/reg
 	    echo "$$files" | xargs -P 2 -I{} sh -c 'valgrind -q --error-exitcode=99 --leak-check=no $(BUILD)/valgrind/regress-'$$t' {} >/dev/null 2>$(BUILD)/valgrind/last-$$$$.log || { echo "FAIL {}"; cat $(BUILD)/valgrind/last-$$$$.log | head -30; exit 255; }'; \
 	done; echo "valgrind-replay: no Valgrind errors"
 
+TEETH_SEEDS ?= 5
+TEETH_GOAL  ?= 10
+# Each weakened build, fuzzed from the fault-free seeds with TEETH_SEEDS libFuzzer seeds:
+# flagged by every seed, median time to the first finding (goal TEETH_GOAL s).
 verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
-	@BUILD=$(BUILD) fuzz/run-teeth.sh $(TEETH_TARGET) $(TEETH_TIME) $(WEAK_VARIANTS)
+	@$(PYTHON) fuzz/teeth.py --target $(TEETH_TARGET) --bin '$(BUILD)/fast/teeth/{variant}/$(TEETH_TARGET)' \
+	    --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/teeth $(WEAK_VARIANTS)
+# The same measurement on the full release build (a table, not a pass/fail): how fast
+# the main job's engine finds whatever the release checks still miss.
+fuzz-holes: deps-fuzz $(BUILD)/fast/fuzz_freelist
+	@$(PYTHON) fuzz/teeth.py --target fuzz_freelist --bin '$(BUILD)/fast/fuzz_freelist' --seconds $(TEETH_TIME) \
+	    --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/holes release || true
 
 fuzz-clean-work:
 	rm -rf $(BUILD)/fuzz-work $(BUILD)/crashes $(BUILD)/fuzz-stats $(BUILD)/escapes

@@ -111,9 +111,11 @@ enum { HOP_POKE_START_BYTE, HOP_POKE_START_VALUE, HOP_POKE_START_COPY,
  *   forge_link s t: copy freed s's 16 header bytes onto live t's, then point s's link at
  *                   t (F6: a refill would hand out the live block). */
 enum { HOP_ATK_FORGE_DF, HOP_ATK_FORGE_LINK, HOP_ATK_N };
-/* edge modes: the boundary the slot's block must end next to (within 48 bytes). */
+/* edge modes: the boundary the slot's block must end next to (within 48 bytes); it gives
+ * up after HOP_EDGE_TRIES blocks, so a SuperSlab's end is reached with sizes >= ~512. */
 enum { HOP_EDGE_SLAB, HOP_EDGE_SUPERSLAB, HOP_EDGE_N };
-#define HOP_HOLD_MAX (1u << 18)   /* held blocks per stream, at most */
+#define HOP_HOLD_MAX (1u << 16)   /* held blocks per stream, at most */
+#define HOP_EDGE_TRIES 4096       /* blocks an edge op holds before it gives up (larger sizes reach a SuperSlab's end) */
 
 /* Fault classes (0 = not a fault), from the one table in fault_classes.def. */
 enum {

@@ -685,7 +685,7 @@ static void exec_edge(hctx *c, const hop *op)
     void *hit = NULL;
     size_t u = 0;
     if (op->size && op->size <= 65536) {
-        for (;;) {
+        for (unsigned tries = 0; tries < HOP_EDGE_TRIES; tries++) {
             void *p = hold_one(c, op->size, &u);
             if (!p) break;
             uintptr_t end = (uintptr_t)p + u, next = (end + bound - 1) & ~(bound - 1);
