@@ -235,7 +235,7 @@ valgrind-replay: deps-valgrind $(foreach t,$(FUZZ_TARGETS),$(BUILD)/valgrind/reg
 	    echo "$$files" | xargs -P 2 -I{} sh -c 'valgrind -q --error-exitcode=99 --leak-check=no $(BUILD)/valgrind/regress-'$$t' {} >/dev/null 2>$(BUILD)/valgrind/last-$$$$.log || { echo "FAIL {}"; cat $(BUILD)/valgrind/last-$$$$.log | head -30; exit 255; }'; \
 	done; echo "valgrind-replay: no Valgrind errors"
 
-TEETH_SEEDS ?= 5
+TEETH_SEEDS ?= 5   # (also used by search.mk)
 TEETH_GOAL  ?= 10
 # Each weakened build, fuzzed from the fault-free seeds with TEETH_SEEDS libFuzzer seeds:
 # flagged by every seed, median time to the first finding (goal TEETH_GOAL s).
