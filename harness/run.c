@@ -796,7 +796,8 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
             continue;
         }
         int j = c->i;
-        while (j < n && ops[j].code != HOP_THREAD) j++;
+        /* (a switch to the thread already running is no switch: the batch goes on) */
+        while (j < n && !(ops[j].code == HOP_THREAD && ops[j].a != c->cur)) j++;
         c->batch_end = j;
         run_on(c->cur, exec_batch, c);
     }

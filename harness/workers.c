@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
 
 #include "ops.h"
 
@@ -65,7 +66,8 @@ static void *worker_main(void *arg)
 }
 
 static int g_workers_up;
-static void workers_forget(void) { g_workers_up = 0; }   /* a forked child has none */
+static int g_colocated_cpu = -1;
+static void workers_forget(void) { g_workers_up = 0; g_colocated_cpu = -1; }   /* a forked child has none */
 
 void workers_start(void)
 {
@@ -82,10 +84,32 @@ void workers_start(void)
     }
 }
 
+/* Co-location: the workers may run only on the CPU the replaying thread is on (that
+ * thread itself is never pinned; the workers follow it when it moves). A hand-off to a
+ * thread on the same CPU is a plain switch when the poster sleeps; one to another CPU
+ * costs a wake-up interrupt and, on a busy machine, a wait for that CPU: perf showed
+ * the hand-offs (try_to_wake_up, finish_task_switch) at ~50% of a fault-stream replay.
+ * HAKMEM_HARNESS_NO_COLOCATE=1 turns it off. */
+static int g_colocate = -1;
+static void workers_follow(void)
+{
+    if (g_colocate < 0) { const char *e = getenv("HAKMEM_HARNESS_NO_COLOCATE"); g_colocate = !(e && *e == '1'); }
+    if (!g_colocate) return;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu == g_colocated_cpu) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    for (int k = 1; k < HOP_NTHREADS; k++)
+        if (pthread_setaffinity_np(g_workers[k].th, sizeof set, &set)) { g_colocate = 0; return; }
+    g_colocated_cpu = cpu;
+}
+
 /* Run fn(arg) on thread k and wait for it. */
 void run_on(int k, void (*fn)(void *), void *arg)
 {
     if (k == 0) { fn(arg); return; }
+    workers_follow();
     hworker *w = &g_workers[k];
     w->fn = fn;
     w->arg = arg;
