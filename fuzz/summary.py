@@ -89,7 +89,7 @@ def main():
     execs = st['inputs'] or lf_execs
     secs = max(a.seconds, 1)
     print(f'\n== {a.target}: summary ({a.seconds:.0f} s, {a.jobs} job(s))')
-    print(f'execs        {execs} ({execs / secs:.0f} exec/s over {a.jobs} job(s); {st["ops"]} ops, '
+    print(f'execs        {execs} ({execs / secs:.0f} exec/s over {a.jobs} job(s), {execs / secs / max(a.jobs, 1):.0f} exec/s per job; {st["ops"]} ops, '
           f'{st["faults"]} faults applied)')
     print(f'coverage     cov {cov}  ft {ft}  corpus {corp}   (libFuzzer log: {a.log})')
 
