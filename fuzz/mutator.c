@@ -101,15 +101,17 @@ static hop random_op(hmut *m, int fault)
     }
 }
 
-/* A size some allocation of the stream uses, else one drawn by the decoder. */
+/* The size of a layout's blocks: one some allocation of the stream uses, else one
+ * drawn by the decoder; slab sizes only (at most 64 KiB: a layout of large blocks is
+ * dozens of mappings per replay, and large blocks have no freelists to poison). */
 static uint64_t some_size(hmut *m, const hop *ops, int n)
 {
     int cand[HOP_MAX], k = 0;
-    for (int i = 0; i < n; i++) if (is_alloc(&ops[i]) && ops[i].code == HOP_ALLOC) cand[k++] = i;
+    for (int i = 0; i < n; i++) if (ops[i].code == HOP_ALLOC && ops[i].size <= 65536) cand[k++] = i;
     if (k && rnd(m, 3)) return ops[cand[rnd(m, (unsigned)k)]].size;
     for (int tries = 0; tries < 1000; tries++) {
         hop op = random_op(m, 0);
-        if (op.code == HOP_ALLOC) return op.size;
+        if (op.code == HOP_ALLOC && op.size <= 65536) return op.size;
     }
     return 32;
 }
@@ -190,7 +192,7 @@ static int layout_attack(hmut *m, hop *ops, int n, int at)
     uint64_t size = some_size(m, ops, n);
     memcpy(t, ops, (size_t)at * sizeof *ops);
     k = at;
-    k = layout_hold(m, t, k, k, 4 + (int)rnd(m, 60), size, 0);
+    k = layout_hold(m, t, k, k, 4 + (int)rnd(m, rnd(m, 4) ? 16 : 60), size, 0);
     k = layout_free_every_other(m, t, k, k);
     if (rnd(m, 2)) t[k++] = (hop){ .code = HOP_FLUSH };
     int other = rnd(m, 3) == 0;
@@ -198,7 +200,7 @@ static int layout_attack(hmut *m, hop *ops, int n, int at)
     if (k < HOP_MAX) { t[k] = random_op(m, 1); retarget(m, t, k); k++; }
     if (other && k < HOP_MAX) t[k++] = (hop){ .code = HOP_THREAD, .a = 0 };
     if (rnd(m, 2) && k < HOP_MAX) t[k++] = (hop){ .code = HOP_FLUSH };
-    k = layout_hold(m, t, k, k, 2 + (int)rnd(m, 40), size, 0);
+    k = layout_hold(m, t, k, k, 2 + (int)rnd(m, rnd(m, 4) ? 8 : 40), size, 0);
     int tail = n - at;
     if (k + tail > HOP_MAX) tail = HOP_MAX - k;
     if (tail > 0) memcpy(&t[k], &ops[at], (size_t)tail * sizeof *ops);
@@ -280,7 +282,7 @@ static int mutate_ops(hmut *m, hop *ops, int n)
         break;
     case 14: {   /* grow a fill phase: repeat an allocation into more slots */
         int cand[HOP_MAX], k = 0;
-        for (int i = 0; i < n; i++) if (ops[i].code == HOP_ALLOC) cand[k++] = i;
+        for (int i = 0; i < n; i++) if (ops[i].code == HOP_ALLOC && ops[i].size <= 65536) cand[k++] = i;
         if (!k) break;
         int i = cand[rnd(m, (unsigned)k)];
         n = layout_hold(m, ops, n, i + 1, 1 + (int)rnd(m, 32), ops[i].size, 0);
