@@ -16,14 +16,19 @@
  * cross-thread traffic that is not counted as ops.
  *
  * The allocator is the one malloc/free bind to: use LD_PRELOAD to select it.
+ * With `sized` = 1 every free passes the block's size, through the first sized free
+ * the process has: C23 free_sized, mimalloc's mi_free_size, tcmalloc's tc_free_sized,
+ * jemalloc's sdallocx; plain free where there is none (glibc 2.36), which the RESULT
+ * line says (sized_free=none).
  */
 #include "bench_util.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 
-#define HANDOFF_CAP   62    /* pointers per batch: the carrier is 512 bytes */
+#define HANDOFF_CAP   62    /* blocks per batch: the carrier is 512 bytes of pointers + sizes */
 #define INBOX_POLL    32    /* steps between inbox checks (a relaxed load each) */
 #define INBOX_LIMIT   32    /* batches queued at a consumer before its producer waits */
 
@@ -31,7 +36,42 @@ typedef struct handoff {
     struct handoff *next;
     uint32_t n;
     void *p[HANDOFF_CAP];
+    uint32_t size[HANDOFF_CAP];
 } handoff;
+
+/* free, or the sized free found at startup. */
+static void (*sized2)(void *, size_t);        /* free_sized, mi_free_size, tc_free_sized */
+static void (*sized3)(void *, size_t, int);   /* sdallocx */
+static const char *sized_name = "none";
+static int use_sized;
+
+static void find_sized_free(void)
+{
+    static const char *const two[] = { "free_sized", "mi_free_size", "tc_free_sized" };
+    for (unsigned i = 0; i < sizeof two / sizeof two[0]; i++) {
+        void *f = dlsym(RTLD_DEFAULT, two[i]);
+        if (f != NULL) {
+            *(void **)&sized2 = f;
+            sized_name = two[i];
+            return;
+        }
+    }
+    void *f = dlsym(RTLD_DEFAULT, "sdallocx");
+    if (f != NULL) {
+        *(void **)&sized3 = f;
+        sized_name = "sdallocx";
+    }
+}
+
+static inline void release(void *p, size_t size)
+{
+    if (use_sized && sized2 != NULL)
+        sized2(p, size);
+    else if (use_sized && sized3 != NULL)
+        sized3(p, size, 0);
+    else
+        free(p);
+}
 
 /* A Treiber stack with one consumer that takes everything at once (exchange), so
  * popping has no ABA problem. `pending` bounds the memory a slow consumer (a
@@ -68,13 +108,15 @@ static struct {
 static void usage(FILE *f, const char *argv0)
 {
     fprintf(f,
-            "usage: %s [threads [iterations [working-set [min [max [share [seed]]]]]]]\n"
+            "usage: %s [threads [iterations [working-set [min [max [share [seed [sized]]]]]]]]\n"
             "  threads      worker threads in the ring (default 2)\n"
             "  iterations   steps per thread (default 1000000; k/m suffixes = 10^3/10^6)\n"
             "  working-set  live slots per thread (default 256)\n"
             "  min, max     uniform request size range in bytes (default 16 1024; k = 1024)\n"
             "  share        percent of evicted blocks freed by the next thread (default 50)\n"
             "  seed         PRNG seed (default 1)\n"
+            "  sized        1: free with the block's size (free_sized, mi_free_size, tc_free_sized\n"
+            "               or sdallocx, whichever the process has; default 0)\n"
             "One op = one malloc + one free (local or cross-thread); ops = threads * iterations.\n"
             "Prints ops/s, peak RSS and a RESULT line. Select the allocator with LD_PRELOAD.\n",
             argv0);
@@ -92,7 +134,7 @@ static long drain_inbox(worker *w, inbox *in)
         for (uint32_t k = 0; k < h->n; k++) {
             unsigned char *p = h->p[k];
             w->bad += p[0] != bench_tag(p);
-            free(p);
+            release(p, h->size[k]);
         }
         free(h);
         h = next;
@@ -152,6 +194,7 @@ __attribute__((noinline)) static void *mt_larson_worker(void *arg)
             uint8_t t = bench_tag(s->p);
             w->bad += (s->p[0] != t) | (s->p[s->size - 1] != t);
             if ((uint32_t)bench_rng_next(&rng) < g.share_threshold) {
+                out->size[out->n] = s->size;
                 out->p[out->n++] = s->p;
                 w->handed++;
                 if (out->n == HANDOFF_CAP) {
@@ -159,7 +202,7 @@ __attribute__((noinline)) static void *mt_larson_worker(void *arg)
                     out = new_handoff();
                 }
             } else {
-                free(s->p);
+                release(s->p, s->size);
             }
         }
         unsigned char *p = bench_alloc_tagged(size, "mt_larson");
@@ -187,7 +230,7 @@ __attribute__((noinline)) static void *mt_larson_worker(void *arg)
         if (s->p != NULL) {
             uint8_t t = bench_tag(s->p);
             w->bad += (s->p[0] != t) | (s->p[s->size - 1] != t);
-            free(s->p);
+            release(s->p, s->size);
         }
     }
     free(slots);
@@ -197,30 +240,34 @@ __attribute__((noinline)) static void *mt_larson_worker(void *arg)
 int main(int argc, char **argv)
 {
     unsigned long long threads = 2, iters = 1000000, ws = 256, min = 16, max = 1024;
-    unsigned long long share = 50, seed = 1;
+    unsigned long long share = 50, seed = 1, sized = 0;
 
     if (bench_wants_help(argc, argv)) {
         usage(stdout, argv[0]);
         return 0;
     }
-    if (argc > 8 || (argc > 1 && !bench_parse_count(argv[1], &threads)) ||
+    if (argc > 9 || (argc > 1 && !bench_parse_count(argv[1], &threads)) ||
         (argc > 2 && !bench_parse_count(argv[2], &iters)) ||
         (argc > 3 && !bench_parse_count(argv[3], &ws)) ||
         (argc > 4 && !bench_parse_size(argv[4], &min)) ||
         (argc > 5 && !bench_parse_size(argv[5], &max)) ||
         (argc > 6 && !bench_parse_count(argv[6], &share)) ||
-        (argc > 7 && !bench_parse_count(argv[7], &seed))) {
+        (argc > 7 && !bench_parse_count(argv[7], &seed)) ||
+        (argc > 8 && !bench_parse_count(argv[8], &sized))) {
         usage(stderr, argv[0]);
         return 2;
     }
     if (threads < 1 || threads > 1024 || ws < 1 || ws > (1u << 30) || min < 1 || max < min ||
-        max > (1ull << 31) || share > 100) {
+        max > (1ull << 31) || share > 100 || sized > 1) {
         fprintf(stderr, "mt_larson: need threads in [1, 1024], working-set in [1, 2^30], "
-                        "1 <= min <= max <= 2^31, share <= 100\n");
+                        "1 <= min <= max <= 2^31, share <= 100, sized 0 or 1\n");
         usage(stderr, argv[0]);
         return 2;
     }
 
+    use_sized = (int)sized;
+    if (use_sized)
+        find_sized_free();
     g.threads = (unsigned)threads;
     g.iters = iters;
     g.ws = (uint32_t)ws;
@@ -274,8 +321,9 @@ int main(int argc, char **argv)
            handed, threads > 1 ? "another thread" : "the same thread (deferred)",
            (double)rss / 1024.0);
     printf("RESULT bench=mt_larson threads=%llu ops=%llu secs=%.6f ops_per_sec=%.0f rss_kb=%ld "
-           "ws=%llu min=%llu max=%llu share=%llu handed=%llu seed=%llu bad=%lu\n",
-           threads, ops, secs, rate, rss, ws, min, max, share, handed, seed, bad);
+           "ws=%llu min=%llu max=%llu share=%llu handed=%llu seed=%llu sized_free=%s bad=%lu\n",
+           threads, ops, secs, rate, rss, ws, min, max, share, handed, seed,
+           sized ? sized_name : "off", bad);
     pthread_barrier_destroy(&g.start);
     free(g.inboxes);
     free(g.workers);

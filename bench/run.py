@@ -68,6 +68,11 @@ BENCHMARKS = [
      ["2", "5000", "32768"],
      "malloc+free pair, 2 independent threads, 256 slots each, 16 B-32 KiB uniform "
      "(the shape of glibc's thread benchmark: tiny and mid tiers)"),
+    ("larson-sized-2t", "mt_larson", ["2", "2000000", "256", "16", "1024", "50", "1", "1"],
+     ["2", "200000", "256", "16", "1024", "50", "1", "1"],
+     ["2", "10000", "256", "16", "1024", "50", "1", "1"],
+     "larson-2t with every free given the block's size (free_sized, mi_free_size, "
+     "tc_free_sized, sdallocx; glibc has none: plain free)"),
 ]
 
 # Multi-threaded benchmarks at each thread count (the machine may have fewer cores:

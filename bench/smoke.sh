@@ -30,6 +30,7 @@ for alloc in glibc hakmem; do
         check "$alloc mt_larson ${t}t" "$pre" "$bindir/mt_larson" $t 10000
     done
     check "$alloc mt_larson 100% share" "$pre" "$bindir/mt_larson" 2 5000 16 16 2k 100
+    check "$alloc mt_larson sized frees" "$pre" "$bindir/mt_larson" 2 5000 256 16 1024 50 1 1
     check "$alloc rmix" "$pre" "$bindir/rmix" 1 20000
     check "$alloc rmix 3t" "$pre" "$bindir/rmix" 3 5000 4096 2
     for t in 2 5; do
