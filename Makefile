@@ -73,7 +73,7 @@ $(BUILD)/libhakmem-debug.a: $(call alloc_obj,gcc,debug)
 	ar rcs $@ $^
 
 # LD_PRELOAD objects: the libc names on top of one variant.
-$(BUILD)/gcc/preload-%.o: alloc/preload.c
+$(BUILD)/gcc/preload-%.o: alloc/preload.c $(ALLOC_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) -c $< -o $@
 # -Bsymbolic: the libc names call this object's own hak_* even if the executable exports others.
@@ -131,3 +131,8 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Dependency files are never remade: without this rule make tries to, by its built-in
+# "X from X.o" rule, which for preload-<variant>.d matched the preload object's pattern
+# rule and deleted the real dependency file when the bogus link failed, so the
+# LD_PRELOAD objects were not rebuilt when alloc/ changed.
+%.d: ;

@@ -277,22 +277,15 @@ static void hak_stats_text(hak_text *t)
     const hak_heap_stats *s = &w.st;
     hak_text_add(t, "hakmem %s statistics: pid %ld, hakmem %d.%d.%d\n", HAKMEM_VARIANT_NAME, (long)getpid(),
                  HAKMEM_VERSION_MAJOR, HAKMEM_VERSION_MINOR, HAKMEM_VERSION_PATCH);
-#define HAK_ROW(name, v) hak_text_add(t, "  %-18s %zu\n", name, (size_t)(v))
-    HAK_ROW("mapped", s->mapped);
-    HAK_ROW("resident", s->resident);
-    HAK_ROW("live", s->live);
-    HAK_ROW("superslabs", s->superslabs);
-    HAK_ROW("superslabs_empty", s->superslabs_empty);
-    HAK_ROW("small_live_blocks", s->small_live_blocks);
-    HAK_ROW("small_live", s->small_live);
-    HAK_ROW("small_free", s->small_free);
-    HAK_ROW("large_live", s->large_live);
-    HAK_ROW("large_live_bytes", s->large_live_bytes);
-    HAK_ROW("large_cached", s->large_cached);
-    HAK_ROW("large_cached_bytes", s->large_cached_bytes);
-    HAK_ROW("releasable", s->releasable);
+#define HAK_ROW(name, v) hak_text_add(t, "  %-18s %zu\n", name, (size_t)(v));
+#define HAK_HEAP_ROW(field) HAK_ROW(#field, s->field)
+    HAK_HEAP_ROW(mapped) HAK_HEAP_ROW(resident) HAK_HEAP_ROW(live) HAK_HEAP_ROW(superslabs)
+    HAK_HEAP_ROW(superslabs_empty) HAK_HEAP_ROW(small_mapped) HAK_HEAP_ROW(small_live_blocks)
+    HAK_HEAP_ROW(small_live) HAK_HEAP_ROW(small_free_blocks) HAK_HEAP_ROW(small_free) HAK_HEAP_ROW(large_live)
+    HAK_HEAP_ROW(large_live_bytes) HAK_HEAP_ROW(large_cached) HAK_HEAP_ROW(large_cached_bytes) HAK_HEAP_ROW(releasable)
+#undef HAK_HEAP_ROW
 #if HAKMEM_DEBUG_COUNTERS
-#define HAK_STAT_ROW(n) HAK_ROW(#n, atomic_load(&hak_g_stats.n));
+#define HAK_STAT_ROW(n) HAK_ROW(#n, atomic_load(&hak_g_stats.n))
     HAK_STAT_LIST(HAK_STAT_ROW)
 #undef HAK_STAT_ROW
 #endif

@@ -28,18 +28,9 @@
 #include "../api_select.h"
 #define O(name) API_CAT(OTHER, name)
 
-static int test_failed, n_passed, n_failed;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            test_failed = 1;                                                      \
-        }                                                                         \
-    } while (0)
-
-static void *volatile sink;
+#include "../check.h"
+static int n_passed, n_failed;
 static void *launder(void *p) { sink = p; return sink; }   /* hide values from the optimiser */
-static size_t lsize(size_t n) { sink = (void *)n; return (size_t)sink; }
 
 #define HUGE_ALIGN ((size_t)1 << 21)   /* the SuperSlab / large-mapping alignment */
 

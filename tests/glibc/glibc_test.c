@@ -3,9 +3,10 @@
  * free_sized / free_aligned_sized, and the version.
  *
  * Built per mode like tests/api (tests/tests.mk): rel / dbg call the prefixed API
- * (hak_malloc_trim, hak_get_heap_stats, ...); pre / pred are plain programs calling the
- * libc names under LD_PRELOAD=libhakmem.so / libhakmem-debug.so, and also check that
- * mallinfo2 and mallinfo answer from hakmem's heap. Each test runs in a child process;
+ * (A(malloc_trim) is hak_malloc_trim, ...); pre / pred are plain programs calling the
+ * libc names (A(malloc_trim) is malloc_trim) under LD_PRELOAD=libhakmem.so /
+ * libhakmem-debug.so, and also check that mallinfo2 and mallinfo answer from hakmem's
+ * heap. Each test runs in a child process;
  * the last line is "glibc[MODE]: N passed, M failed"; exit 1 if M > 0. */
 #include <errno.h>
 #include <malloc.h>
@@ -28,17 +29,7 @@ __attribute__((weak)) void free_sized(void *p, size_t size);
 __attribute__((weak)) void free_aligned_sized(void *p, size_t align, size_t size);
 #endif
 
-static int test_failed;
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            test_failed = 1;                                                      \
-        }                                                                         \
-    } while (0)
-
-static void *volatile sink;
-static size_t lsize(size_t n) { sink = (void *)n; return (size_t)sink; }   /* hide sizes from the optimiser */
+#include "../check.h"
 
 static hak_heap_stats stats(void)
 {
@@ -123,14 +114,6 @@ static void t_mallinfo2(void)
 }
 #endif
 
-static int call_trim(void)
-{
-#if PRELOAD_MODE
-    return malloc_trim(0);
-#else
-    return A(malloc_trim)(0);
-#endif
-}
 
 /* glibc: "returns 1 if memory was actually released back to the system, or 0 if it
  * was not possible to release any memory". Empty slabs and cached large mappings go. */
@@ -146,12 +129,12 @@ static void t_trim(void)
     hak_heap_stats before = stats();
     CHECK(before.large_cached >= 1);
     CHECK(before.releasable >= (4u << 20));
-    CHECK(call_trim() == 1);
+    CHECK(A(malloc_trim)(0) == 1);
     hak_heap_stats after = stats();
     consistent(&after);
     CHECK(after.large_cached == 0 && after.large_cached_bytes == 0);
     CHECK(after.resident + (4u << 20) <= before.resident);
-    CHECK(call_trim() == 0);   /* nothing left to release */
+    CHECK(A(malloc_trim)(0) == 0);   /* nothing left to release */
     void *q = A(malloc)(lsize(300));   /* the heap works on after a trim */
     CHECK(q != NULL);
     memset(q, 2, 300);
@@ -178,20 +161,12 @@ static char *capture_stderr(void (*f)(void))
     buf[n > 0 ? n : 0] = 0;
     return buf;
 }
-static void call_stats(void)
-{
-#if PRELOAD_MODE
-    malloc_stats();
-#else
-    A(malloc_stats)();
-#endif
-}
 
 /* glibc prints "system bytes" and "in use bytes" per arena and in total, on stderr. */
 static void t_malloc_stats(void)
 {
     void *p = A(malloc)(lsize(1000));
-    char *out = capture_stderr(call_stats);
+    char *out = capture_stderr(A(malloc_stats));
     CHECK(out != NULL);
     if (!out) return;
     CHECK(strncmp(out, "Arena 0:\nsystem bytes     = ", strlen("Arena 0:\nsystem bytes     = ")) == 0);
@@ -203,14 +178,6 @@ static void t_malloc_stats(void)
     A(free)(p);
 }
 
-static int call_info(int options, FILE *fp)
-{
-#if PRELOAD_MODE
-    return malloc_info(options, fp);
-#else
-    return A(malloc_info)(options, fp);
-#endif
-}
 
 /* glibc: options must be zero (else EINVAL); the XML is <malloc version="1"> with one
  * <heap nr=...> per arena holding <sizes> of free chunks, then totals. */
@@ -223,8 +190,8 @@ static void t_malloc_info(void)
     FILE *f = tmpfile();
     CHECK(f != NULL);
     if (!f) return;
-    CHECK(call_info(1, f) == EINVAL);
-    CHECK(call_info(0, f) == 0);
+    CHECK(A(malloc_info)(1, f) == EINVAL);
+    CHECK(A(malloc_info)(0, f) == 0);
     fflush(f);
     long n = ftell(f);
     CHECK(n > 0 && n < 65536);
@@ -251,60 +218,36 @@ static void t_malloc_info(void)
     A(free)(big);
 }
 
-static int call_mallopt(int param, int value)
-{
-#if PRELOAD_MODE
-    return mallopt(param, value);
-#else
-    return A(mallopt)(param, value);
-#endif
-}
 
 /* glibc returns 1 on success, 0 on a value it refuses; options it does not know are
  * accepted. M_TRIM_THRESHOLD bounds the memory kept for reuse. */
 static void t_mallopt(void)
 {
-    CHECK(call_mallopt(M_MXFAST, 64) == 1);
-    CHECK(call_mallopt(M_MXFAST, 0) == 1);
-    CHECK(call_mallopt(M_MXFAST, 100000) == 0);   /* glibc: above MAX_FAST_SIZE */
-    CHECK(call_mallopt(M_MXFAST, -1) == 0);
-    CHECK(call_mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
-    CHECK(call_mallopt(M_MMAP_THRESHOLD, 64 << 20) == 0);   /* glibc: above HEAP_MAX_SIZE / 2 */
-    CHECK(call_mallopt(M_TOP_PAD, 1 << 16) == 1);
-    CHECK(call_mallopt(M_MMAP_MAX, 0) == 1);
-    CHECK(call_mallopt(M_ARENA_MAX, 1) == 1);
-    CHECK(call_mallopt(M_PERTURB, 0) == 1);
-    CHECK(call_mallopt(12345, 7) == 1);   /* unknown: accepted, ignored */
+    CHECK(A(mallopt)(M_MXFAST, 64) == 1);
+    CHECK(A(mallopt)(M_MXFAST, 0) == 1);
+    CHECK(A(mallopt)(M_MXFAST, 100000) == 0);   /* glibc: above MAX_FAST_SIZE */
+    CHECK(A(mallopt)(M_MXFAST, -1) == 0);
+    CHECK(A(mallopt)(M_MMAP_THRESHOLD, 1 << 20) == 1);
+    CHECK(A(mallopt)(M_MMAP_THRESHOLD, 64 << 20) == 0);   /* glibc: above HEAP_MAX_SIZE / 2 */
+    CHECK(A(mallopt)(M_TOP_PAD, 1 << 16) == 1);
+    CHECK(A(mallopt)(M_MMAP_MAX, 0) == 1);
+    CHECK(A(mallopt)(M_ARENA_MAX, 1) == 1);
+    CHECK(A(mallopt)(M_PERTURB, 0) == 1);
+    CHECK(A(mallopt)(12345, 7) == 1);   /* unknown: accepted, ignored */
     /* M_TRIM_THRESHOLD 0: a freed large block is unmapped, not kept */
-    CHECK(call_mallopt(M_TRIM_THRESHOLD, 0) == 1);
+    CHECK(A(mallopt)(M_TRIM_THRESHOLD, 0) == 1);
     hak_heap_stats a = stats();
     void *big = A(malloc)(lsize(3u << 20));
     A(free)(big);
     hak_heap_stats b = stats();
     CHECK(b.large_cached == a.large_cached);
-    CHECK(call_mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1);
+    CHECK(A(mallopt)(M_TRIM_THRESHOLD, 64 << 20) == 1);
     big = A(malloc)(lsize(3u << 20));
     A(free)(big);
     b = stats();
     CHECK(b.large_cached == a.large_cached + 1);
 }
 
-static void call_free_sized(void *p, size_t n)
-{
-#if PRELOAD_MODE
-    free_sized(p, n);
-#else
-    A(free_sized)(p, n);
-#endif
-}
-static void call_free_aligned_sized(void *p, size_t a, size_t n)
-{
-#if PRELOAD_MODE
-    free_aligned_sized(p, a, n);
-#else
-    A(free_aligned_sized)(p, a, n);
-#endif
-}
 
 /* C23: free_sized(p, size) frees what malloc(size) returned; free_aligned_sized(p, a,
  * size) what aligned_alloc(a, size) returned. The pointer is checked as free checks
@@ -317,42 +260,42 @@ static void t_free_sized(void)
 #endif
     hak_corruption_fn prev = X(set_corruption_handler)(record, NULL);
     memset(reports, 0, sizeof reports);
-    call_free_sized(NULL, 10);
-    call_free_aligned_sized(NULL, 64, 10);
+    A(free_sized)(NULL, 10);
+    A(free_aligned_sized)(NULL, 64, 10);
     static const size_t sizes[] = {1, 16, 100, 1024, 1025, 5000, 131072, 200000, 3u << 20};
     for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         hak_heap_stats a = stats();
         void *p = A(malloc)(lsize(sizes[i]));
-        call_free_sized(p, sizes[i]);
+        A(free_sized)(p, sizes[i]);
         hak_heap_stats b = stats();
         CHECK(b.live <= a.live);   /* freed */
         p = A(aligned_alloc)(256, lsize(sizes[i]));
-        call_free_aligned_sized(p, 256, sizes[i]);
+        A(free_aligned_sized)(p, 256, sizes[i]);
         CHECK(stats().live <= a.live);
     }
     CHECK(reports[HAK_CORRUPT_NONE] == 0 && reports[HAK_CORRUPT_INVALID_POINTER] == 0);
     char *p = A(malloc)(lsize(100));
-    call_free_sized(p, 100000);   /* claims a bigger block */
+    A(free_sized)(p, 100000);   /* claims a bigger block */
     CHECK(reports[HAK_CORRUPT_INVALID_POINTER] == 1);
-    call_free_sized(p + 16, 16);   /* not a block start */
+    A(free_sized)(p + 16, 16);   /* not a block start */
     CHECK(reports[HAK_CORRUPT_INVALID_POINTER] == 2);
-    call_free_sized(p, 100);
-    call_free_sized(p, 100);   /* the pointer is checked first: a double free */
+    A(free_sized)(p, 100);
+    A(free_sized)(p, 100);   /* the pointer is checked first: a double free */
     CHECK(reports[HAK_CORRUPT_DOUBLE_FREE] == 1);
     char *l = A(malloc)(lsize(300000));
-    call_free_sized(l, 5u << 20);
+    A(free_sized)(l, 5u << 20);
     CHECK(reports[HAK_CORRUPT_INVALID_POINTER] == 3);
-    call_free_sized(l, 300000);
-    call_free_sized(l, 300000);
+    A(free_sized)(l, 300000);
+    A(free_sized)(l, 300000);
     CHECK(reports[HAK_CORRUPT_DOUBLE_FREE] == 2);
     void *q = A(aligned_alloc)(64, lsize(64));
-    call_free_aligned_sized(q, 3, 64);          /* not a power of two */
+    A(free_aligned_sized)(q, 3, 64);          /* not a power of two */
     size_t over = ((uintptr_t)q & -(uintptr_t)q) << 1;   /* an alignment q does not have */
-    call_free_aligned_sized(q, over, 64);
+    A(free_aligned_sized)(q, over, 64);
     CHECK(reports[HAK_CORRUPT_INVALID_POINTER] == 5);
-    call_free_aligned_sized(q, 64, 64);
+    A(free_aligned_sized)(q, 64, 64);
     int before = reports[HAK_CORRUPT_DOUBLE_FREE];
-    call_free_aligned_sized(q, 64, 64);
+    A(free_aligned_sized)(q, 64, 64);
     CHECK(reports[HAK_CORRUPT_DOUBLE_FREE] == before + 1);
     X(set_corruption_handler)(prev, NULL);
 }
