@@ -169,7 +169,9 @@ void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverd
             return;
         }
     }
-    if (dd && why) {
+    /* Debug's detection counts only if debug itself did no unreported harm before it:
+     * otherwise neither build caught the fault in time, an escape below. */
+    if (dd && why && !(dh && dh->seq < dd->seq)) {
         v->status = HV_DIVERGENCE;
         snprintf(v->msg, sizeof v->msg, "hakmem-oracle: DIVERGENCE at op %d [F%d] '%s': %s | debug: %s | release (%s): %s",
                  v->fault_op, v->cls, optext, why, a, rel->build, b);

@@ -224,7 +224,10 @@ static int writable_at(const hctx *c, const hslot *s, const uint8_t *p, size_t l
 {
     if (!p || !s->p) return 0;
     if (!s->big) return writable(c, p, len, 0);
-    if (s->state != SL_LIVE) return 0;
+    /* A big block: only its header and usable bytes are surely mapped. Freed, only a
+     * hakmem heap can say whether it still is (its region map: an unmapped block's
+     * regions are cleared before the munmap). */
+    if (s->state != SL_LIVE && !c->be->owns) return 0;
     if (p < s->p - (c->be->owns ? 64 : 16) || p + len > s->p + s->usable) return 0;
     return c->be->owns ? c->be->owns(p, len) : 1;
 }
@@ -255,7 +258,7 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
     switch (op->k) {
     case HOP_BAD_FREED:
         *from_slot = 1;
-        return s->big ? NULL : dangling(c, op->s);
+        return s->big && !c->be->owns ? NULL : dangling(c, op->s);   /* (hakmem checks its region map first) */
     case HOP_BAD_INTERIOR: {
         if (s->state != SL_LIVE) return NULL;
         size_t n = s->usable > 16 ? (s->usable - 1) / 16 : 0;
@@ -378,7 +381,7 @@ static void exec_realloc(hctx *c, const hop *op)
 /* Slot s's dangling pointer for a write-after-free, or NULL. */
 static uint8_t *uaf_target(hctx *c, const hslot *s, int si)
 {
-    return s->big ? NULL : dangling(c, si);
+    return s->big && !c->be->owns ? NULL : dangling(c, si);
 }
 
 /* poke: where it lands decides its class (see ops.h). Returns 0 if it does not apply. */
@@ -426,7 +429,7 @@ static void exec_attack(hctx *c, const hop *op)
 {
     hslot *s = &c->slot[op->s];
     uint8_t *q = uaf_target(c, s, op->s);
-    if (!q || !s->hdr_ok || !writable(c, q - 16, 16, 0)) return;
+    if (!q || !s->hdr_ok || !writable_at(c, s, q - 16, 16)) return;
     switch (op->k) {
     case HOP_ATK_FORGE_DF: {
         /* write back the header the block had while live, then free it again */
@@ -440,7 +443,7 @@ static void exec_attack(hctx *c, const hop *op)
     case HOP_ATK_FORGE_LINK: {
         /* the freed block's header onto a live block's, then the freed block's link to it */
         hslot *t = &c->slot[op->t];
-        if (op->t == op->s || t->state != SL_LIVE || t->big || !writable(c, t->p - 16, 16, 0) || !writable(c, q, 8, 0)) return;
+        if (op->t == op->s || t->state != SL_LIVE || !writable_at(c, t, t->p - 16, 16) || !writable_at(c, s, q, 8)) return;
         uint8_t hdr[16], link[8];
         fw_copy(hdr, q - 16, 16);
         uint64_t v = (uintptr_t)t->p;
@@ -476,13 +479,13 @@ static void exec_fault(hctx *c, const hop *op)
     }
     switch (op->code) {
     case HOP_DOUBLE_FREE:
-        if (s->big || !(q = dangling(c, op->s))) return;
+        if ((s->big && !be->owns) || !(q = dangling(c, op->s))) return;
         fault_applied(c, fault_class(c, op, 1));
         fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
         be->free(q);
         break;
     case HOP_FREE_OLD:
-        if (!s->old || s->old_big || iv_overlap(c, (uintptr_t)s->old, (uintptr_t)s->old + 1) >= 0) return;
+        if (!s->old || (s->old_big && !be->owns) || iv_overlap(c, (uintptr_t)s->old, (uintptr_t)s->old + 1) >= 0) return;
         fault_applied(c, fault_class(c, op, 1));
         fault_subject(c, (uintptr_t)s->old, (uintptr_t)s->old + 1);
         be->free(s->old);
@@ -548,7 +551,7 @@ static void exec_fault(hctx *c, const hop *op)
         }
         break;
     case HOP_UAF_LINK: {
-        if (!(q = uaf_target(c, s, op->s)) || !writable(c, q, 8, 0)) return;
+        if (!(q = uaf_target(c, s, op->s)) || !writable_at(c, s, q, 8)) return;
         const hslot *t = &c->slot[op->t];
         uint64_t link;
         switch (op->k) {
@@ -622,7 +625,7 @@ static void exec_fault(hctx *c, const hop *op)
         if (!(q = uaf_target(c, s, op->s))) return;
         size_t room = s->usable >= 8 ? s->usable - 7 : 1;
         size_t off = op->a % room;
-        if (!writable(c, q + off, 8, 0)) return;
+        if (!writable_at(c, s, q + off, 8)) return;
         uint8_t vb[8];
         for (int i = 0; i < 8; i++) vb[i] = (uint8_t)(op->val >> (8 * i));
         if (fault_write(c, q + off, vb, 8, fault_class(c, op, 1))) {
