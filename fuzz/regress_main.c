@@ -1,26 +1,20 @@
 /* regress_main.c - a plain main() for every fuzz target: replays files (or every file
  * of directories) through the target's oracle without libFuzzer, so each target also
- * builds with gcc, under Valgrind and with any sanitizer.
- *
- *   regress-<target> [-v] [--expect STATUS] PATH...     replay; exit 1 on a mismatch
- *   regress-<target> --order-check PATH...   replay every file forward, backward and in a
- *                    shuffled order in this one process: each file's verdict (status,
- *                    first detection of each build, the covering report) must not depend
- *                    on which streams ran before it; exit 1 naming each file that differs
- *   regress-<target> --bench N [--ops K] [--seed S] [--clean]   N random streams of ~K ops
- *                    (--clean: fault ops dropped; --tiny: also threads, aligned and
- *                    non-tiny sizes): exec/s of the harness
- *                    (HAKMEM_BENCH_DUMP=FILE writes each input there before it runs)
+ * builds with gcc, under Valgrind and with any sanitizer. `regress-<target> --help`
+ * prints the whole usage (HELP below); a usage error prints one line saying what is
+ * wrong and the usage line, and exits 2.
  *
  * Expected outcome per file: "ok" unless --expect says otherwise, or the text file has
  * "#expect STATUS" / "#expect STATUS BUILD" lines (the latter only apply when the hak_
- * build linked in is BUILD, e.g. a weakened variant that must diverge). STATUS is one
- * of ok, escape, divergence, false_alarm, bug, violation (= divergence|false_alarm|bug),
- * any. */
+ * build linked in is BUILD, e.g. a weakened variant that must diverge). */
 #include "fuzz_entry.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,34 +243,111 @@ static int bench(long n, int ops, unsigned long seed, int clean)
     return 0;
 }
 
+#define USAGE "usage: %s [-v] [--expect STATUS] [--order-check] PATH...\n" \
+              "       %s --bench N [--ops K] [--seed S] [--clean|--tiny]\n"
+static const char HELP[] =
+    "\n"
+    "Replay op streams (files, or every file of directories) through the %s fuzz\n"
+    "target's oracle, against the release-side build linked in (%s) and the debug\n"
+    "build, without libFuzzer; text (\"#hakmem-ops\", docs/op-format.md) and binary\n"
+    "inputs alike.\n"
+    "\n"
+    "  -v, --verbose        one line per input, not only the unexpected ones\n"
+    "  -e, --expect STATUS  the verdict every input must reach unless its file says\n"
+    "                       otherwise (#expect lines): ok (default), escape, divergence,\n"
+    "                       false_alarm, bug, violation (divergence, false_alarm or bug),\n"
+    "                       any\n"
+    "      --order-check    replay every input forward, backward and shuffled in this\n"
+    "                       one process: no verdict may depend on what ran before it\n"
+    "  -b, --bench N        no inputs: N random streams, the harness's own exec/s\n"
+    "      --ops K          ops per random stream (default 100)\n"
+    "      --seed S         seed of the random streams (default 1)\n"
+    "      --clean          fault ops dropped from the random streams\n"
+    "      --tiny           fault ops, threads, aligned and non-tiny sizes dropped\n"
+    "  -h, --help           this help, exit 0\n"
+    "\n"
+    "Environment: HAKMEM_REGRESS_TIMEOUT (seconds per input, default 30),\n"
+    "HAKMEM_BENCH_DUMP=FILE (--bench writes each input there first), HAKMEM_FUZZ_STATS\n"
+    "(docs/environment.md).\n"
+    "Exit status: 0 when every input reached its expected verdict, 1 when one did not\n"
+    "(or an order check differed), 2 on a usage error.\n";
+
+static const char *prog;
+__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fprintf(stderr, USAGE, prog, prog);
+    fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+    exit(2);
+}
+
+/* A whole number in [lo, hi], or a usage error naming the option. */
+static long num_arg(const char *opt, const char *v, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 0);
+    if (!*v || *end || errno || n < lo || n > hi) usage_error("%s wants a number from %ld to %ld, not '%s'", opt, lo, hi, v);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     long nbench = 0;
     int ops = 100, clean = 0;
     unsigned long seed = 1;
+    const char *slash = strrchr(argv[0], '/');
+    prog = slash ? slash + 1 : argv[0];
+    enum { OPT_ORDER = 256, OPT_OPS, OPT_SEED, OPT_CLEAN, OPT_TINY };
+    static const struct option longopts[] = {
+        { "verbose", no_argument, NULL, 'v' },      { "expect", required_argument, NULL, 'e' },
+        { "order-check", no_argument, NULL, OPT_ORDER }, { "bench", required_argument, NULL, 'b' },
+        { "ops", required_argument, NULL, OPT_OPS }, { "seed", required_argument, NULL, OPT_SEED },
+        { "clean", no_argument, NULL, OPT_CLEAN },  { "tiny", no_argument, NULL, OPT_TINY },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    opterr = 0;   /* our own one-line messages */
+    int c;
+    while ((c = getopt_long(argc, argv, ":ve:b:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'v': verbose = 1; break;
+        case 'e':
+            if (!status_matches(optarg, HV_OK) && !status_matches(optarg, HV_ESCAPE) && !status_matches(optarg, HV_DIVERGENCE)
+                && !status_matches(optarg, HV_FALSE_ALARM) && !status_matches(optarg, HV_BUG))
+                usage_error("unknown status '%s' (ok, escape, divergence, false_alarm, bug, violation, any)", optarg);
+            expect_default = optarg;
+            break;
+        case OPT_ORDER: order_check = 1; break;
+        case 'b': nbench = num_arg("--bench", optarg, 1, 1L << 40); break;
+        case OPT_OPS: ops = (int)num_arg("--ops", optarg, 1, 4096); break;
+        case OPT_SEED: seed = (unsigned long)num_arg("--seed", optarg, 0, LONG_MAX); break;
+        case OPT_CLEAN: clean = 1; break;
+        case OPT_TINY: clean = 2; break;
+        case 'h':
+            printf(USAGE, prog, prog);
+            printf(HELP, hakmem_fuzz_target, hak_build_name());
+            return 0;
+        case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            if (optopt) usage_error("unknown option '-%c'", optopt);
+            usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (nbench && optind < argc) usage_error("--bench takes no input paths");
+    if (nbench && order_check) usage_error("--bench and --order-check exclude each other");
+    if (!nbench && optind >= argc) usage_error("no input path (or --bench N)");
     oracle_abort_on_violation = 0;
     oracle_stats_init(hakmem_fuzz_target);
     const char *to = getenv("HAKMEM_REGRESS_TIMEOUT");
     if (to && atoi(to) > 0) file_timeout = (unsigned)atoi(to);
     signal(SIGALRM, on_alarm);
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-v")) verbose = 1;
-        else if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect_default = argv[++i];
-        else if (!strcmp(argv[i], "--bench") && i + 1 < argc) nbench = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--ops") && i + 1 < argc) ops = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--clean")) clean = 1;
-        else if (!strcmp(argv[i], "--order-check")) order_check = 1;
-        else if (!strcmp(argv[i], "--tiny")) clean = 2;
-        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoul(argv[++i], NULL, 0);
-        else { fprintf(stderr, "unknown option %s\n", argv[i]); i = argc + 1; break; }
-    }
     if (nbench > 0) return bench(nbench, ops, seed, clean);
-    if (i >= argc) {
-        fprintf(stderr, "usage: %s [-v] [--expect STATUS] PATH...   |   %s --bench N [--ops K] [--seed S]\n", argv[0], argv[0]);
-        return 2;
-    }
-    for (; i < argc; i++) run_path(argv[i]);
+    for (int i = optind; i < argc; i++) run_path(argv[i]);
     if (order_check) return run_order_check();
     printf("%s (%s): %d input(s), %d unexpected\n", hakmem_fuzz_target, hak_build_name(), nfiles, nbad);
     return nbad ? 1 : 0;

@@ -82,14 +82,16 @@ TEST_TARGETS += test-deps
 
 # --- cli: --help exits 0 with the full help; misuse is one line + usage, exit 2 ------
 .PHONY: test-cli
-test-cli: $(BUILD)/hakmem-replay
-	@$(PYTHON) tests/cli/check_cli.py $(BUILD)/hakmem-replay
+CLI_BINS := $(BUILD)/hakmem-replay $(foreach t,fuzz_freelist fuzz_ops fuzz_header,$(BUILD)/rgcc/regress-$(t))
+test-cli: $(CLI_BINS)
+	@$(PYTHON) tests/cli/check_cli.py $(CLI_BINS)
 TEST_TARGETS += test-cli
 
 # --- docs: self-contained, links resolve, every variable listed, op-format examples --
 .PHONY: test-docs
 test-docs: $(BUILD)/hakmem-replay
 	@$(PYTHON) tests/docs/check.py --replay $(BUILD)/hakmem-replay
+TEST_TARGETS += test-docs
 
 # --- reports: the nightly summary's plot of executions and coverage ------------------
 .PHONY: test-reports
