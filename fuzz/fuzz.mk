@@ -106,7 +106,7 @@ fuzz-dicts: $(BUILD)/hakmem-replay
 	      fuzz/gen-dict.sh $(BUILD)/hakmem-replay $$t; } > fuzz/$$t.dict; \
 	done
 
-.PHONY: fuzz-holes test-fuzz-order fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
+.PHONY: fuzz-holes fuzz-holes-all test-fuzz-order fuzz-dicts fuzz-help fuzz-build fuzz-regress fuzz-merge fuzz-min coverage valgrind-replay verify-teeth \
         test-teeth-regress test-fuzz-ops fuzz-bench corpus-bin fuzz-clean-work \
         $(addprefix fuzz-,$(subst fuzz_,,$(FUZZ_TARGETS))) $(addprefix afl-,$(subst fuzz_,,$(FUZZ_TARGETS)))
 
@@ -247,6 +247,10 @@ verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(
 fuzz-holes: deps-fuzz $(BUILD)/fast/fuzz_freelist
 	@$(PYTHON) fuzz/teeth.py --target fuzz_freelist --bin '$(BUILD)/fast/fuzz_freelist' --seconds $(TEETH_TIME) \
 	    --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/holes release || true
+# Every distinct finding on the full release build, with the time each seed first found it.
+fuzz-holes-all: deps-fuzz $(BUILD)/fast/fuzz_freelist
+	@$(PYTHON) fuzz/teeth.py --target fuzz_freelist --bin '$(BUILD)/fast/fuzz_freelist' --seconds $(TEETH_TIME) \
+	    --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --keep-going --out $(BUILD)/holes-all release || true
 
 fuzz-clean-work:
 	rm -rf $(BUILD)/fuzz-work $(BUILD)/crashes $(BUILD)/fuzz-stats $(BUILD)/escapes

@@ -22,10 +22,19 @@ static struct {
     unsigned long inputs, ops, faults;
     hstats_class cls[HOP_NCLASSES];
     time_t last_write;
-    const char *escape_dir;
+    const char *escape_dir;        /* HAKMEM_FUZZ_ESCAPES: every violation as a text stream */
+    int keep_going;                /* HAKMEM_FUZZ_KEEP_GOING=1: record violations, do not abort */
+    double t0;
     unsigned escapes_saved;
     int ready;
 } g_stats;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static void stats_atexit(void) { oracle_stats_flush(); }
 
@@ -36,6 +45,9 @@ void oracle_stats_init(const char *target)
     g_stats.target = target;
     g_stats.path = getenv("HAKMEM_FUZZ_STATS");
     g_stats.escape_dir = getenv("HAKMEM_FUZZ_ESCAPES");
+    const char *kg = getenv("HAKMEM_FUZZ_KEEP_GOING");
+    g_stats.keep_going = kg && *kg == '1';
+    g_stats.t0 = now_s();
     const char *e = getenv("HAKMEM_FUZZ_ESCAPES_FATAL");
     if (e && *e == '0') oracle_escapes_fatal = 0;
     if (g_stats.path && *g_stats.path) atexit(stats_atexit);
@@ -96,17 +108,22 @@ static void stats_add(const hverdict *v, int nops, int nfaults)
     }
 }
 
-static void save_escape(const hop *ops, int n, const hverdict *v)
+/* A violation as a text stream in $HAKMEM_FUZZ_ESCAPES/<status>-<hash>.txt (at most 200
+ * per process), with when it was found: the fuzzer keeps the aborting input too, but
+ * with HAKMEM_FUZZ_KEEP_GOING=1 (or for escapes with HAKMEM_FUZZ_ESCAPES_FATAL=0) this
+ * is the only record, and one campaign can time every distinct finding. */
+static void save_finding(const hop *ops, int n, const hverdict *v)
 {
-    if (!g_stats.escape_dir || g_stats.escapes_saved >= 50) return;
+    if (!g_stats.escape_dir || g_stats.escapes_saved >= 200) return;
     uint64_t h = 1469598103934665603ull;
     const uint8_t *b = (const uint8_t *)ops;
     for (size_t i = 0; i < (size_t)n * sizeof *ops; i++) h = (h ^ b[i]) * 1099511628211ull;
     char fn[4096];
-    snprintf(fn, sizeof fn, "%s/escape-%016llx.txt", g_stats.escape_dir, (unsigned long long)h);
+    snprintf(fn, sizeof fn, "%s/%s-%016llx.txt", g_stats.escape_dir, oracle_status_name(v->status), (unsigned long long)h);
     FILE *f = fopen(fn, "w");
     if (!f) return;
-    fprintf(f, "%s\n# %s\n", HOP_TEXT_MAGIC, v->msg);
+    fprintf(f, "%s\n# %s\n# found after %.3f s, input %lu of process %d\n#expect %s\n", HOP_TEXT_MAGIC, v->msg,
+            now_s() - g_stats.t0, g_stats.inputs, (int)getpid(), oracle_status_name(v->status));
     for (int i = 0; i < n; i++) { char t[160]; fprintf(f, "%s\n", hop_format(&ops[i], t, sizeof t)); }
     fclose(f);
     g_stats.escapes_saved++;
@@ -133,10 +150,10 @@ int oracle_fuzz_input(const uint8_t *data, size_t size, hop_dialect d, hverdict 
     }
     oracle_check(g_ops, n, &g_rel, &g_dbg, &v, NULL);
     stats_add(&v, n, g_rel.nfaults);
-    if (v.status == HV_ESCAPE) save_escape(g_ops, n, &v);
+    if (v.status != HV_OK) save_finding(g_ops, n, &v);
     if (out) *out = v;
     if (v.status >= HV_DIVERGENCE || (v.status == HV_ESCAPE && oracle_escapes_fatal)) {
-        if (oracle_abort_on_violation) {
+        if (oracle_abort_on_violation && !g_stats.keep_going) {
             fprintf(stderr, "%s\n", v.msg);
             oracle_stats_flush();
             abort();

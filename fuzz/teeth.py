@@ -11,8 +11,12 @@ it, the median and min-max time to the first finding, and how (divergence, escap
 false alarm, bug, or "crash" when only a signal flagged it). Exit 1 if a build was not
 flagged by every seed (a check the harness cannot see), 0 otherwise.
 
+With --keep-going, violations do not stop a run (HAKMEM_FUZZ_KEEP_GOING=1): every one
+is saved with the time it was found, and a second table gives each distinct finding
+(verdict, fault class, fault op and kind) with the time each seed first found it.
+
 Usage: teeth.py --target fuzz_ops --bin DIR/{variant}/fuzz_ops --seconds 60 --seeds 5
-               [--goal 10] [--jobs 2] [--out build/teeth] VARIANT..."""
+               [--goal 10] [--jobs 2] [--keep-going] [--out build/teeth] VARIANT..."""
 import argparse, glob, os, re, shutil, statistics, subprocess, sys, time
 
 
@@ -29,6 +33,39 @@ def classify(log):
     return 'crash', 'died (see the log)'
 
 
+def finding_key(msg):
+    """(verdict, class, fault op and kind) of an oracle message."""
+    m = re.search(r"hakmem-oracle: ([A-Z ]+?) at op \d+ \[(F\d)\] '([^']*)'", msg)
+    if not m:
+        return None
+    w = m.group(3).split()
+    op = w[0]
+    if op in ('attack', 'free_bad', 'realloc_bad', 'usable_bad', 'uaf_link') and len(w) > 2:
+        op += ' ' + (w[1] if op == 'attack' else w[2])
+    elif op == 'poke' and len(w) > 5:
+        op += ' %s %s' % (w[2], w[5])
+    return (m.group(1).lower(), m.group(2), op)
+
+
+def distinct_findings(a):
+    first = {}   # key -> {(variant, seed): seconds}
+    for v in a.variants:
+        for s in range(1, a.seeds + 1):
+            for fn in glob.glob(os.path.join(a.out, v, f'seed{s}', 'findings', '*.txt')):
+                txt = open(fn, errors='replace').read()
+                k = finding_key(txt)
+                t = re.search(r'# found after ([\d.]+) s', txt)
+                if not k or not t:
+                    continue
+                d = first.setdefault((v,) + k, {})
+                d[s] = min(d.get(s, 1e9), float(t.group(1)))
+    print(f'\n| build | verdict | class | fault op | seeds that found it (of {a.seeds}) | median first time (s) | min (s) |')
+    print('|---|---|---|---|---:|---:|---:|')
+    for key in sorted(first, key=lambda k: (k[0], statistics.median(first[k].values()))):
+        ts = list(first[key].values())
+        print(f'| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {len(ts)} | {statistics.median(ts):.1f} | {min(ts):.1f} |')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--target', required=True)
@@ -38,6 +75,7 @@ def main():
     ap.add_argument('--goal', type=float, default=10, help='median seconds a build must be flagged within (reported)')
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--out', default='build/teeth')
+    ap.add_argument('--keep-going', action='store_true', help='time every distinct finding, not only the first')
     ap.add_argument('variants', nargs='+')
     a = ap.parse_args()
 
@@ -63,7 +101,11 @@ def main():
                    '-rss_limit_mb=4096', f'-artifact_prefix={d}/crash/', f'-dict=fuzz/{a.target}.dict', '-max_len=1024',
                    os.path.join(d, 'work'), seeds_dir]
             logf = open(os.path.join(d, 'log'), 'w')
-            p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=dict(os.environ, HAKMEM_FUZZ_ESCAPES_FATAL='1'))
+            env = dict(os.environ, HAKMEM_FUZZ_ESCAPES_FATAL='1')
+            if a.keep_going:
+                os.makedirs(os.path.join(d, 'findings'))
+                env.update(HAKMEM_FUZZ_KEEP_GOING='1', HAKMEM_FUZZ_ESCAPES=os.path.join(d, 'findings'))
+            p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env)
             running.append((v, s, d, p, time.time(), logf))
         for r in list(running):
             v, s, d, p, t0, logf = r
@@ -80,6 +122,10 @@ def main():
                   f'{time.time() - t_start:.0f}s', flush=True)
         time.sleep(0.2)
 
+    if a.keep_going:   # runs did not stop at their first finding: only the findings table means something
+        distinct_findings(a)
+        print(f'(fault-free seeds only; every finding in {a.out}/<build>/seed<k>/findings/)')
+        return 0
     fail = 0
     print(f'\n| build | flagged (of {a.seeds} seeds) | median time to finding (s) | min-max (s) | how | example |')
     print('|---|---:|---:|---:|---|---|')
