@@ -223,20 +223,21 @@ int main(int argc, char **argv)
         }
         if (!strcmp(build, "both")) {
             oracle_check(g_ops, n, &rel, &dbg, &v, tr);
-            if (v.status >= HV_DIVERGENCE && worst < 1) worst = 1;
+            if (v.status != HV_OK && worst < 1) worst = 1;   /* an escape fails like a divergence */
             if (json) {
                 printf("{\"file\": "); json_str(stdout, path);
                 printf(", \"ops\": %d, \"faults\": %d, \"status\": \"%s\", \"class\": %d, \"fault_op\": %d, \"debug_op\": %d, "
                        "\"release_op\": %d, \"delay\": %d, \"debug_kind\": \"%s\", \"release_kind\": \"%s\", "
-                       "\"release_escape\": %d, \"debug_escape\": %d, \"release_build\": \"%s\", \"msg\": ",
+                       "\"release_escape\": %d, \"debug_escape\": %d, \"release_cover_op\": %d, \"debug_at_drain\": %d, "
+                       "\"release_at_drain\": %d, \"skipped_faults\": %d, \"release_build\": \"%s\", \"msg\": ",
                        n, rel.nfaults, oracle_status_name(v.status), v.cls, v.fault_op, v.dbg_op, v.rel_op, v.delay,
                        dbg.nreports ? hak_corruption_name(dbg.rep[0].kind) : "none",
                        rel.nreports ? hak_corruption_name(rel.rep[0].kind) : "none",
-                       v.rel_escape, v.dbg_escape, hak_build_name());
+                       v.rel_escape, v.dbg_escape, v.rel_cover_op, v.dbg_drain, v.rel_drain, v.skipped, hak_build_name());
                 json_str(stdout, v.msg);
                 printf("}\n");
                 fflush(stdout);
-                if (json) _exit(v.status >= HV_DIVERGENCE ? 1 : 0);
+                if (json) _exit(v.status != HV_OK ? 1 : 0);
             } else {
                 printf("%s: %s [F%d]%s%s\n", path, oracle_status_name(v.status), v.cls, v.msg[0] ? "\n  " : "", v.msg);
                 if (v.status == HV_OK)

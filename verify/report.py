@@ -140,13 +140,15 @@ def main():
                       f'{v["false_alarms"]} | {v["bugs"]} |')
     if not a.scudo:
         md += ['', 'Note: LLVM Scudo (libclang_rt.scudo_standalone-x86_64.so) was not found; its column is skipped.']
-    md += ['', f'Verdict: {"release guards covered every debug detection" if not divs else f"release MISSED {len(divs)} debug detection(s)"}'
-           f'; {len(escapes)} escape(s), {len(alarms)} false alarm(s)/bug(s), {len(crashes)} crash(es).', '']
+    bad = bool(divs or escapes or alarms or crashes)
+    md += ['', f'Verdict: {"release guards covered every debug detection" if not bad else "NOT SAFE to drop the debug guards"}'
+           f': {len(divs)} divergence(s), {len(escapes)} escape(s), {len(alarms)} false alarm(s)/bug(s), {len(crashes)} crash(es) '
+           f'(a divergence: debug detected a fault release did not report in time; an escape: harm no report came before).', '']
     open(os.path.join(a.out, 'report.md'), 'w').write('\n'.join(md))
     print('\n'.join(md[6:6 + 2 + sum(1 for r in rows if r['streams'])]))
     print(f'\n[verify] {md[-2]}')
     print(f'[verify] report: {os.path.join(a.out, "report.md")} and report.json')
-    return 1 if divs else 0
+    return 1 if bad else 0
 
 
 if __name__ == '__main__':
