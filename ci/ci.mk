@@ -1,26 +1,29 @@
 # ci/ci.mk - CI jobs (included by the Makefile):
 #   make nightly              the nightly fuzzing job on this machine (ci/nightly.sh;
 #                             NIGHTLY_BUDGET=seconds, NIGHTLY_OUT=folder, see ci/nightly.sh -h)
-#   make test-ossfuzz-build   (in make test) runs .clusterfuzzlite/build.sh with a local
-#                             stand-in for the OSS-Fuzz environment, then every binary it
-#                             produced over its seed corpus: the scale-out path cannot rot
+#   make ossfuzz              the fuzz targets for OSS-Fuzz / ClusterFuzzLite, from the
+#                             service's environment (ci/ossfuzz.mk; .clusterfuzzlite/build.sh)
+#   make test-ossfuzz         (in make test) builds them as the service does, for every
+#                             engine and sanitizer of .clusterfuzzlite/project.yaml and
+#                             coverage, and checks every binary as its runner does
+#                             (ci/ossfuzz_check.py; OSSFUZZ_FUZZ_SECONDS per binary)
 #   make ci-fuzz-smoke        a few seconds of libFuzzer and AFL++ per target (.ci/run)
 
-.PHONY: nightly test-ossfuzz-build ci-fuzz-smoke ci-print-%
+.PHONY: nightly test-ossfuzz ci-fuzz-smoke ci-print-%
 
 # nightly.sh builds what it needs through make and checks its own dependencies.
 nightly:
 	@BUILD=$(BUILD) ci/nightly.sh
 
-# The stand-in environment: what base-builder would export for an ASan+UBSan libFuzzer build.
-OSSFUZZ_OUT    := $(BUILD)/ossfuzz-out
-OSSFUZZ_WORK   := $(BUILD)/ossfuzz-work
-OSSFUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fsanitize=fuzzer-no-link
-test-ossfuzz-build: deps-fuzz
-	@OUT=$(OSSFUZZ_OUT) WORK=$(OSSFUZZ_WORK) CFLAGS="$(OSSFUZZ_CFLAGS)" \
-	    ci/test-ossfuzz-build.sh $(FUZZ_TARGETS)
+include ci/ossfuzz.mk
 
-TEST_TARGETS += test-ossfuzz-build
+# The stand-in for the service: ci/ossfuzz_check.py sets base-builder's environment
+# per engine and sanitizer, runs .clusterfuzzlite/build.sh, then the runner's checks.
+OSSFUZZ_FUZZ_SECONDS ?= 3
+test-ossfuzz: deps-fuzz deps-afl deps-cov
+	@$(PYTHON) ci/ossfuzz_check.py --fuzz-seconds $(OSSFUZZ_FUZZ_SECONDS) --dir $(BUILD)/ossfuzz $(FUZZ_TARGETS)
+
+TEST_TARGETS += test-ossfuzz
 
 # Fuzz smoke: seconds per target and engine, through the harness's own jobs
 # (make fuzz-<t> / afl-<t>: they build, fuzz, summarise, and fail on any finding).

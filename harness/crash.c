@@ -41,16 +41,29 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 }
 
 /* (Not __sanitizer_set_death_callback: it has one slot, and libFuzzer's callback in it
- * is what writes the crash file.) ASan's error-report callback is free. */
-void __asan_set_error_report_callback(void (*)(const char *)) __attribute__((weak));
+ * is what writes the crash file.) ASan's error-report callback is free. Only in an ASan
+ * build, known at compile time: a weak reference would still be a call into the ASan
+ * runtime in every other build, and OSS-Fuzz rejects a UBSan build that has one. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CRASH_HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CRASH_HAVE_ASAN 1
+#endif
+#endif
+#ifdef CRASH_HAVE_ASAN
+#include <sanitizer/asan_interface.h>
 static void asan_report_callback(const char *report) { (void)report; say_crash(0); }
+#endif
 
 void crash_context_init(void)
 {
     static int done;
     if (done) return;
     done = 1;
-    if (__asan_set_error_report_callback) __asan_set_error_report_callback(asan_report_callback);
+#ifdef CRASH_HAVE_ASAN
+    __asan_set_error_report_callback(asan_report_callback);
+#endif
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL };
     for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
         struct sigaction sa;
