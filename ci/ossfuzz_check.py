@@ -5,7 +5,9 @@ then check every binary the way the service's runner checks a build.
     ci/ossfuzz_check.py [--builds libfuzzer-address,...] [--fuzz-seconds N]
                         [--dir build/ossfuzz] TARGET...
 
-For each build (ENGINE-SANITIZER; default: libFuzzer with every sanitizer that
+First it checks the service files (project.yaml's fields, .dockerignore, that build.sh
+only calls make, the cflite_*.yml workflows). Then, for each build (ENGINE-SANITIZER;
+default: libFuzzer with every sanitizer that
 .clusterfuzzlite/project.yaml lists plus coverage, and AFL++ with address), this script
   1. sets the environment that OSS-Fuzz's base-builder image and its `compile` script set
      for that engine and sanitizer (CC, CXX, CFLAGS, CXXFLAGS, LIB_FUZZING_ENGINE,
@@ -20,17 +22,23 @@ For each build (ENGINE-SANITIZER; default: libFuzzer with every sanitizer that
      others, with the runner's thresholds); the engine's own checks (libFuzzer: coverage
      instrumentation and at least 100 edges, a clean start; AFL++: afl-fuzz gets to
      "All set and ready to roll" and finds edges); the seed corpus runs clean; a few
-     seconds of fuzzing from it find nothing (libFuzzer and AFL++ both, under the
-     runner's ASAN_OPTIONS / UBSAN_OPTIONS and the target's .options); for the coverage
+     seconds of fuzzing from it run (libFuzzer and AFL++ both, under the runner's
+     ASAN_OPTIONS / UBSAN_OPTIONS and the target's .options); for the coverage
      build, the corpus run writes a profile that llvm-profdata and llvm-cov read.
 Every failed check prints one "BAD BUILD: ..." line (the service's wording where it has
-one). The closing table gives, per binary, the counts and the measured exec/s.
-Exit 0 if every check passed, 1 if any failed, 2 on misuse.
+one). A crash that the short fuzz run finds after it got going is not a bad build but a
+defect the service's fuzzing job would report: it prints a "FINDING: ..." line (the
+oracle's verdict if it gave one) and keeps the input in <dir>/findings/. The closing
+tables give, per binary, the counts and exec/s (wall-clock, and per CPU-second, which
+is per core and does not depend on the machine's load), and per build the streams per
+CPU-second of each fault class, the units of the nightly summary.
+Exit 0 if every check passed (findings included), 1 if any failed, 2 on misuse.
 
 The checks are this project's own, written from how OSS-Fuzz's base-runner checks a build
 (bad_build_check, test_all.py, run_fuzzer); where this script is stricter (a UBSan
-"runtime error" line fails a run even when the sanitizer recovered; fuzzing must find
-nothing), it says so in its output. One deliberate difference from the image: base-clang
+"runtime error" line fails a run even when the sanitizer recovered; every target must
+pass, where the runner lets 10% of them fail; the coverage build is checked too), the
+comments at each check say so. One deliberate difference from the image: base-clang
 adds -stdlib=libc++ to CXXFLAGS; Debian's libFuzzer is built against libstdc++, so the
 stand-in links against that (hakmem has no C++ of its own, only the engine is C++).
 """
@@ -162,7 +170,14 @@ class Report:
     def __init__(self):
         self.bad = []
         self.rows = []
+        self.findings = []
         self.lock = threading.Lock()
+
+    def found(self, msg):
+        with self.lock:
+            self.findings.append(msg)
+            sys.stdout.write(f"FINDING: {msg}\n")
+            sys.stdout.flush()
 
     def fail(self, msg):
         with self.lock:
@@ -332,8 +347,30 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]")
 
 
 def tail(text, n=12):
+    """The lines that say what happened (the oracle's, the sanitizer's), then the last N."""
     lines = [l for l in ANSI_RE.sub("", text).splitlines() if l.strip()]
-    return "\n".join("    | " + l[:200] for l in lines[-n:])
+    key = [l for l in lines[:-n] if re.search(r"hakmem-oracle:|ERROR: |runtime error:", l)][:3]
+    return "\n".join("    | " + l[:200] for l in key + lines[-n:])
+
+
+FINDINGS_DIR = None   # set by main(): <dir>/findings, kept across runs
+
+
+def keep_finding(rep, binp, artifact, work, txt):
+    """A crash the short fuzz run found: the build works (it fuzzed until then), so it
+    is not a bad build, but a defect the service's job would report. Keep the input,
+    name the oracle's verdict if it gave one, and report it."""
+    os.makedirs(FINDINGS_DIR, exist_ok=True)
+    build = os.path.basename(os.path.dirname(work))
+    name = os.path.basename(artifact).replace(":", "_").replace(",", "_")
+    if not name.startswith(os.path.basename(binp)):
+        name = os.path.basename(binp) + "-" + name
+    dst = os.path.join(FINDINGS_DIR, f"{build}-{name}")
+    shutil.copyfile(artifact, dst)
+    why = re.search(r"hakmem-oracle: .*", ANSI_RE.sub("", txt))
+    why = why.group(0)[:200] if why else "no oracle line (a sanitizer or signal; see the log)"
+    rep.found(f"{binp}: {why}; input: {dst} (replay: build/hakmem-replay --trace FILE, "
+              f"or the binary on the file)")
 
 
 def stats_path(work, t):
@@ -405,9 +442,12 @@ def check_libfuzzer(rep, b, t, out, work, opts, seeds, secs):
     m = re.search(r"stat::average_exec_per_sec:\s+(\d+)", txt)
     row["execs"], row["exec_s"] = execs, int(m.group(1)) if m else 0
     row["exec_cpu_s"] = int(execs / cpu) if cpu > 0 else 0
-    if rc != 0:
-        rep.fail(f"{binp}: fuzzing from the seed corpus for {secs}s crashed (exit {rc}; "
-                 f"a finding fails here, it would fail the service's job):\n{tail(txt)}")
+    art = re.search(r"Test unit written to (\S+)", txt)
+    if rc != 0 and art and execs > len(os.listdir(seeds)):
+        keep_finding(rep, binp, art.group(1), work, txt)
+    elif rc != 0:
+        rep.fail(f"{binp}: fuzzing from the seed corpus for {secs}s stopped (exit {rc}) "
+                 f"without a reproducer:\n{tail(txt)}")
     elif "runtime error:" in txt:
         rep.fail(f"{binp}: UBSan reported while fuzzing (stricter than the runner):\n{tail(txt)}")
     return row
@@ -485,9 +525,8 @@ def check_afl(rep, b, t, out, work, opts, seeds, secs):
         rep.fail(f"{binp}: afl-fuzz exited {rc}:\n{tail(txt)}")
     if row["edges"] < MIN_EDGES:
         rep.fail(f"{binp} seems to have only partial AFL++ instrumentation ({row['edges']} edges found).")
-    if crashes:
-        rep.fail(f"{binp}: afl-fuzz found {crashes} crash(es) in {secs}s "
-                 f"(a finding fails here, it would fail the service's job); see {fout}/default/crashes")
+    for c in sorted(glob.glob(os.path.join(fout, "default", "crashes", "id:*")))[:crashes]:
+        keep_finding(rep, binp, c, work, txt)
     return row
 
 
@@ -703,6 +742,8 @@ def main():
     rep = Report()
     check_service_files(rep, project)
     base = os.path.abspath(a.dir)
+    global FINDINGS_DIR
+    FINDINGS_DIR = os.path.join(base, "findings")
     os.makedirs(base, exist_ok=True)
     t0 = time.time()
     for b in builds:
@@ -736,9 +777,11 @@ def main():
         print(f"ossfuzz_check: FAIL: {len(rep.bad)} BAD BUILD line(s), {len(builds)} builds, "
               f"{n} binaries, {time.time() - t0:.0f}s")
         return 1
+    found = f"; {len(rep.findings)} finding(s) from fuzzing, not build problems (FINDING lines above)" \
+        if rep.findings else ""
     print(f"ossfuzz_check: PASS: {len(builds)} builds "
           f"({', '.join(b['engine'] + '-' + b['sanitizer'] for b in builds)}), {n} binaries, "
-          f"{time.time() - t0:.0f}s")
+          f"{time.time() - t0:.0f}s{found}")
     return 0
 
 
