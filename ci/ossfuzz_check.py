@@ -37,8 +37,7 @@ Exit 0 if every check passed (findings included), 1 if any failed, 2 on misuse.
 The checks are this project's own, written from how OSS-Fuzz's base-runner checks a build
 (bad_build_check, test_all.py, run_fuzzer); where this script is stricter (a UBSan
 "runtime error" line fails a run even when the sanitizer recovered; every target must
-pass, where the runner lets 10% of them fail; the coverage build is checked too), the
-comments at each check say so. One deliberate difference from the image: base-clang
+pass, where the runner lets 10% of them fail; the coverage build is checked too). One deliberate difference from the image: base-clang
 adds -stdlib=libc++ to CXXFLAGS; Debian's libFuzzer is built against libstdc++, so the
 stand-in links against that (hakmem has no C++ of its own, only the engine is C++).
 """
