@@ -3,8 +3,8 @@
  * "no divergence up to depth k" is a statement about every such stream, not a sample.
  *
  *   hakmem-exhaustive [--depth K] [--slots N] [--checkpoint FILE] [--out DIR]
- *                     [--expect STATUS] [--escapes-fatal] [--status-every S] [--budget S]
- *                     [--replay CMD] [--count] [--list]
+ *                     [--expect STATUS] [--escapes-ok] [--status-every S] [--budget S]
+ *                     [--replay CMD] [--keep-going] [--known LIST] [--count] [--list]
  *
  * The alphabet (x_alphabet below, one line per symbol) is text ops with slot
  * placeholders: $s and $t are slots (0..N-1, $t != $s), renamed away by symmetry:
@@ -23,10 +23,15 @@
  * checkpoint file records the finished depths and the position in the current one,
  * for the same alphabet and the same executable; a run given the same file resumes.
  * A status line goes to stderr every few seconds. At the end: a Markdown table of
- * streams per depth and verdicts. The first violation (divergence, false alarm, bug;
- * escapes too with --escapes-fatal) is written as a text op file in DIR and the
+ * streams per depth and verdicts. The first violation (divergence, false alarm, bug,
+ * escape; --escapes-ok only counts escapes) is written as a text op file in DIR and the
  * program exits 1 with the command that replays it; with --expect STATUS it exits 0
  * only if the first violation has that status (a weakened build must be caught).
+ * With --keep-going it goes on, counts violations per depth and writes the first stream
+ * of each kind (status, class, fault op), exiting 1 at the end if there was any.
+ * --known names known holes, comma-separated patterns: the words the fault op's text
+ * has, in order ("attack forge_df", "poke copy"); their violations are counted apart
+ * and do not fail the run.
  * A crash or a hang inside a replay writes the stream the same way (exit 3; exit 0
  * with --expect crash / --expect hang). */
 #include "fuzz_entry.h"
@@ -91,6 +96,19 @@ static const xsym x_alphabet[] = {
     { "uaf_link $s other",                 "s:f" },
     { "uaf_link $s wild 0",                "s:f" },
     { "uaf_write $s 8 0x4141414141414141", "s:f" },
+    /* poke: the next block's tag, another block's tag or header copied over the own,
+     * a live block's header copied onto a freed one */
+    { "poke $s end -1 1 byte 0x00",        "s:l" },
+    { "poke $s start -1 1 copy $t",        "s:l t:lf" },
+    { "poke $s start -16 16 copy $t",      "s:f t:l" },
+    /* attacks: a forged header then a double free; a forged header and a link to a live block */
+    { "attack forge_df $s",                "s:f" },
+    { "attack forge_link $s $t",           "s:f t:l" },
+    /* F2 a pointer into the block's header */
+    { "free_bad $s header 0",              "s:l" },
+    /* layouts: the block at a slab's end, 64 held blocks */
+    { "edge $s 1000 slab",                 "s:e" },
+    { "hold 64 32",                        "" },
 };
 #define X_NSYM ((int)(sizeof x_alphabet / sizeof x_alphabet[0]))
 #define X_MAXSLOTS 4
@@ -169,7 +187,7 @@ static void step(xstate *x, const hop *op)
     if (op->code == HOP_THREAD) { x->cur = op->a; return; }
     if (op->s >= g_nslots) return;
     switch (op->code) {
-    case HOP_ALLOC: case HOP_CALLOC: case HOP_ALIGNED: x->st[op->s] = XS_L; break;
+    case HOP_ALLOC: case HOP_CALLOC: case HOP_ALIGNED: case HOP_EDGE: x->st[op->s] = XS_L; break;
     case HOP_REALLOC: x->st[op->s] = op->size == 0 && x->st[op->s] == XS_L ? XS_F : XS_L; break;
     case HOP_FREE: if (x->st[op->s] == XS_L) x->st[op->s] = XS_F; break;
     default: break;
@@ -182,6 +200,7 @@ typedef struct xcount { unsigned long long streams, st[5]; double secs; } xcount
 
 static hop g_ops[HOP_MAX];
 static int g_nops;
+static int g_depth_now;          /* the depth being enumerated */
 static int g_sym[X_MAXDEPTH], g_sym_s[X_MAXDEPTH], g_sym_t[X_MAXDEPTH];
 static unsigned long long g_index, g_skip;   /* streams seen at this depth; to skip (resume) */
 static int g_checking;
@@ -189,7 +208,14 @@ static xcount g_cnt;
 static const char *g_out = "build/exhaustive";
 static const char *g_replay = "build/hakmem-replay";   /* --replay: the command that replays a stream */
 static const char *g_expect;
-static int g_escapes_fatal;
+static int g_escapes_fatal = 1;   /* an escape is a violation (--escapes-ok: only counted) */
+static int g_keep_going;         /* --keep-going: count violations, write the first of each kind */
+static unsigned long long g_violations, g_known_hits;
+static char g_known[16][64];     /* --known LIST: violations whose fault op matches are known holes */
+static int g_nknown;
+static unsigned long long g_known_count[16];
+static char g_seen_kind[64][48];
+static int g_nseen_kind;
 static volatile int g_running;   /* a replay is under way (for the crash handler) */
 
 static void write_stream(const char *why, const char *msg, char *path, size_t cap)
@@ -203,7 +229,7 @@ static void write_stream(const char *why, const char *msg, char *path, size_t ca
     snprintf(path, cap, "%s/%s-%016llx.txt", g_out, why, h);
     FILE *f = fopen(path, "w");
     if (!f) { snprintf(path, cap, "(could not write %s/: %s)", g_out, strerror(errno)); return; }
-    fprintf(f, "%s\n# hakmem-exhaustive: %s, %d symbol(s), build %s\n# %s\n", HOP_TEXT_MAGIC, why, g_nops ? g_nops : 0,
+    fprintf(f, "%s\n# hakmem-exhaustive: %s, depth %d (%d ops), build %s\n# %s\n", HOP_TEXT_MAGIC, why, g_depth_now, g_nops,
             hak_build_name(), msg);
     for (int i = 0; i < g_nops; i++) { char t[160]; fprintf(f, "%s\n", hop_format(&g_ops[i], t, sizeof t)); }
     fclose(f);
@@ -233,7 +259,6 @@ static double now_s(void)
 static const char *g_ckpt;
 static unsigned long long g_ckpt_id;
 static xcount g_done[X_MAXDEPTH + 1];
-static int g_depth_now;
 static unsigned long long g_total_now;
 static double g_t_depth, g_next_status, g_status_every = 3;
 static double g_deadline;        /* --budget: stop (resumable) at this time, 0: none */
@@ -300,6 +325,31 @@ static void status(int final)
 }
 
 
+/* Does op text t contain the words of pattern k, in that order ("attack forge_df",
+ * "poke copy")? */
+static int known_match(const char *t, const char *k)
+{
+    char w[64];
+    const char *p = t;
+    for (const char *q = k; *q;) {
+        while (*q == ' ') q++;
+        size_t l = 0;
+        while (q[l] && q[l] != ' ' && l + 1 < sizeof w) { w[l] = q[l]; l++; }
+        if (!l) break;
+        w[l] = 0;
+        q += l;
+        for (;;) {   /* the next whole word of t equal to w */
+            while (*p == ' ') p++;
+            if (!*p) return 0;
+            size_t m = strcspn(p, " ");
+            int eq = m == l && !strncmp(p, w, l);
+            p += m;
+            if (eq) break;
+        }
+    }
+    return 1;
+}
+
 static void check_stream(void)
 {
     static hrun rel, dbg;
@@ -313,7 +363,34 @@ static void check_stream(void)
     g_running = 0;
     g_cnt.streams++;
     if (v.status >= 0 && v.status < 5) g_cnt.st[v.status]++;
-    if (v.status >= HV_DIVERGENCE || (v.status == HV_ESCAPE && g_escapes_fatal)) {
+    int violation = v.status >= HV_DIVERGENCE || (v.status == HV_ESCAPE && g_escapes_fatal);
+    if (violation && g_nknown && v.fault_op >= 0 && v.fault_op < g_nops) {
+        char t[160];
+        hop_format(&g_ops[v.fault_op], t, sizeof t);
+        for (int i = 0; i < g_nknown; i++)
+            if (known_match(t, g_known[i])) { g_known_count[i]++; g_known_hits++; violation = 0; break; }
+        if (!violation) { status(0); return; }
+    }
+    if (g_keep_going && violation) {
+        /* one file per kind: status, class and the fault op's name and kind */
+        char kind[48];
+        const hop *f = v.fault_op >= 0 && v.fault_op < g_nops ? &g_ops[v.fault_op] : NULL;
+        snprintf(kind, sizeof kind, "%s-F%d-%s-%d", oracle_status_name(v.status), v.cls, f ? hop_code_name(f->code) : "none",
+                 f ? f->k : 0);
+        g_violations++;
+        int seen = 0;
+        for (int i = 0; i < g_nseen_kind; i++) if (!strcmp(g_seen_kind[i], kind)) seen = 1;
+        if (!seen && g_nseen_kind < 64) {
+            char path[512];
+            snprintf(g_seen_kind[g_nseen_kind++], sizeof g_seen_kind[0], "%s", kind);
+            write_stream(kind, v.msg, path, sizeof path);
+            printf("hakmem-exhaustive: %s at depth %d, stream %llu: %s\n  replay: %s --trace %s\n", oracle_status_name(v.status),
+                   g_depth_now, g_index, path, g_replay, path);
+        }
+        status(0);
+        return;
+    }
+    if (violation) {
         char path[512];
         write_stream(oracle_status_name(v.status), v.msg, path, sizeof path);
         status(1);
@@ -379,11 +456,14 @@ static unsigned long long alphabet_id(void)
 static void usage(FILE *f, const char *me)
 {
     fprintf(f, "usage: %s [--depth K] [--slots N] [--checkpoint FILE] [--out DIR] [--expect STATUS]\n"
-               "          [--escapes-fatal] [--status-every SECONDS] [--budget SECONDS] [--replay CMD]\n"
-               "          [--count] [--list]\n"
+               "          [--escapes-ok] [--status-every SECONDS] [--budget SECONDS] [--replay CMD]\n"
+               "          [--keep-going] [--known LIST] [--count] [--list]\n"
                "  every op stream of 1..K symbols (default 3) of the small-scope alphabet over N slots\n"
                "  (default 3, at most %d), checked by the oracle; --count only counts them; --list\n"
-               "  prints the alphabet; --budget stops at a deadline (resume with the same checkpoint).\n"
+               "  prints the alphabet; --budget stops at a deadline (resume with the same checkpoint);\n"
+               "  --keep-going counts violations instead of stopping at the first (one file per kind);\n"
+               "  --known LIST: comma-separated patterns of known holes (words the fault op's text has\n"
+               "  in that order, e.g. 'attack forge_df,poke copy'): counted apart, they fail nothing.\n"
                "  Exit 0: no violation; 1: a violation (stream written to DIR,\n"
                "  default build/exhaustive); 3: a crash or hang in a replay; 2: usage.\n", me, X_MAXSLOTS);
 }
@@ -394,24 +474,32 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "depth", required_argument, 0, 'd' }, { "slots", required_argument, 0, 'n' },
         { "checkpoint", required_argument, 0, 'c' }, { "out", required_argument, 0, 'o' },
-        { "expect", required_argument, 0, 'e' }, { "escapes-fatal", no_argument, 0, 'E' },
+        { "expect", required_argument, 0, 'e' }, { "escapes-ok", no_argument, 0, 'E' },
         { "status-every", required_argument, 0, 'S' }, { "count", no_argument, 0, 'C' },
         { "list", no_argument, 0, 'l' }, { "budget", required_argument, 0, 'b' },
-        { "replay", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "replay", required_argument, 0, 'r' },
+        { "keep-going", no_argument, 0, 'k' }, { "known", required_argument, 0, 'K' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     int list = 0;
-    for (int c; (c = getopt_long(argc, argv, "d:n:c:o:e:ES:Clhb:r:", lo, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "d:n:c:o:e:ES:Clhb:r:kK:", lo, NULL)) != -1;) {
         switch (c) {
         case 'd': depth = atoi(optarg); break;
         case 'n': g_nslots = atoi(optarg); break;
         case 'c': g_ckpt = optarg; break;
         case 'o': g_out = optarg; break;
         case 'e': g_expect = optarg; break;
-        case 'E': g_escapes_fatal = 1; break;
+        case 'E': g_escapes_fatal = 0; break;
         case 'S': g_status_every = atof(optarg); break;
         case 'C': count_only = 1; break;
         case 'l': list = 1; break;
         case 'r': g_replay = optarg; break;
+        case 'k': g_keep_going = 1; break;
+        case 'K':
+            for (char *save = NULL, *k = strtok_r(optarg, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+                if (g_nknown == 16) { usage(stderr, argv[0]); return 2; }
+                snprintf(g_known[g_nknown++], sizeof g_known[0], "%s", k);
+            }
+            break;
         case 'b': g_deadline = atof(optarg); if (g_deadline <= 0) { usage(stderr, argv[0]); return 2; } break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
@@ -477,11 +565,21 @@ int main(int argc, char **argv)
     alarm(0);
     if (count_only) return 0;
     unsigned long long total = 0;
-    printf("\n| depth | streams | ok | escape | time (s) |\n|---:|---:|---:|---:|---:|\n");
+    printf("\n| depth | streams | ok | escape | divergence | false alarm | bug | time (s) |\n"
+           "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int d = 1; d <= reached; d++) {
         const xcount *c = &g_done[d];
         total += c->streams;
-        printf("| %d | %llu | %llu | %llu | %.1f |\n", d, c->streams, c->st[HV_OK], c->st[HV_ESCAPE], c->secs);
+        printf("| %d | %llu | %llu | %llu | %llu | %llu | %llu | %.1f |\n", d, c->streams, c->st[HV_OK], c->st[HV_ESCAPE],
+               c->st[HV_DIVERGENCE], c->st[HV_FALSE_ALARM], c->st[HV_BUG], c->secs);
+    }
+    for (int i = 0; i < g_nknown; i++)
+        printf("hakmem-exhaustive: known hole '%s': %llu stream(s)%s\n", g_known[i], g_known_count[i],
+               g_known_count[i] ? "" : " (none up to this depth)");
+    if (g_violations) {
+        printf("\nhakmem-exhaustive: %llu streams up to depth %d (%s build): %llu violation(s) of %d kind(s), the first "
+               "stream of each kind in %s/\n", total, reached, hak_build_name(), g_violations, g_nseen_kind, g_out);
+        return 1;
     }
     printf("\nhakmem-exhaustive: %llu streams up to depth %d (%s build): no violation\n", total, reached, hak_build_name());
     if (reached < depth) return 0;

@@ -57,7 +57,10 @@ static hop g_a[HOP_MAX], g_b[HOP_MAX];
 
 enum { MS_EMPTY, MS_LIVE, MS_FREED };
 
-static int is_alloc(const hop *op) { return op->code == HOP_ALLOC || op->code == HOP_CALLOC || op->code == HOP_ALIGNED; }
+static int is_alloc(const hop *op)
+{
+    return op->code == HOP_ALLOC || op->code == HOP_CALLOC || op->code == HOP_ALIGNED || op->code == HOP_EDGE;
+}
 
 /* Slot states and allocation order just before op `upto`. */
 static void slot_states(const hop *ops, int upto, uint8_t st[HOP_NSLOTS], int order[HOP_NSLOTS])
