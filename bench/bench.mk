@@ -3,6 +3,7 @@
 #   make bench          all benchmarks x all allocators, BENCH_ROUNDS rounds (default 5);
 #                       writes $(BUILD)/bench/report.md, report.json, bench.svg/png
 #   make bench-quick    the same with ~10x fewer iterations and 1 round (or BENCH_QUICK=1)
+#   make bench-example  copy the last report and its plots to bench/results/ (committed)
 #   make bench-bins     only build the benchmark programs ($(BUILD)/bench/bin/)
 #   make test-bench-smoke  (in `make test`) every benchmark once, tiny, on glibc and hakmem
 # Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1, BENCH_ARGS='--allocators hakmem,mimalloc ...'
@@ -38,6 +39,14 @@ bench: deps-bench $(BENCH_EXES) $(BENCH_HAKMEM)
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench BENCH_QUICK=1
+
+# The committed example (bench/results/): the last `make bench` report with its plots,
+# under the names the report links to.
+.PHONY: bench-example
+bench-example:
+	@test -f $(BENCH_DIR)/report.md || { echo "no $(BENCH_DIR)/report.md: run make bench first"; exit 1; }
+	cp $(BENCH_DIR)/report.md bench/results/example-report.md
+	cp $(wildcard $(BENCH_DIR)/*.svg $(BENCH_DIR)/*.png) bench/results/
 
 # Runs, prints a RESULT line, and the runner's report pipeline works. No timings.
 test-bench-smoke: $(BENCH_EXES) $(BUILD)/libhakmem.so

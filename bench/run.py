@@ -575,8 +575,13 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention):
     for g in goals:
         L.append(f"| {g['goal']} | {g['target']} | {g['measured']} | **{g['status']}** |")
     L.append("")
-    if files:
-        L.append("Plots: " + ", ".join(f"`{f}`" for f in files))
+    if files:   # beside the report, so the links hold wherever report and plots are copied
+        for f in files:
+            if f.endswith(".svg"):
+                what = "relative to mimalloc" if "ratio" in f else "median ops/s"
+                L.append(f"![{what}, min-max error bars]({os.path.basename(f)})")
+                L.append("")
+        L.append("Plots: " + ", ".join(f"[{os.path.basename(f)}]({os.path.basename(f)})" for f in files))
         L.append("")
     return "\n".join(L)
 

@@ -12,3 +12,10 @@ SCUDO_LIB      ?= $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/linux/l
 verify: deps-fuzz $(BUILD)/hakmem-replay $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t))
 	@BUILD=$(BUILD) VERIFY_TIME=$(VERIFY_TIME) VERIFY_SAMPLE=$(VERIFY_SAMPLE) SCUDO_LIB=$(SCUDO_LIB) \
 	    FUZZ_TARGETS="$(FUZZ_TARGETS)" verify/run-verify.sh
+
+# The committed example, verify/results/example-report.md: the last `make verify` report
+# (its build/ paths are that run's outputs: crash files, logs).
+.PHONY: verify-example
+verify-example:
+	@test -f $(BUILD)/verify/report.md || { echo "no $(BUILD)/verify/report.md: run make verify first"; exit 1; }
+	cp $(BUILD)/verify/report.md verify/results/example-report.md
