@@ -68,9 +68,9 @@ static const char *const hop_link_names[HOP_LINK_N] = {
 static const uint8_t hop_weights[HOP_NDIALECTS][HOP_NCODES] = {
     /* alloc calloc realloc aligned free usable write flush thread | dfree fold fbad forge over under link uwrite rbad ubad
      * poke attack | hold edge */
-    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4,  10, 6,  3, 3 },
-    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 2, 1,  8, 6,  3, 2 },
-    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6,  12, 6,  3, 3 },
+    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4,  10, 6,  1, 1 },
+    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 2, 1,  8, 6,  1, 1 },
+    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6,  12, 6,  1, 1 },
 };
 static const char *const hop_dialect_names[HOP_NDIALECTS] = { "ops", "freelist", "header" };
 
@@ -214,6 +214,7 @@ int hop_decode(hop_dialect d, const uint8_t *data, size_t size, hop *ops, int ma
         if (op->code == HOP_THREAD) op->a %= HOP_NTHREADS;
         if (op->code == HOP_OVERFLOW || op->code == HOP_UNDERFLOW) op->a = (uint8_t)(1 + op->a % 64);
         if (op->code == HOP_POKE) op->b = (uint8_t)(1 + op->b % 16);
+        if (op->code == HOP_HOLD) op->a %= 16;   /* 16..256 blocks: a layout, not a stress test */
         hop_canon(op);
     }
 #undef NEXT
@@ -346,7 +347,7 @@ const char *hop_format(const hop *op, char *buf, size_t cap)
         if (op->k == HOP_ATK_FORGE_LINK) snprintf(buf, cap, "attack %s %u %u", hop_atk_names[op->k], op->s, op->t);
         else snprintf(buf, cap, "attack %s %u", hop_atk_names[op->k % HOP_ATK_N], op->s);
         break;
-    case HOP_HOLD: snprintf(buf, cap, "hold %u %llu", 16u * (op->a + 1u), (unsigned long long)op->size); break;
+    case HOP_HOLD: snprintf(buf, cap, "hold %u %llu", 16u * (op->a + 1u), (unsigned long long)op->size); break;   /* a < 16 */
     case HOP_EDGE:
         snprintf(buf, cap, "edge %u %llu %s", op->s, (unsigned long long)op->size, hop_edge_names[op->k % HOP_EDGE_N]); break;
     default: snprintf(buf, cap, "?"); break;
@@ -478,7 +479,7 @@ int hop_parse_line(const char *line, hop *op, char *err, size_t errcap)
         case HOP_ATTACK: if (op->k == HOP_ATK_FORGE_LINK) UNUM(op->t, HOP_NSLOTS - 1, "slot"); break;
         case HOP_HOLD: {
             uint64_t cnt;
-            NUM(cnt, 16, 4096, "block count");
+            NUM(cnt, 16, 256, "block count");
             if (cnt % 16) FAIL("block count %llu is not a multiple of 16", (unsigned long long)cnt);
             op->a = (uint8_t)(cnt / 16 - 1);
             UNUM(op->size, UINT64_MAX, "size");

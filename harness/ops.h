@@ -57,7 +57,7 @@ typedef enum hop_code {
     HOP_POKE,          /* F4/F5/F6 write 1..16 bytes anywhere around a slot's block (hop_poke kinds) */
     HOP_ATTACK,        /* multi-step attack in one op (hop_attack kinds) */
     /* layout builders: ordinary ops */
-    HOP_HOLD,          /* allocate n blocks of a size, held (not in slots) until the stream ends */
+    HOP_HOLD,          /* allocate n (16..256) blocks of a size, held (not in slots) until the stream ends */
     HOP_EDGE,          /* hold blocks of a size until one ends at a slab or SuperSlab boundary: the slot's */
     HOP_NCODES
 } hop_code;
@@ -112,10 +112,12 @@ enum { HOP_POKE_START_BYTE, HOP_POKE_START_VALUE, HOP_POKE_START_COPY,
  *                   t (F6: a refill would hand out the live block). */
 enum { HOP_ATK_FORGE_DF, HOP_ATK_FORGE_LINK, HOP_ATK_N };
 /* edge modes: the boundary the slot's block must end next to (within 48 bytes); it gives
- * up after HOP_EDGE_TRIES blocks, so a SuperSlab's end is reached with sizes >= ~512. */
+ * up after HOP_EDGE_TRIES blocks or HOP_HOLD_BYTES bytes, so a SuperSlab's end is reached
+ * with sizes of about 512 bytes and more. */
 enum { HOP_EDGE_SLAB, HOP_EDGE_SUPERSLAB, HOP_EDGE_N };
 #define HOP_HOLD_MAX (1u << 16)   /* held blocks per stream, at most */
 #define HOP_EDGE_TRIES 4096       /* blocks an edge op holds before it gives up (larger sizes reach a SuperSlab's end) */
+#define HOP_HOLD_BYTES (6u << 20) /* usable bytes a hold or edge op holds at most (a SuperSlab and a half) */
 
 /* Fault classes (0 = not a fault), from the one table in fault_classes.def. */
 enum {

@@ -157,7 +157,7 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
      * a bad block is recorded before any report our own probing below could cause. */
     int o = size ? iv_overlap(c, (uintptr_t)p, (uintptr_t)p + size) : -1;
     if (o >= 0) { harm(c, HH_OVERLAP, si, o, p); return; }
-    if (size && c->nheld && held_overlap(c, (uintptr_t)p, (uintptr_t)p + size)) { harm(c, HH_OVERLAP, si, -1, p); return; }
+    if (c->nheld && held_has(c, (uintptr_t)p)) { harm(c, HH_OVERLAP, si, -1, p); return; }
     size_t u = c->be->usable(p);
     s->usable = u;
     if (u < size) { harm(c, HH_SMALL, si, -1, p); return; }
@@ -647,8 +647,10 @@ static int held_room(hctx *c)
 {
     if (!c->held) {
         void *m = mmap(NULL, HOP_HOLD_MAX * sizeof *c->held, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) return 0;
+        void *h = mmap(NULL, 2 * HOP_HOLD_MAX * sizeof *c->hset, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED || h == MAP_FAILED) return 0;
         c->held = m;
+        c->hset = h;
     }
     return c->nheld < HOP_HOLD_MAX;
 }
@@ -663,6 +665,7 @@ static void *hold_one(hctx *c, size_t size, size_t *usable)
     *usable = u;
     uintptr_t a = (uintptr_t)p, b = a + (u > size ? u : size) + (u == 0 && size == 0);
     if (iv_overlap(c, a, b) >= 0) harm(c, HH_OVERLAP, -1, iv_overlap(c, a, b), p);
+    else if (held_add(c, a)) harm(c, HH_OVERLAP, -1, -1, p);   /* handed out twice */
     c->held[c->nheld++] = (hheld){ a, b };
     return p;
 }
@@ -670,11 +673,8 @@ static void *hold_one(hctx *c, size_t size, size_t *usable)
 static void exec_hold(hctx *c, const hop *op)
 {
     unsigned n = 16u * (op->a + 1u), from = c->nheld;
-    size_t u;
-    for (unsigned i = 0; i < n && hold_one(c, op->size, &u); i++) {}
-    held_sort(c, from);
-    for (unsigned i = 1; i < c->nheld; i++)
-        if (c->held[i].a < c->held[i - 1].b) { harm(c, HH_OVERLAP, -1, -1, (void *)c->held[i].a); break; }
+    size_t u, bytes = 0;
+    for (unsigned i = 0; i < n && bytes < HOP_HOLD_BYTES && hold_one(c, op->size, &u); i++) bytes += u;
     NOTE("%u block(s) held", c->nheld - from);
 }
 
@@ -690,14 +690,15 @@ static void exec_edge(hctx *c, const hop *op)
     void *hit = NULL;
     size_t u = 0;
     if (op->size && op->size <= 65536) {
-        for (unsigned tries = 0; tries < HOP_EDGE_TRIES; tries++) {
+        size_t bytes = 0;
+        for (unsigned tries = 0; tries < HOP_EDGE_TRIES && bytes < HOP_HOLD_BYTES; tries++) {
             void *p = hold_one(c, op->size, &u);
             if (!p) break;
+            bytes += u;
             uintptr_t end = (uintptr_t)p + u, next = (end + bound - 1) & ~(bound - 1);
-            if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; break; }   /* the last block before it */
+            if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; held_forget(c, (uintptr_t)p); break; }   /* the last block before it */
         }
     }
-    held_sort(c, from);
     NOTE("%u held, slot's block %p", c->nheld - from, hit);
     accept_block(c, op->s, hit, op->size, 16, 0, op->fill, NULL);
 }
@@ -767,9 +768,13 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     _Alignas(16) uint8_t stack_area[4096];
     static hctx ctx;   /* not the heap under test; replays never nest */
     hctx *c = &ctx;
-    hheld *held = c->held;   /* the held-block array is mapped once */
+    hheld *held = c->held;   /* the held-block arrays are mapped once */
+    hhset *hset = c->hset;
+    uint32_t hgen = c->hgen;
     memset(c, 0, sizeof *c);
     c->held = held;
+    c->hset = hset;
+    c->hgen = hgen + 1;      /* every entry of earlier streams is stale */
     memset((void *)out, 0, offsetof(hrun, fclass));
     memset(out->fclass, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
     memset(out->noop, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));

@@ -144,24 +144,32 @@ long pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit)
 
 /* ---- held blocks -------------------------------------------------------------------- */
 
-int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
+#define HSET_SLOTS (2u * HOP_HOLD_MAX)
+static unsigned hset_hash(uintptr_t a) { return (unsigned)((a >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (HSET_SLOTS - 1); }
+
+int held_has(const hctx *c, uintptr_t a)
 {
-    unsigned lo = 0, hi = c->nheld;
-    while (lo < hi) {   /* first held block with end > a */
-        unsigned m = (lo + hi) / 2;
-        if (c->held[m].b > a) hi = m; else lo = m + 1;
+    if (!c->hset) return 0;
+    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
+        if (c->hset[i].gen != c->hgen) return 0;
+        if (c->hset[i].a == a) return 1;
     }
-    return lo < c->nheld && c->held[lo].a < b;
+    return 0;
 }
 
-static int held_cmp(const void *x, const void *y)
+int held_add(hctx *c, uintptr_t a)
 {
-    const hheld *p = x, *q = y;
-    return p->a < q->a ? -1 : p->a > q->a;
+    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
+        if (c->hset[i].gen != c->hgen) { c->hset[i] = (hhset){ a, c->hgen }; return 0; }
+        if (c->hset[i].a == a) return 1;
+    }
+    return 0;
 }
 
-void held_sort(hctx *c, unsigned from)
+void held_forget(hctx *c, uintptr_t a)
 {
-    (void)from;
-    qsort(c->held, c->nheld, sizeof c->held[0], held_cmp);
+    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
+        if (c->hset[i].gen != c->hgen) return;
+        if (c->hset[i].a == a) { c->hset[i].a = 1; return; }   /* a tombstone: probes go on past it */
+    }
 }

@@ -35,8 +35,11 @@ typedef struct hslot {
     uint8_t  hdr[16];    /* (what an attacker with the block can read, and later write back) */
 } hslot;
 
-/* Blocks a hold/edge op keeps live, outside the slots: sorted [a, b) after each op. */
+/* Blocks a hold/edge op keeps live, outside the slots, in op order; and a hash set of
+ * their start addresses (entries of older streams are stale by generation), so a held
+ * block handed out again is seen without sorting. */
 typedef struct hheld { uintptr_t a, b; } hheld;
+typedef struct hhset { uintptr_t a; uint32_t gen; } hhset;
 
 typedef struct hiv { uintptr_t a, b; int slot; } hiv;   /* live [a, b) */
 
@@ -59,6 +62,8 @@ typedef struct hctx {
     int phase;            /* HP_* */
     hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use */
     unsigned nheld;
+    hhset *hset;          /* 2 * HOP_HOLD_MAX entries, mapped at first use */
+    uint32_t hgen;        /* this stream's generation in hset */
 } hctx;
 
 
@@ -73,8 +78,9 @@ int  iv_overlap(const hctx *c, uintptr_t a, uintptr_t b);   /* a live slot overl
 void iv_insert(hctx *c, uintptr_t a, uintptr_t b, int slot);
 void iv_remove(hctx *c, uintptr_t a);
 void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, b) */
-int  held_overlap(const hctx *c, uintptr_t a, uintptr_t b); /* a held block overlaps [a, b) */
-void held_sort(hctx *c, unsigned from);                     /* sort held[from..] into held[] */
+int  held_has(const hctx *c, uintptr_t a);                  /* a held block starts at a */
+int  held_add(hctx *c, uintptr_t a);                        /* 1 if one already did */
+void held_forget(hctx *c, uintptr_t a);
 
 /* Fill patterns. */
 uint64_t pat_word(const hslot *s, int slotno, unsigned w);
