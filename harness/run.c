@@ -238,7 +238,7 @@ static uint8_t *dangling(const hctx *c, int si)
     const hslot *s = &c->slot[si];
     if (s->state != SL_FREED || !s->p) return NULL;
     if (iv_overlap(c, (uintptr_t)s->p, (uintptr_t)s->p + 1) >= 0) return NULL;
-    if (held_overlap(c, (uintptr_t)s->p, (uintptr_t)s->p + 1)) return NULL;   /* handed out again, held */
+    if (c->nheld && held_has(c, (uintptr_t)s->p)) return NULL;   /* handed out again, held */
     return s->p;
 }
 
@@ -284,7 +284,7 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
         if ((s->state != SL_LIVE && s->state != SL_FREED) || s->big || !s->usable) return NULL;
         q = s->p + (s->usable + 1) * (1 + op->a % 64);
         if (iv_overlap(c, (uintptr_t)q, (uintptr_t)q + 1) >= 0) return NULL;   /* someone's live block */
-        if (held_overlap(c, (uintptr_t)q, (uintptr_t)q + 1)) return NULL;      /* a held one (hold, edge) */
+        if (c->nheld && held_has(c, (uintptr_t)q)) return NULL;      /* a held one (hold, edge): block starts */
         *from_slot = 1;
         return q;
     }
