@@ -1,7 +1,8 @@
 # fuzz/search.mk - search power of the fuzz harness: the structure-aware mutator
 # (fuzz/mutator.c, linked into every libFuzzer binary by fuzz/fuzz.mk; an AFL++ custom
-# mutator library here), its unit test, and the time-to-detection comparison of the
-# weakened builds with and without it. Included by the Makefile after fuzz/fuzz.mk.
+# mutator library here), its unit test, the time-to-detection comparison of the
+# weakened builds with and without it, and the bounded-exhaustive mode. Included by the
+# Makefile after fuzz/fuzz.mk.
 
 $(BUILD)/rgcc/test-mutator: $(BUILD)/rgcc/h/test_mutator.o $(BUILD)/rgcc/h/mutator.o $(BUILD)/rgcc/h/ops.o
 	$(CC) $(CFLAGS_COMMON) $^ -o $@
@@ -25,14 +26,15 @@ test-mutator: $(BUILD)/rgcc/test-mutator
 	$(BUILD)/rgcc/test-mutator
 TEST_TARGETS += test-mutator
 
-# Time to first divergence of each weakened build, with and without the mutator, over
-# TEETH_SEEDS libFuzzer seeds (one job each, TEETH_TIME s at most), from the fault-free
-# seeds only (TEETH_CORPUS=all: every seed of corpus/$(TEETH_TARGET)).
-TEETH_SEEDS  ?= 5
-TEETH_CORPUS ?= clean
+# Time to first detection of each weakened build with the mutator (the verify-teeth
+# binaries) and without it (teeth-plain: stock libFuzzer mutations), TEETH_SEEDS seeds
+# each from the fault-free seeds (fuzz/teeth.py): two tables, a comparison, not a test.
 verify-teeth-mutator: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET) $(BUILD)/fast/teeth-plain/$(v)/$(TEETH_TARGET))
-	@$(PYTHON) fuzz/teeth_compare.py --build $(BUILD) --target $(TEETH_TARGET) --seconds $(TEETH_TIME) \
-	    --seeds $(TEETH_SEEDS) --corpus $(TEETH_CORPUS) $(WEAK_VARIANTS)
+	@for m in teeth teeth-plain; do \
+	    echo "== $$m: $$( [ $$m = teeth ] && echo 'with the structure-aware mutator' || echo 'stock libFuzzer mutations')"; \
+	    $(PYTHON) fuzz/teeth.py --target $(TEETH_TARGET) --bin '$(BUILD)/fast/'$$m'/{variant}/$(TEETH_TARGET)' \
+	        --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/$$m-compare $(WEAK_VARIANTS) || true; \
+	done
 
 # Bounded-exhaustive mode (fuzz/exhaustive.c): every stream up to DEPTH symbols of the
 # small-scope alphabet, checked by the oracle, resumable through the checkpoint file.
