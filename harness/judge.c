@@ -40,8 +40,10 @@ void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE
     oracle_judge(ops, n, rel, dbg, v);
 }
 
-/* The first harm of r that no earlier report of r was about (a report about the same
- * fault, or any report if the harm is about none): an escape in that build. */
+/* The first harm of r that no earlier report of r was about: a report about the same
+ * fault when the harm's pointer lies in a fault's subject; any earlier report when the
+ * harm is about a fault only by order (its cause is not known well enough to say that
+ * a report was about something else). An escape in that build. */
 static const hevent *unreported_harm(const hrun *r)
 {
     int nh = r->nharms < HR_MAXEV ? r->nharms : HR_MAXEV, nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
@@ -49,7 +51,7 @@ static const hevent *unreported_harm(const hrun *r)
         const hevent *x = &r->harm[h];
         int reported = 0;
         for (int k = 0; k < nr && !reported; k++)
-            if (r->rep[k].seq < x->seq && (x->fault < 0 || r->rep[k].fault == x->fault)) reported = 1;
+            if (r->rep[k].seq < x->seq && (x->fault < 0 || !x->by_subject || r->rep[k].fault == x->fault)) reported = 1;
         if (!reported) return x;
     }
     return NULL;
