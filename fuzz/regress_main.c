@@ -89,11 +89,6 @@ static size_t ord_n, ord_cap;
 
 static void run_file(const char *path)
 {
-    if (order_check) {
-        if (ord_n == ord_cap) { ord_cap = ord_cap ? 2 * ord_cap : 256; ord_files = realloc(ord_files, ord_cap * sizeof *ord_files); }
-        ord_files[ord_n++] = strdup(path);
-        return;
-    }
     FILE *f = fopen(path, "rb");
     if (!f) { perror(path); nbad++; return; }
     static uint8_t buf[1 << 20];
@@ -102,6 +97,12 @@ static void run_file(const char *path)
     char want[32];
     if (hop_is_text(buf, len)) file_expect((const char *)buf, len, want, sizeof want);
     else snprintf(want, sizeof want, "%s", expect_default);
+    if (order_check) {   /* a known-open hole (expected not ok) may end by layout until it is closed */
+        if (strcmp(want, "ok")) { printf("order check: skipped %s (expects %s)\n", path, want); return; }
+        if (ord_n == ord_cap) { ord_cap = ord_cap ? 2 * ord_cap : 256; ord_files = realloc(ord_files, ord_cap * sizeof *ord_files); }
+        ord_files[ord_n++] = strdup(path);
+        return;
+    }
     hverdict v;
     nfiles++;
     if (!strcmp(want, "skip")) { printf("skip %s (#skip-asan)\n", path); return; }
