@@ -267,6 +267,7 @@ static unsigned long long g_total_now;
 static double g_t_depth, g_next_status, g_status_every = 3;
 static double g_deadline;        /* --budget: stop (resumable) at this time, 0: none */
 static int g_out_of_time;
+static unsigned long long g_counted;   /* streams counted (the count pass checks the deadline too) */
 
 static void checkpoint_write(void)
 {
@@ -436,8 +437,10 @@ static unsigned long long enumerate(const xstate *x, int depth, int left)
 {
     if (left == 0) {
         if (g_checking) check_stream();
+        else if (g_deadline && !g_out_of_time && (++g_counted & 0xFFFFF) == 0 && now_s() > g_deadline) g_out_of_time = 1;
         return 1;
     }
+    if (g_out_of_time && !g_checking) return 0;   /* the count ran out of time: the total is unknown */
     unsigned long long n = 0;
     for (int k = 0; k < X_NSYM; k++) {
         if (g_thread_pre[k] == 1 && x->cur != 0) continue;
