@@ -21,7 +21,7 @@ $(BUILD)/fast/teeth-plain/$(1)/$(TEETH_TARGET): $(call fuzz_objs,fast,$(1),$(BUI
 endef
 $(foreach v,$(WEAK_VARIANTS),$(eval $(call teeth_plain_bin,$(v))))
 
-.PHONY: test-mutator verify-teeth-mutator
+.PHONY: test-mutator verify-teeth-mutator fuzz-holes-mutator
 test-mutator: $(BUILD)/rgcc/test-mutator
 	$(BUILD)/rgcc/test-mutator
 TEST_TARGETS += test-mutator
@@ -34,6 +34,18 @@ verify-teeth-mutator: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth
 	    echo "== $$m: $$( [ $$m = teeth ] && echo 'with the structure-aware mutator' || echo 'stock libFuzzer mutations')"; \
 	    $(PYTHON) fuzz/teeth.py --target $(TEETH_TARGET) --bin '$(BUILD)/fast/'$$m'/{variant}/$(TEETH_TARGET)' \
 	        --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/$$m-compare $(WEAK_VARIANTS) || true; \
+	done
+
+# The same comparison on the full release build: every distinct finding (the open
+# holes) and when each seed first found it, with the mutator and without it.
+$(BUILD)/fast/plain/%: $(call fuzz_objs,fast,release,$(BUILD)/fast/h/%.o)
+	@mkdir -p $(@D)
+	$(FLAVOR_CC_fast) $(CFLAGS_COMMON) $^ $(FLAVOR_LDFLAGS_fast) -pthread -o $@
+fuzz-holes-mutator: deps-fuzz $(BUILD)/fast/fuzz_freelist $(BUILD)/fast/plain/fuzz_freelist
+	@for b in fast fast/plain; do \
+	    echo "== $(BUILD)/$$b/fuzz_freelist: $$( [ $$b = fast ] && echo 'with the structure-aware mutator' || echo 'stock libFuzzer mutations')"; \
+	    $(PYTHON) fuzz/teeth.py --target fuzz_freelist --bin $(BUILD)/$$b/fuzz_freelist --seconds $(TEETH_TIME) \
+	        --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --keep-going --out $(BUILD)/holes-$$(basename $$b) release || true; \
 	done
 
 # Bounded-exhaustive mode (fuzz/exhaustive.c): every stream up to DEPTH symbols of the
