@@ -29,7 +29,7 @@ hak_hot_inline unsigned hak_size_class(size_t size)   /* size <= HAK_MID_MAX */
 static void *hak_alloc_class(hak_thread *t, unsigned cls)
 {
     void *p;
-    if (!t->initialized) hak_thread_init(t);
+    if (hak_unlikely(!t->initialized) && !hak_thread_init(t)) return hak_orphan_alloc(cls);   /* exited */
     while (!(p = t->bins[cls][-1]))   /* a handler run by the refill may take blocks */
         if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
     t->bins[cls]--;
@@ -85,9 +85,10 @@ static hak_noinline void hak_free_slow(void *p)
         return;
     }
     hak_thread *t = &hak_tls;
-    if (!t->initialized) hak_thread_init(t);
+    int live = t->initialized || hak_thread_init(t);   /* an exited thread frees as a foreign one */
     hak_superslab *ss = hak_ss_of(a);
-    if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) {
+    hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+    if (!live || (owner != t && !(owner == NULL && hak_ss_claim(t, ss)))) {   /* ownerless: take it over */
         /* Another thread's block goes home at once (its owner reuses it before carving
          * fresh memory), so blocks do not scatter over every thread's slabs. */
         hak_san_block_free(p, sl->stride - 1);

@@ -108,7 +108,16 @@
 #define HAKMEM_LARGE_CACHE 32         /* freed large mappings kept for reuse */
 #endif
 #ifndef HAKMEM_LARGE_CACHE_RESIDENT
-#define HAKMEM_LARGE_CACHE_RESIDENT (64u << 20)  /* bytes of cached mappings kept resident */
+#define HAKMEM_LARGE_CACHE_RESIDENT (64u << 20)  /* bytes of cached mappings and free region pages kept resident */
+#endif
+#ifndef HAKMEM_LARGE_REGION
+#define HAKMEM_LARGE_REGION (32u << 20)  /* large blocks up to HAKMEM_LARGE_REGION_MAX share mappings of this size */
+#endif
+#ifndef HAKMEM_LARGE_REGION_MAX
+#define HAKMEM_LARGE_REGION_MAX (HAKMEM_LARGE_REGION / 8)  /* bytes of a region block with its header, at most */
+#endif
+#ifndef HAKMEM_LARGE_FREED_RING
+#define HAKMEM_LARGE_FREED_RING 256      /* freed region blocks remembered (their double free is named) */
 #endif
 
 /* --- tools ----------------------------------------------------------------------- */
@@ -131,5 +140,11 @@ static_assert(HAKMEM_CARVE_BYTES >= 4096 && HAKMEM_CARVE_BYTES <= (1 << 20), "ca
 static_assert(HAKMEM_POOL_BATCH >= 1 && HAKMEM_POOL_BATCH <= 16, "pool batch");
 static_assert(HAKMEM_MID_MIN_BLOCKS >= 1 && HAKMEM_MID_MIN_BLOCKS <= 64, "mid span blocks");
 static_assert(HAKMEM_LARGE_CACHE >= 0 && HAKMEM_LARGE_CACHE <= 64, "large cache");
+static_assert(HAKMEM_LARGE_REGION >= (4u << 20) && HAKMEM_LARGE_REGION <= (1u << 30)
+              && (HAKMEM_LARGE_REGION & ((2u << 20) - 1)) == 0 && HAKMEM_LARGE_REGION % (64 * 4096) == 0,
+              "large region: 4 MiB..1 GiB, a multiple of 2 MiB");
+static_assert(HAKMEM_LARGE_REGION_MAX >= 132u * 1024 && HAKMEM_LARGE_REGION_MAX <= HAKMEM_LARGE_REGION,
+              "region blocks: at least every size just above the mid tier");
+static_assert(HAKMEM_LARGE_FREED_RING >= 1 && HAKMEM_LARGE_FREED_RING <= 65536, "freed ring");
 
 #endif

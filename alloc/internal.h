@@ -40,7 +40,7 @@ static void hak_internal_error(const char *what, int line);
     X(remote_frees) X(remote_cas_retries) X(remote_collects) X(warm_hits) X(warm_misses) \
     X(pool_batches) X(pool_locks) X(pool_lock_waits)                                  \
     X(ss_mapped) X(ss_returned) X(slabs_released) X(large_allocs) X(large_reused)   \
-    X(registry_lookups) X(refill_minflt) X(reports)
+    X(registry_lookups) X(refill_minflt) X(reports) X(os_failures) X(large_regions)
 typedef struct hak_stats {
 #define HAK_STAT_FIELD(n) _Atomic uint64_t n;
     HAK_STAT_LIST(HAK_STAT_FIELD)
@@ -148,8 +148,9 @@ struct hak_superslab {
     uint64_t free_slabs;           /* bit i: slab i unused (owner only) */
     uint64_t touched;              /* bit i: slab i's pages may be resident (owner only) */
     _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
-    int resident;                  /* 0 after madvise(DONTNEED) */
-    hak_superslab *next;           /* owner's list, or pool list */
+    int resident;                  /* 1; 0 after madvise(DONTNEED); -1 slabs unmapped (header page kept) */
+    int in_pool;                   /* on the shared pool's list (under hak_g.lock) */
+    hak_superslab *next;           /* owner's list, or pool list (both doubly linked) */
     hak_superslab *prev;
     hak_superslab *all_next;       /* every SuperSlab of the heap */
 };

@@ -1,12 +1,18 @@
-/* large.c - the large tier: one 2 MiB-aligned mapping per block, mremap on realloc,
- * and a cache of freed mappings kept resident within a budget.
+/* large.c - the large tier. Blocks up to HAKMEM_LARGE_REGION_MAX share regions: 2 MiB-
+ * aligned mappings of HAKMEM_LARGE_REGION bytes cut into pages by a bitmap, first fit
+ * (so 70,000 live blocks of 132 KiB take a few hundred mappings, not one each, and
+ * never reach vm.max_map_count). Bigger blocks get one 2 MiB-aligned mapping each,
+ * mremap on realloc, and a cache of freed mappings kept resident within a budget.
+ * Freed region pages stay resident within the same budget, then go back with
+ * madvise; an empty region is unmapped (one is kept).
  *
  * What the allocator trusts lives in allocator memory: a hash table of descriptors
- * keyed by user pointer (map base and size, state). The 64-byte header just below
- * the user pointer is user-reachable (an underflow can write it), so it is only
- * checked, never followed: its check word binds it to the user pointer and mapping
- * size, and its last byte is the large tag. Every 2 MiB region of a large mapping is
- * marked in the region map. Everything here runs under hak_g.lock. */
+ * keyed by user pointer (extent base and size, state, region), and the region table.
+ * The 64-byte header just below the user pointer is user-reachable (an underflow can
+ * write it), so it is only checked, never followed: its check word binds it to the
+ * user pointer and extent size, and its last byte is the large tag. Every 2 MiB region
+ * of a large mapping or region is marked in the region map. Everything here runs
+ * under hak_g.lock. */
 #include <errno.h>
 
 #define HAK_LARGE_MAGIC 0x48414b4c41524745ull   /* "HAKLARGE" */
@@ -24,19 +30,35 @@ static_assert(sizeof(hak_large_hdr) == HAK_LARGE_HDR, "large header is 64 bytes"
 /* In allocator memory. */
 struct hak_large {
     uintptr_t user;
-    uintptr_t map_base;
+    uintptr_t map_base;       /* the mapping, or the extent within a region */
     size_t map_size;
     size_t size;              /* requested size (what realloc copies) */
     uint32_t state;
     uint32_t dirty;           /* FREED: pages still resident */
+    uint32_t region;          /* 1 + index in the region table; 0: a mapping of its own */
 };
+
+#define HAK_LREGION_PAGES (HAKMEM_LARGE_REGION / HAK_PAGE)
+#define HAK_LREGION_WORDS (HAK_LREGION_PAGES / 64)
+typedef struct hak_lregion {
+    uintptr_t base;                      /* 0: slot unused */
+    uint64_t used[HAK_LREGION_WORDS];    /* page i belongs to a live block */
+    uint64_t dirty[HAK_LREGION_WORDS];   /* page i may be resident (not dropped since used) */
+    uint32_t nused;                      /* pages used */
+    uint32_t run_fail;                   /* a search for this many free pages failed (0: none since a free) */
+} hak_lregion;
 
 static struct {
     hak_large *slot;          /* open addressing, linear probing, tombstones */
     size_t cap, used, live;   /* used counts tombstones too */
     uintptr_t cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];   /* FREED users */
     unsigned ncache;
-    size_t cache_resident;
+    size_t cache_resident;    /* bytes of cached mappings */
+    size_t region_dirty;      /* bytes of free region pages that may be resident */
+    hak_lregion *reg;         /* region table (a mapping, grown by doubling) */
+    unsigned nreg, capreg, cursor;   /* slots in use (some may be unused: base 0), capacity, last fit */
+    uintptr_t freed[HAKMEM_LARGE_FREED_RING];   /* FREED region blocks, oldest forgotten first */
+    unsigned nfreed;
 } hak_lt;
 
 /* Bytes of freed mappings kept resident for reuse (mallopt M_TRIM_THRESHOLD). */
@@ -71,7 +93,7 @@ static int hak_lt_grow(void)
         s[j] = old[i];
         hak_lt.used++;
     }
-    if (old) munmap(old, ocap * sizeof *old);
+    if (old) hak_os_unmap(old, ocap * sizeof *old);
     return 1;
 }
 
@@ -87,6 +109,176 @@ static hak_large *hak_lt_insert(const hak_large *d)
 }
 
 static void hak_lt_remove(hak_large *e) { e->state = HAK_LARGE_TOMB; }
+
+/* --- regions ------------------------------------------------------------------------ */
+/* First bit >= i in [0, n) equal to `one`, or n. */
+static unsigned hak_bm_next(const uint64_t *bm, unsigned i, unsigned n, int one)
+{
+    while (i < n) {
+        uint64_t w = one ? bm[i / 64] : ~bm[i / 64];
+        w &= ~0ull << (i % 64);
+        if (w) {
+            unsigned r = (i & ~63u) + (unsigned)__builtin_ctzll(w);
+            return r < n ? r : n;
+        }
+        i = (i & ~63u) + 64;
+    }
+    return n;
+}
+static void hak_bm_set(uint64_t *bm, unsigned i, unsigned n, int one)   /* bits [i, i+n) */
+{
+    for (unsigned e = i + n; i < e;) {
+        unsigned k = 64 - i % 64 < e - i ? 64 - i % 64 : e - i;
+        uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << (i % 64);
+        if (one) bm[i / 64] |= m; else bm[i / 64] &= ~m;
+        i += k;
+    }
+}
+static unsigned hak_bm_count(const uint64_t *bm, unsigned i, unsigned n)
+{
+    unsigned c = 0;
+    for (unsigned e = i + n; i < e;) {
+        unsigned k = 64 - i % 64 < e - i ? 64 - i % 64 : e - i;
+        uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << (i % 64);
+        c += (unsigned)__builtin_popcountll(bm[i / 64] & m);
+        i += k;
+    }
+    return c;
+}
+
+/* A fresh region, its slot index, or -1 (no memory, or no map entry left). */
+static int hak_lregion_new(void)
+{
+    unsigned ri = 0;
+    while (ri < hak_lt.nreg && hak_lt.reg[ri].base) ri++;
+    if (ri == hak_lt.capreg) {
+        unsigned cap = hak_lt.capreg ? hak_lt.capreg * 2 : 64;
+        hak_lregion *r = mmap(NULL, cap * sizeof *r, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (r == MAP_FAILED) return -1;
+        if (hak_lt.reg) {
+            memcpy(r, hak_lt.reg, hak_lt.capreg * sizeof *r);
+            hak_os_unmap(hak_lt.reg, hak_lt.capreg * sizeof *r);
+        }
+        hak_lt.reg = r;
+        hak_lt.capreg = cap;
+    }
+    void *m = hak_os_map_aligned(HAKMEM_LARGE_REGION, HAK_SS_SIZE);
+    if (!m) return -1;
+    hak_lregion *g = &hak_lt.reg[ri];
+    memset(g, 0, sizeof *g);
+    g->base = (uintptr_t)m;
+    if (ri == hak_lt.nreg) hak_lt.nreg++;
+    hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_LARGE);
+    HAK_STAT_INC(large_regions);
+    return (int)ri;
+}
+
+/* First fit of `pages` free pages in region g, or -1. */
+static int hak_lregion_fit(hak_lregion *g, unsigned pages)
+{
+    if (!g->base || HAK_LREGION_PAGES - g->nused < pages || (g->run_fail && pages >= g->run_fail)) return -1;
+    for (unsigned i = 0;;) {
+        unsigned s = hak_bm_next(g->used, i, HAK_LREGION_PAGES, 0);
+        if (s + pages > HAK_LREGION_PAGES) break;
+        unsigned e = hak_bm_next(g->used, s, s + pages, 1);
+        if (e == s + pages) return (int)s;
+        i = e;
+    }
+    g->run_fail = pages;
+    return -1;
+}
+
+/* Take `pages` pages of some region for a block: sets d's extent and region; returns
+ * 1 and whether any page may hold old data (*dirty), 0 when no region can. */
+static int hak_lregion_take(hak_large *d, unsigned pages, int *dirty)
+{
+    int ri = -1, at = -1;
+    if (hak_lt.cursor < hak_lt.nreg) {
+        ri = (int)hak_lt.cursor;
+        at = hak_lregion_fit(&hak_lt.reg[ri], pages);
+    }
+    for (unsigned i = 0; at < 0 && i < hak_lt.nreg; i++)
+        if ((at = hak_lregion_fit(&hak_lt.reg[i], pages)) >= 0) ri = (int)i;
+    if (at < 0) {
+        if ((ri = hak_lregion_new()) < 0) return 0;
+        at = 0;
+    }
+    hak_lregion *g = &hak_lt.reg[ri];
+    unsigned was_dirty = hak_bm_count(g->dirty, (unsigned)at, pages);
+    hak_lt.region_dirty -= (size_t)was_dirty * HAK_PAGE;
+    hak_bm_set(g->used, (unsigned)at, pages, 1);
+    hak_bm_set(g->dirty, (unsigned)at, pages, 1);
+    g->nused += pages;
+    hak_lt.cursor = (unsigned)ri;
+    d->map_base = g->base + (uintptr_t)at * HAK_PAGE;
+    d->map_size = (size_t)pages * HAK_PAGE;
+    d->region = (uint32_t)ri + 1;
+    *dirty = was_dirty != 0;
+    return 1;
+}
+
+/* Give a block's extent back to its region. Its pages stay resident while the budget
+ * allows (reused without faults), else go back to the OS; an empty region is unmapped
+ * when another empty one exists. */
+static void hak_lregion_put(const hak_large *d)
+{
+    hak_lregion *g = &hak_lt.reg[d->region - 1];
+    unsigned at = (unsigned)((d->map_base - g->base) / HAK_PAGE), pages = (unsigned)(d->map_size / HAK_PAGE);
+    hak_bm_set(g->used, at, pages, 0);
+    g->nused -= pages;
+    g->run_fail = 0;
+    hak_lt.region_dirty += d->map_size;
+    if (hak_lt.region_dirty + hak_lt.cache_resident > HAKMEM_LARGE_CACHE_RESIDENT && hak_os_decommit((void *)d->map_base, d->map_size)) {
+        hak_bm_set(g->dirty, at, pages, 0);
+        hak_lt.region_dirty -= d->map_size;
+    }
+    if (g->nused) return;
+    for (unsigned i = 0; i < hak_lt.nreg; i++) {
+        hak_lregion *o = &hak_lt.reg[i];
+        if (o == g || !o->base || o->nused) continue;
+        unsigned nd = hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES);
+        hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap */
+        if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return;   /* kept (and counted) */
+        hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
+        hak_lt.region_dirty -= (size_t)nd * HAK_PAGE;
+        g->base = 0;
+        return;
+    }
+}
+
+/* Drop every free resident page of every region, and unmap every empty region. */
+static size_t hak_lregion_trim(void)
+{
+    size_t released = 0;
+    for (unsigned i = 0; i < hak_lt.nreg; i++) {
+        hak_lregion *g = &hak_lt.reg[i];
+        if (!g->base) continue;
+        if (!g->nused) {
+            unsigned nd = hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES);
+            hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);
+            if (hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) {
+                hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
+                hak_lt.region_dirty -= (size_t)nd * HAK_PAGE;
+                released += (size_t)nd * HAK_PAGE;
+                g->base = 0;
+                continue;
+            }
+        }
+        for (unsigned p = 0; p < HAK_LREGION_PAGES;) {   /* runs of free, dirty pages */
+            uint64_t w = g->dirty[p / 64] & ~g->used[p / 64] & (~0ull << (p % 64));
+            if (!w) { p = (p & ~63u) + 64; continue; }
+            unsigned st = (p & ~63u) + (unsigned)__builtin_ctzll(w), e = st + 1;
+            while (e < HAK_LREGION_PAGES && ((g->dirty[e / 64] & ~g->used[e / 64]) >> (e % 64) & 1)) e++;
+            if (hak_os_decommit((void *)(g->base + (uintptr_t)st * HAK_PAGE), (size_t)(e - st) * HAK_PAGE)) {
+                hak_bm_set(g->dirty, st, e - st, 0);
+                hak_lt.region_dirty -= (size_t)(e - st) * HAK_PAGE;
+                released += (size_t)(e - st) * HAK_PAGE;
+            }
+            p = e;
+        }
+    }
+    return released;
+}
 
 /* Word i of the header; the last word's top byte is the tag at user - 1. */
 static inline uint64_t hak_large_check(uintptr_t user, size_t map_size, unsigned i)
@@ -133,6 +325,16 @@ static hak_large *hak_large_live(void *p, hak_corruption_kind freed_kind)
 
 static size_t hak_large_offset(size_t align) { return align > HAK_LARGE_HDR ? align : HAK_LARGE_HDR; }
 
+/* A region block's descriptor stays FREED (a second free is a double free) until
+ * HAKMEM_LARGE_FREED_RING later region frees, or until its extent start is reused. */
+static void hak_lt_forget_freed(uintptr_t user)
+{
+    hak_large *e = hak_lt_find(user);
+    if (e && e->state == HAK_LARGE_FREED && e->region) hak_lt_remove(e);
+}
+
+static size_t hak_release_locked(void);
+
 /* Allocate a large block. resident_only: only from a cached mapping (whose pages are
  * resident; realloc growth prefers copying into those over faulting in new pages). */
 static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_only)
@@ -140,13 +342,24 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     size_t off = hak_large_offset(align);
     if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) { errno = ENOMEM; return NULL; }
     /* At least one byte past the user pointer lies in the mapping, even for size 0. */
-    size_t map_size = (off + (size ? size : 1) + HAK_SS_MASK) & ~HAK_SS_MASK;
+    size_t need = off + (size ? size : 1);
+    size_t map_size = (need + HAK_SS_MASK) & ~HAK_SS_MASK;
     size_t map_align = align > HAK_SS_SIZE ? align : HAK_SS_SIZE;
+    int in_region = align <= HAK_PAGE && need <= HAKMEM_LARGE_REGION_MAX;
+    if (in_region && resident_only) return NULL;   /* realloc: grow in place, or copy */
     hak_large d = { 0 };
     int dirty = 0;
     pthread_mutex_lock(&hak_g.lock);
     if (!hak_region_ready()) { pthread_mutex_unlock(&hak_g.lock); errno = ENOMEM; return NULL; }
-    if (map_align == HAK_SS_SIZE) {
+    if (in_region) {
+        unsigned pages = (unsigned)((need + HAK_PAGE - 1) / HAK_PAGE);
+        if (!hak_lregion_take(&d, pages, &dirty) && !(hak_release_locked() && hak_lregion_take(&d, pages, &dirty))) {
+            pthread_mutex_unlock(&hak_g.lock);
+            errno = ENOMEM;
+            return NULL;
+        }
+        hak_lt_forget_freed(d.map_base + off);
+    } else if (map_align == HAK_SS_SIZE) {
         unsigned best = ~0u;
         hak_large *bd = NULL;
         for (unsigned i = 0; i < hak_lt.ncache; i++) {
@@ -162,10 +375,16 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
             hak_lt_remove(bd);
         }
     }
-    if (!dirty) {
+    if (!dirty && !in_region) {
         pthread_mutex_unlock(&hak_g.lock);
         if (resident_only) return NULL;
         void *m = hak_os_map_aligned(map_size, map_align);
+        if (!m) {   /* out of address space or map entries: give back what the heap keeps, once */
+            pthread_mutex_lock(&hak_g.lock);
+            size_t got = hak_release_locked();
+            pthread_mutex_unlock(&hak_g.lock);
+            if (got) m = hak_os_map_aligned(map_size, map_align);
+        }
         if (!m) { errno = ENOMEM; return NULL; }
         d.map_base = (uintptr_t)m;
         d.map_size = map_size;
@@ -175,18 +394,23 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     d.size = size;
     d.state = HAK_LARGE_LIVE;
     d.dirty = 0;
-    /* ASan: a cached mapping was poisoned when freed; a fresh one is clean already
-     * (hak_os_map_aligned). Shadow is written once per block: for a large block it is
-     * a memset of size/8 bytes, the harness's biggest cost under ASan. */
-    if (dirty) hak_san_unpoison((void *)d.map_base, d.map_size);
+    /* ASan: a cached mapping or region extent was poisoned when freed; a fresh mapping
+     * is clean already (hak_os_map_aligned). Shadow is written once per block: for a
+     * large block it is a memset of size/8 bytes, the harness's biggest cost under ASan. */
+    if (dirty || in_region) hak_san_unpoison((void *)d.map_base, d.map_size);
     if (!hak_lt_insert(&d)) {
-        pthread_mutex_unlock(&hak_g.lock);
-        hak_os_unmap((void *)d.map_base, d.map_size);
+        if (in_region) {
+            hak_lregion_put(&d);
+            pthread_mutex_unlock(&hak_g.lock);
+        } else {
+            pthread_mutex_unlock(&hak_g.lock);
+            hak_os_unmap((void *)d.map_base, d.map_size);
+        }
         errno = ENOMEM;
         return NULL;
     }
     hak_lt.live++;
-    hak_region_set(d.map_base, d.map_size, HAK_REGION_LARGE);
+    if (!in_region) hak_region_set(d.map_base, d.map_size, HAK_REGION_LARGE);
     hak_large_seal(&d);
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(large_allocs);
@@ -196,11 +420,12 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
         /* Zero a reused mapping: small ones by memset, big ones by dropping the pages
          * (they read as zero and fault in only where touched). */
         uintptr_t end = d.user + size, page = (d.user + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
+        size_t span = ((end + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1)) - page;
         if (size < (256u << 10)) {
             memset((void *)d.user, 0, size);
         } else {
             memset((void *)d.user, 0, page - d.user);
-            hak_os_decommit((void *)page, ((end + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1)) - page);
+            if (!hak_os_decommit((void *)page, span)) memset((void *)page, 0, end - page);
         }
     }
     return (void *)d.user;
@@ -211,6 +436,17 @@ static void hak_large_retire(hak_large *d)
 {
     hak_large c = *d;
     hak_lt.live--;
+    if (c.region) {
+        hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* the region stays mapped */
+        d->state = HAK_LARGE_FREED;
+        uintptr_t *slot = &hak_lt.freed[hak_lt.nfreed++ % HAKMEM_LARGE_FREED_RING];
+        if (*slot) hak_lt_forget_freed(*slot);
+        *slot = c.user;
+        hak_lregion_put(&c);
+        pthread_mutex_unlock(&hak_g.lock);
+        hak_vg_freelike((void *)c.user);
+        return;
+    }
     if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
         && hak_lt.cache_resident + c.map_size <= atomic_load_explicit(&hak_large_keep, memory_order_relaxed)) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* stays mapped: poison it */
@@ -226,7 +462,15 @@ static void hak_large_retire(hak_large *d)
     pthread_mutex_unlock(&hak_g.lock);
     hak_vg_freelike((void *)c.user);   /* unmapped: no poison, and only the header's to clear */
     hak_san_unpoison((void *)(c.user - HAK_LARGE_HDR), HAK_LARGE_HDR);
-    hak_os_unmap((void *)c.map_base, c.map_size);
+    if (hak_os_unmap((void *)c.map_base, c.map_size)) return;
+    /* Not unmapped (a whole mapping only fails if the kernel is out of memory): keep it
+     * tracked as a freed, decommitted block, so it is neither lost nor reused. */
+    hak_os_decommit((void *)c.map_base, c.map_size);
+    pthread_mutex_lock(&hak_g.lock);
+    c.state = HAK_LARGE_FREED;
+    c.dirty = 0;
+    if (hak_lt_insert(&c)) hak_region_set(c.map_base, c.map_size, HAK_REGION_LARGE);
+    pthread_mutex_unlock(&hak_g.lock);
 }
 
 static void hak_large_free(void *p)
@@ -247,27 +491,65 @@ static size_t hak_large_usable_of(void *p)
     return n;
 }
 
+/* Under the lock: a region block keeps or grows its extent in place to hold `need`
+ * bytes from its start (the pages after it are free), or gives back its tail when it
+ * shrinks to less than half. 0: the caller moves it. */
+static int hak_lregion_resize(hak_large *d, size_t need)
+{
+    hak_lregion *g = &hak_lt.reg[d->region - 1];
+    unsigned at = (unsigned)((d->map_base - g->base) / HAK_PAGE), cur = (unsigned)(d->map_size / HAK_PAGE);
+    unsigned pages = (unsigned)((need + HAK_PAGE - 1) / HAK_PAGE);
+    size_t old_usable = hak_large_usable(d);
+    if (pages > cur) {
+        if (need > HAKMEM_LARGE_REGION_MAX || at + pages > HAK_LREGION_PAGES
+            || hak_bm_next(g->used, at + cur, at + pages, 1) != at + pages) return 0;
+        hak_lt.region_dirty -= (size_t)hak_bm_count(g->dirty, at + cur, pages - cur) * HAK_PAGE;
+        hak_bm_set(g->used, at + cur, pages - cur, 1);
+        hak_bm_set(g->dirty, at + cur, pages - cur, 1);
+        g->nused += pages - cur;
+    } else if (pages < cur / 2) {
+        hak_large tail = *d;
+        tail.map_base = d->map_base + (uintptr_t)pages * HAK_PAGE;
+        tail.map_size = (size_t)(cur - pages) * HAK_PAGE;
+        hak_san_poison((void *)tail.map_base, tail.map_size);
+        hak_lregion_put(&tail);   /* not the whole region: nused stays above 0 */
+    } else {
+        d->size = need - (d->user - d->map_base);
+        return 1;
+    }
+    d->map_size = (size_t)pages * HAK_PAGE;
+    d->size = need - (d->user - d->map_base);
+    hak_large_seal(d);   /* the check words bind the extent size */
+    hak_vg_resize((void *)d->user, old_usable, hak_large_usable(d));
+    if (hak_large_usable(d) > old_usable) hak_san_unpoison((void *)(d->user + old_usable), hak_large_usable(d) - old_usable);
+    return 1;
+}
+
 /* Under the lock: resize d's mapping in place or by moving its pages (no copy).
  * Returns the new user pointer or NULL (caller copies). */
 static void *hak_large_remap_locked(hak_large *d, size_t size)
 {
     size_t off = d->user - d->map_base;
     if (size > ((size_t)1 << (HAKMEM_VA_BITS - 1)) - off) return NULL;
+    if (d->region) return hak_lregion_resize(d, off + size) ? (void *)d->user : NULL;
     size_t map_size = (off + size + HAK_SS_MASK) & ~HAK_SS_MASK;
     uintptr_t base = d->map_base;
     if (map_size == d->map_size) { d->size = size; return (void *)d->user; }
     if (off > HAK_SS_SIZE) return NULL;   /* over-aligned: moving would lose the alignment */
     uintptr_t target;
     if (map_size < d->map_size) {
+        if (!hak_os_unmap((void *)(base + map_size), d->map_size - map_size)) {   /* no map entry: keep it all */
+            d->size = size;
+            return (void *)d->user;
+        }
         hak_region_set(base + map_size, d->map_size - map_size, HAK_REGION_NONE);
-        munmap((void *)(base + map_size), d->map_size - map_size);
         target = base;
     } else if (mremap((void *)base, d->map_size, map_size, 0) != MAP_FAILED) {
         target = base;
     } else {
         void *dst = hak_os_map_aligned(map_size, HAK_SS_SIZE);
         if (dst && mremap((void *)base, d->map_size, map_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED) {
-            munmap(dst, map_size);
+            hak_os_unmap(dst, map_size);
             dst = NULL;
         }
         if (!dst) return NULL;
@@ -348,7 +630,12 @@ static void hak_large_reset(void)
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
         if (e->state == HAK_LARGE_LIVE) hak_vg_freelike((void *)e->user);
-        if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
+        if (e->region) {   /* a live one's extent goes back to its region (a freed one's did) */
+            if (e->state == HAK_LARGE_LIVE) {
+                hak_san_poison((void *)e->map_base, e->map_size);
+                hak_lregion_put(e);
+            }
+        } else if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
             if (nkeep < HAKMEM_LARGE_CACHE && e->user == e->map_base + HAK_LARGE_HDR
                 && resident + e->map_size <= HAKMEM_LARGE_CACHE_RESIDENT) {
                 if (e->state == HAK_LARGE_LIVE) hak_san_poison((void *)e->user, hak_large_usable(e));
@@ -367,10 +654,73 @@ static void hak_large_reset(void)
     }
     hak_lt.used = hak_lt.live = 0;
     hak_lt.ncache = 0;
+    memset(hak_lt.freed, 0, sizeof hak_lt.freed);
     for (unsigned i = 0; i < nkeep; i++) {
         HAK_CHECK(hak_lt_insert(&keep[i]) != NULL);
         hak_lt.cache[hak_lt.ncache++] = keep[i].user;
     }
     hak_lt.cache_resident = resident;
     pthread_mutex_unlock(&hak_g.lock);
+}
+
+/* --- giving memory back ---------------------------------------------------------------- */
+/* Under hak_g.lock: everything free the heap keeps for reuse goes back to the OS: empty
+ * SuperSlabs of the pool (their address space too under `ulimit -v`), cached large
+ * mappings, free region pages and empty regions. Also what ENOMEM paths try before
+ * failing. Returns the bytes given back (an upper bound for SuperSlabs). */
+static size_t hak_release_locked(void)
+{
+    size_t released = 0;
+    for (hak_superslab *ss = hak_g.pool; ss; ss = ss->next) {
+        if (ss->free_slabs != HAK_SS_ALL_FREE || ss->resident < 0 || (ss->resident == 0 && !hak_arena.window)) continue;
+        int was = ss->resident;
+        hak_ss_release_os(ss);
+        if (ss->resident != was) released += was > 0 ? HAK_SS_SIZE - HAK_SLAB_SIZE : HAK_PAGE;
+    }
+    while (hak_lt.ncache) {
+        hak_large *e = hak_lt_find(hak_lt.cache[--hak_lt.ncache]);
+        hak_large c = *e;
+        hak_lt.cache_resident -= c.map_size;
+        hak_san_unpoison((void *)c.map_base, c.map_size);
+        if (!hak_os_unmap((void *)c.map_base, c.map_size)) {   /* stays a freed, tracked block */
+            if (hak_os_decommit((void *)c.map_base, c.map_size)) e->dirty = 0;
+            continue;
+        }
+        hak_lt_remove(e);
+        hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
+        released += c.map_size;
+    }
+    return released + hak_lregion_trim();
+}
+
+/* malloc_trim's work: the calling thread's cache goes back to its slabs and its empty
+ * SuperSlabs to the pool; SuperSlabs of exited threads take in their remote frees and
+ * release their empty slabs; then hak_release_locked. Other live threads' caches and
+ * SuperSlabs are theirs and stay. Returns the bytes given back. */
+static size_t hak_release_free_memory(void)
+{
+    hak_global_init();
+    hak_thread *t = &hak_tls;
+    hak_thread_flush_all(t);
+    if (t->initialized)
+        for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
+            nx = ss->next;
+            if (ss->free_slabs == HAK_SS_ALL_FREE) hak_ss_disown(t, ss);
+        }
+    hak_internal_begin();   /* a corrupt remote list is reported after the lock is let go */
+    pthread_mutex_lock(&hak_g.lock);
+    for (hak_superslab *ss = hak_g.pool; ss; ss = ss->next) {   /* in the pool, the lock holder owns it */
+        if (ss->free_slabs == HAK_SS_ALL_FREE) continue;
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            hak_slab *sl = hak_ss_slab(ss, i);
+            if (sl->cls == HAK_CLASS_NONE || sl->head != i) continue;
+            hak_slab_collect(ss, sl);
+            if (sl->used == 0 && !atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_release(ss, sl);
+        }
+        if (ss->free_slabs != HAK_SS_ALL_FREE) hak_ss_decommit_free(ss);
+    }
+    size_t released = hak_release_locked();
+    pthread_mutex_unlock(&hak_g.lock);
+    hak_internal_end();
+    return released;
 }

@@ -40,6 +40,23 @@ static void hak_region_set(uintptr_t base, size_t size, unsigned kind)   /* afte
         atomic_store_explicit(&map[a >> HAKMEM_SS_SHIFT], (uint8_t)kind, memory_order_release);
 }
 
+/* munmap and madvise(DONTNEED), checked: 1 on success. Unmapping part of a mapping
+ * splits it and fails with ENOMEM at vm.max_map_count; every caller keeps what it
+ * could not give back as its own (still mapped, still tracked), so nothing leaks
+ * unaccounted. Failures are counted (os_failures). */
+static int hak_os_unmap(void *p, size_t size)
+{
+    if (munmap(p, size) == 0) return 1;
+    HAK_STAT_INC(os_failures);
+    return 0;
+}
+static int hak_os_decommit(void *p, size_t size)   /* the pages read as zero afterwards */
+{
+    if (madvise(p, size, MADV_DONTNEED) == 0) return 1;
+    HAK_STAT_INC(os_failures);
+    return 0;
+}
+
 /* Map `size` bytes (a multiple of 2 MiB) aligned to `align` (a power of two >= 2 MiB).
  * Without MAP_NORESERVE: like glibc, an absurd request fails here (the kernel's
  * overcommit check) instead of succeeding and dying of OOM when touched. */
@@ -51,14 +68,15 @@ static void *hak_os_map_aligned(size_t size, size_t align)
     if (raw == MAP_FAILED) return NULL;
     uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = start - (uintptr_t)raw, tail = span - head - size;
-    if (head) munmap(raw, head);
-    if (tail) munmap((char *)start + size, tail);
-    if ((start + size) >> HAKMEM_VA_BITS) { munmap((void *)start, size); return NULL; }
+    /* Trimming splits the mapping, which fails at vm.max_map_count: then the whole
+     * (unsplit, so that munmap cannot fail for want of a map entry) goes back. */
+    if (head && !hak_os_unmap(raw, head)) { hak_os_unmap(raw, span); return NULL; }
+    if (tail && !hak_os_unmap((char *)start + size, tail)) { hak_os_unmap((void *)start, size + tail); return NULL; }
+    if ((start + size) >> HAKMEM_VA_BITS) { hak_os_unmap((void *)start, size); return NULL; }
     hak_san_unpoison_fresh((void *)start, size);   /* ASan keeps shadow across munmap: start clean */
     return (void *)start;
 }
 
-static void hak_os_unmap(void *p, size_t size) { munmap(p, size); }
 
 /* The SuperSlab arena: one address-space reservation (PROT_NONE, uncommitted) that
  * holds every SuperSlab of the heap, and its slab table: table[i] describes the 64 KiB
@@ -96,12 +114,12 @@ static int hak_arena_reserve(void)
         char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (raw == MAP_FAILED) continue;
         uintptr_t base = ((uintptr_t)raw + HAK_SS_MASK) & ~HAK_SS_MASK;
-        if (window) munmap(raw, size + HAK_SS_SIZE);   /* keep the addresses, not the space */
-        if ((base + size) >> HAKMEM_VA_BITS) { if (!window) munmap(raw, size + HAK_SS_SIZE); continue; }
+        if (window) hak_os_unmap(raw, size + HAK_SS_SIZE);   /* keep the addresses, not the space */
+        if ((base + size) >> HAKMEM_VA_BITS) { if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE); continue; }
         void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (table == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
-            if (table != MAP_FAILED) munmap(table, tsize);
-            if (!window) munmap(raw, size + HAK_SS_SIZE);
+            if (table != MAP_FAILED) hak_os_unmap(table, tsize);
+            if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE);
             continue;
         }
         hak_arena.base = base;
@@ -125,7 +143,7 @@ static void *hak_arena_commit_ss(void)
         int flags = MAP_PRIVATE | MAP_ANONYMOUS | (hak_arena.window ? MAP_FIXED_NOREPLACE : MAP_FIXED);
         got = mmap(want, HAK_SS_SIZE, PROT_READ | PROT_WRITE, flags, -1, 0);
         if (got == want) break;
-        if (got != MAP_FAILED) munmap(got, HAK_SS_SIZE);   /* a kernel that took the flag as a hint */
+        if (got != MAP_FAILED) hak_os_unmap(got, HAK_SS_SIZE);   /* a kernel that took the flag as a hint */
         else if (!hak_arena.window || errno != EEXIST) return NULL;
         hak_arena.used++;                                   /* someone else's mapping: skip the slot */
     }
@@ -134,8 +152,38 @@ static void *hak_arena_commit_ss(void)
     return got;
 }
 
-/* Give the pages back but keep the mapping (reads as zero afterwards). */
-static void hak_os_decommit(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
+/* Bring back the slabs of a SuperSlab whose slabs were unmapped (hak_ss_release_os);
+ * 0 if something else has mapped those addresses meanwhile. */
+static int hak_arena_recommit_ss(hak_superslab *ss)
+{
+    char *want = (char *)ss + HAK_PAGE;
+    void *got = mmap(want, HAK_SS_SIZE - HAK_PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got != want) {
+        if (got != MAP_FAILED) hak_os_unmap(got, HAK_SS_SIZE - HAK_PAGE);   /* taken as a hint */
+        return 0;
+    }
+    hak_san_unpoison_fresh(want, HAK_SS_SIZE - HAK_PAGE);
+    hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    return 1;
+}
+
+/* An empty SuperSlab in the pool gives its memory back: under `ulimit -v` (the window
+ * arena) its slabs are unmapped, so the address space goes back too; the header page
+ * stays (the pool list, the registry and heap walks still read it). Otherwise the
+ * pages are dropped and the mapping kept. Under hak_g.lock. */
+static void hak_ss_release_os(hak_superslab *ss)
+{
+    if (hak_arena.window && hak_os_unmap((char *)ss + HAK_PAGE, HAK_SS_SIZE - HAK_PAGE)) {
+        ss->resident = -1;
+        ss->touched = 0;
+        return;
+    }
+    if (hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE)) {
+        ss->touched = 0;
+        ss->resident = 0;
+    }
+}
 
 /* Page-fault telemetry (counter builds): a getrusage per carve, so only when asked
  * for with HAKMEM_STATS=1 (read once). */

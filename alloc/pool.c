@@ -20,10 +20,13 @@ static inline void hak_pool_lock(void)
     pthread_mutex_lock(&hak_g.lock);
 }
 
+static size_t hak_release_locked(void);
+
 static hak_superslab *hak_ss_map(void)
 {
     hak_pool_lock();
     hak_superslab *ss = hak_region_ready() ? hak_arena_commit_ss() : NULL;
+    if (!ss && hak_arena.nslabs && hak_release_locked()) ss = hak_arena_commit_ss();   /* ENOMEM: give back, once */
     if (!ss) { pthread_mutex_unlock(&hak_g.lock); return NULL; }
     ss->magic = HAK_SS_MAGIC;
     ss->free_slabs = HAK_SS_ALL_FREE;
@@ -91,22 +94,79 @@ static void hak_owned_remove(hak_thread *t, hak_superslab *ss)
     ss->next = ss->prev = NULL;
 }
 
-/* Take a SuperSlab over (new, empty, or abandoned by an exited thread). */
-static void hak_ss_adopt(hak_thread *t, hak_superslab *ss)
+/* --- the shared pool (under hak_g.lock), doubly linked so a claim unlinks in O(1) --- */
+static void hak_pool_push(hak_superslab *ss)
 {
+    ss->prev = NULL;
+    ss->next = hak_g.pool;
+    if (hak_g.pool) hak_g.pool->prev = ss;
+    hak_g.pool = ss;
+    ss->in_pool = 1;
+    hak_g.npool++;
+}
+static void hak_pool_unlink(hak_superslab *ss)
+{
+    if (ss->prev) ss->prev->next = ss->next; else hak_g.pool = ss->next;
+    if (ss->next) ss->next->prev = ss->prev;
+    ss->next = ss->prev = NULL;
+    ss->in_pool = 0;
+    hak_g.npool--;
+}
+
+/* Give the pages of ss's free slabs that may be resident back to the OS (they read as
+ * zero afterwards); the SuperSlab stays mapped. */
+static void hak_ss_decommit_free(hak_superslab *ss)
+{
+    uint64_t bits = ss->free_slabs & ss->touched;
+    for (unsigned i = 1; i < HAK_SLABS_PER_SS;) {
+        if (!((bits >> i) & 1)) { i++; continue; }
+        unsigned j = i;
+        while (j < HAK_SLABS_PER_SS && ((bits >> j) & 1)) j++;
+        if (hak_os_decommit((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT))
+            ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
+        i = j;
+    }
+}
+
+/* Take a SuperSlab over (new, empty, or abandoned by an exited thread). Slabs whose
+ * blocks all came back meanwhile are released. 0 if its slabs were unmapped and their
+ * addresses are taken now (window arena): the caller drops it. */
+static int hak_ss_adopt(hak_thread *t, hak_superslab *ss)
+{
+    if (ss->resident < 0 && !hak_arena_recommit_ss(ss)) return 0;
     hak_owned_add(t, ss);
-    if (!ss->resident) ss->resident = 1;   /* pages come back zeroed on touch */
-    if (ss->free_slabs == HAK_SS_ALL_FREE) return;
+    ss->resident = 1;   /* decommitted pages come back zeroed on touch */
+    if (ss->free_slabs == HAK_SS_ALL_FREE) return 1;
     atomic_exchange_explicit(&ss->remote_hint, 0, memory_order_seq_cst);   /* before the scan */
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
         hak_slab *sl = hak_ss_slab(ss, i);
         if (sl->cls == HAK_CLASS_NONE || sl->head != i) continue;
         hak_slab_collect(ss, sl);
+        if (sl->used == 0 && !atomic_load_explicit(&sl->remote, memory_order_relaxed)) {
+            hak_slab_release(ss, sl);
+            continue;
+        }
         if (sl->free) hak_partial_add(t, sl);
     }
+    return 1;
 }
 
-/* Give an owned SuperSlab to the shared pool (thread exit, or too many empty ones). */
+/* A free of a block whose SuperSlab is in the pool (its owner exited): the freeing
+ * thread takes the SuperSlab over, so blocks dead threads leave behind go back to
+ * slabs someone owns, and their memory to the OS when those slabs empty. 1: t owns ss. */
+static int hak_ss_claim(hak_thread *t, hak_superslab *ss)
+{
+    hak_pool_lock();
+    int ok = ss->in_pool && !atomic_load_explicit(&ss->owner, memory_order_relaxed) && ss->resident >= 0;
+    if (ok) hak_pool_unlink(ss);
+    pthread_mutex_unlock(&hak_g.lock);
+    return ok && hak_ss_adopt(t, ss);
+}
+
+/* Give an owned SuperSlab to the shared pool (thread exit, or too many empty ones).
+ * Empty ones beyond HAKMEM_POOL_RESIDENT give their memory back (under `ulimit -v`
+ * their address space too); a non-empty one (its thread exited) gives back the pages
+ * of its free slabs. */
 static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
 {
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
@@ -119,15 +179,10 @@ static void hak_ss_disown(hak_thread *t, hak_superslab *ss)
     hak_owned_remove(t, ss);
     hak_ss_set_owner(ss, NULL);
     int empty = ss->free_slabs == HAK_SS_ALL_FREE;
+    if (!empty) hak_ss_decommit_free(ss);
     hak_pool_lock();
-    if (empty && hak_g.npool >= HAKMEM_POOL_RESIDENT && ss->resident) {
-        hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
-        ss->touched = 0;
-        ss->resident = 0;
-    }
-    ss->next = hak_g.pool;
-    hak_g.pool = ss;
-    hak_g.npool++;
+    if (empty && hak_g.npool >= HAKMEM_POOL_RESIDENT && ss->resident > 0) hak_ss_release_os(ss);
+    hak_pool_push(ss);
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(ss_returned);
 }
@@ -155,14 +210,14 @@ static int hak_pool_acquire(hak_thread *t)
     unsigned n = 0;
     hak_pool_lock();
     while (n < HAKMEM_POOL_BATCH && hak_g.pool) {
-        got[n++] = hak_g.pool;
-        hak_g.pool = hak_g.pool->next;
-        hak_g.npool--;
+        got[n] = hak_g.pool;
+        hak_pool_unlink(got[n++]);
     }
     pthread_mutex_unlock(&hak_g.lock);
     if (n) HAK_STAT_INC(pool_batches);
-    for (unsigned i = 0; i < n; i++) hak_ss_adopt(t, got[i]);
-    if (n) return 1;
+    unsigned adopted = 0;
+    for (unsigned i = 0; i < n; i++) adopted += hak_ss_adopt(t, got[i]);   /* a dropped one stays listed in hak_g.all */
+    if (adopted) return 1;
     hak_superslab *ss = hak_ss_map();
     if (!ss) return 0;
     hak_ss_adopt(t, ss);

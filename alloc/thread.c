@@ -4,16 +4,20 @@
 
 static void hak_thread_exit(void *arg);
 
-static void hak_atfork_prepare(void) { pthread_mutex_lock(&hak_g.lock); }
-static void hak_atfork_parent(void) { pthread_mutex_unlock(&hak_g.lock); }
+static pthread_mutex_t hak_orphan_lock;
+static hak_thread hak_orphan;
+/* Lock order: the orphan heap's lock, then hak_g.lock (an orphan refill takes it). */
+static void hak_atfork_prepare(void) { pthread_mutex_lock(&hak_orphan_lock); pthread_mutex_lock(&hak_g.lock); }
+static void hak_atfork_parent(void) { pthread_mutex_unlock(&hak_g.lock); pthread_mutex_unlock(&hak_orphan_lock); }
 static void hak_atfork_child(void)
 {
-    /* Only the forking thread survives: its SuperSlabs stay its own; the others'
-     * go to the pool as abandoned, to be adopted with their remote lists. */
+    /* Only the forking thread survives, and the orphan heap (its lock was held across
+     * the fork): their SuperSlabs stay theirs; the others' go to the pool as
+     * abandoned, to be adopted with their remote lists. */
     hak_thread *self = &hak_tls;
     for (unsigned i = 0; i < hak_g.nthreads; i++) {
         hak_thread *t = hak_g.threads[i];
-        if (t == self) continue;
+        if (t == self || t == &hak_orphan) continue;
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
             for (unsigned k = 1; k < HAK_SLABS_PER_SS; k++) {   /* its partial lists die with it */
@@ -22,14 +26,17 @@ static void hak_atfork_child(void)
                 sl->prev_partial = sl->next_partial = 0;
             }
             hak_ss_set_owner(ss, NULL);
-            ss->next = hak_g.pool;
-            hak_g.pool = ss;
-            hak_g.npool++;
+            hak_pool_push(ss);
         }
     }
     hak_g.nthreads = 0;
     if (self->initialized) hak_g.threads[hak_g.nthreads++] = self;
+    if (hak_orphan.initialized) hak_g.threads[hak_g.nthreads++] = &hak_orphan;
     pthread_mutex_unlock(&hak_g.lock);
+    /* A recursive mutex is owned by a thread id, which the child's thread no longer has:
+     * initialise it afresh (it guarded nothing in flight: the child's thread held it). */
+    static const pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+    memcpy(&hak_orphan_lock, &fresh, sizeof fresh);
 }
 
 static void hak_global_init(void)
@@ -57,26 +64,51 @@ static void hak_thread_layout(hak_thread *t)
 }
 static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return (unsigned)(t->bins[c] - &t->slots[hak_bin_base(c)]); }
 
-static void hak_thread_init(hak_thread *t)
+/* Lay t out and list it (fork and heap_reset reach it through the list). */
+static void hak_thread_setup(hak_thread *t)
 {
-    hak_global_init();
     hak_thread_layout(t);
     static _Atomic unsigned next_id;
     t->id = (uint8_t)(atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) % 255 + 1);
     t->initialized = 1;
-    /* glibc frees some per-thread buffers after every key destructor has run: such a
-     * thread works unlisted (fork and reset never touch its TLS, which may be unmapped
-     * by then); what it caches afterwards is leaked with it. */
-    if (t->exited) return;
     pthread_mutex_lock(&hak_g.lock);
-    /* The list holds TLS addresses, not links inside TLS: a thread that allocates
-     * again after its destructor's last round dies listed, and a later thread may get
-     * the same TLS address (freshly initialised). Never list one address twice. */
+    /* The list holds TLS addresses, not links inside TLS: a later thread may get the
+     * same TLS address (freshly initialised). Never list one address twice. */
     unsigned i = 0;
     while (i < hak_g.nthreads && hak_g.threads[i] != t) i++;
     if (i == hak_g.nthreads && i < HAKMEM_MAX_THREADS) hak_g.threads[hak_g.nthreads++] = t;
     pthread_mutex_unlock(&hak_g.lock);
+}
+
+/* 1: t is ready. 0: t's destructor has run (a later pthread key destructor or glibc's
+ * own per-thread cleanup allocates): such a thread never gets a cache or SuperSlabs of
+ * its own again, since nothing would return them when it dies; it allocates from the
+ * orphan heap below and frees as a foreign thread does (onto remote lists). */
+static int hak_thread_init(hak_thread *t)
+{
+    hak_global_init();
+    if (t->exited) return 0;
+    hak_thread_setup(t);
     pthread_setspecific(hak_g.key, t);   /* may malloc: the thread is usable by now */
+    return 1;
+}
+
+/* The orphan heap: one heap state (not in TLS, never exits) shared under a lock by
+ * every thread past its destructor. Its SuperSlabs are owned by it like a thread's, so
+ * what those threads allocate and free stays reusable, and bounded by what they use
+ * at once, not by how many of them there were. Recursive: a corruption handler run
+ * from inside may allocate. */
+static hak_thread hak_orphan = HAK_THREAD_INIT;
+static pthread_mutex_t hak_orphan_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void *hak_alloc_class(hak_thread *t, unsigned cls);
+static void *hak_orphan_alloc(unsigned cls)
+{
+    pthread_mutex_lock(&hak_orphan_lock);
+    if (!hak_orphan.initialized) hak_thread_setup(&hak_orphan);
+    void *p = hak_alloc_class(&hak_orphan, cls);
+    pthread_mutex_unlock(&hak_orphan_lock);
+    return p;
 }
 
 /* Return a CACHED block to its slab: the local freelist if t owns the slab, else the
@@ -192,7 +224,7 @@ static void hak_thread_exit(void *arg)
     for (unsigned i = 0; i < hak_g.nthreads; i++)
         if (hak_g.threads[i] == t) { hak_g.threads[i] = hak_g.threads[--hak_g.nthreads]; break; }
     pthread_mutex_unlock(&hak_g.lock);
-    memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, re-init */
+    memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, orphan heap */
     t->exited = 1;
     for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = HAK_BIN_UNREADY;
 }
@@ -251,8 +283,9 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         ss->magic = HAK_SS_MAGIC;   /* a stream may have overwritten its header */
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
-        ss->prev = NULL;
+        ss->prev = tail == &hak_g.pool ? NULL : (hak_superslab *)((char *)tail - offsetof(hak_superslab, next));
         ss->next = NULL;
+        ss->in_pool = 1;
         *tail = ss;          /* keep address order stable from one reset to the next */
         tail = &ss->next;
         hak_g.npool++;

@@ -9,7 +9,9 @@
  *     ENOMEM, after at least 16 MiB of blocks (no crash, no abort, no hang);
  *   - still gets a 32 MiB block (the window is found with mmap's 3/4 steps, so it
  *     leaves that much of the limit to the rest of the program);
- *   - frees every small block and gets as many again: the memory is reusable.
+ *   - frees every small block and then gets a 50 MiB block: freed SuperSlabs give their
+ *     address space back (glibc's heap does), not only their pages;
+ *   - gets as many small blocks again: the memory is reusable.
  * Blocks are chained through their first word, so the test needs no other memory. */
 #include <errno.h>
 #include <stdio.h>
@@ -82,10 +84,14 @@ int main(int argc, char **argv)
     memset(big, 1, (size_t)32 << 20);
     free(big);
     drain(&head);
+    char *huge = malloc((size_t)50 << 20);
+    if (!huge) { printf("FAIL: no 50 MiB block after freeing every small block\n"); return 1; }
+    memset(huge, 2, (size_t)50 << 20);
+    free(huge);
     size_t n2 = fill(&head);
     if (n2 < n1 - n1 / 100) { printf("FAIL: %zu blocks after freeing, %zu before\n", n2, n1); return 1; }
     drain(&head);
-    printf("ok: %zu MiB of %d-byte blocks before ENOMEM, then a 32 MiB block, then %zu again\n",
+    printf("ok: %zu MiB of %d-byte blocks before ENOMEM, then a 32 MiB block, free all, a 50 MiB block, then %zu again\n",
            n1 * BLOCK >> 20, BLOCK, n2);
     return 0;
 }
