@@ -246,6 +246,15 @@ static void hak_lregion_put(const hak_large *d)
     }
 }
 
+/* Bytes of the regions' free pages (mapped, no live block). */
+static size_t hak_lregion_free_bytes(void)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < hak_lt.nreg; i++)
+        if (hak_lt.reg[i].base) n += (size_t)(HAK_LREGION_PAGES - hak_lt.reg[i].nused) * HAK_PAGE;
+    return n;
+}
+
 /* Drop every free resident page of every region, and unmap every empty region. */
 static size_t hak_lregion_trim(void)
 {
@@ -706,6 +715,7 @@ static size_t hak_release_free_memory(void)
         for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
             nx = ss->next;
             if (ss->free_slabs == HAK_SS_ALL_FREE) hak_ss_disown(t, ss);
+            else hak_ss_decommit_free(ss);
         }
     hak_internal_begin();   /* a corrupt remote list is reported after the lock is let go */
     pthread_mutex_lock(&hak_g.lock);

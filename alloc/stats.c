@@ -93,6 +93,7 @@ static void hak_walk_heap(hak_walk *w)
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
         if (e->state != HAK_LARGE_LIVE && e->state != HAK_LARGE_FREED) continue;
+        if (e->state == HAK_LARGE_FREED && e->region) continue;   /* its pages are the region's again */
         size_t res = hak_resident_bytes(e->map_base, e->map_size);
         st->resident += res;
         if (e->state == HAK_LARGE_LIVE) {
@@ -104,6 +105,8 @@ static void hak_walk_heap(hak_walk *w)
             st->releasable += res;
         }
     }
+    st->large_cached_bytes += hak_lregion_free_bytes();   /* free pages of large regions */
+    st->releasable += hak_lt.region_dirty;
     pthread_mutex_unlock(&hak_g.lock);
     for (unsigned c = 0; c < HAK_NCLASS; c++) {
         st->small_live_blocks += w->live[c];
@@ -125,67 +128,13 @@ HAK_EXPORT void HAK_API(get_heap_stats)(hak_heap_stats *out)
 
 /* --- malloc_trim ------------------------------------------------------------------- */
 
-/* Give back the pages of ss's free slabs (ss is the caller's own, or in the pool under
- * hak_g.lock). Returns the resident bytes released. */
-static size_t hak_ss_trim(hak_superslab *ss)
-{
-    size_t released = 0;
-    for (unsigned i = 1; i < HAK_SLABS_PER_SS;) {
-        if (!((ss->free_slabs >> i) & 1)) { i++; continue; }
-        unsigned j = i;
-        while (j < HAK_SLABS_PER_SS && ((ss->free_slabs >> j) & 1)) j++;
-        uintptr_t a = (uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT);
-        size_t n = (size_t)(j - i) << HAKMEM_SLAB_SHIFT, res = hak_resident_bytes(a, n);
-        if (res) hak_os_decommit((void *)a, n);
-        released += res;
-        ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
-        i = j;
-    }
-    return released;
-}
-
-/* Unmap every cached (freed) large mapping. Returns the bytes unmapped. */
-static size_t hak_large_trim(void)
-{
-    hak_large gone[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
-    unsigned n = 0;
-    size_t bytes = 0;
-    pthread_mutex_lock(&hak_g.lock);
-    for (unsigned i = 0; i < hak_lt.ncache; i++) {
-        hak_large *d = hak_lt_find(hak_lt.cache[i]);
-        if (!d) continue;
-        gone[n++] = *d;
-        hak_lt_remove(d);
-        hak_region_set(d->map_base, d->map_size, HAK_REGION_NONE);
-    }
-    hak_lt.ncache = 0;
-    hak_lt.cache_resident = 0;
-    pthread_mutex_unlock(&hak_g.lock);
-    for (unsigned i = 0; i < n; i++) {
-        hak_san_unpoison_fresh((void *)gone[i].map_base, gone[i].map_size);   /* ASan: no stale poison */
-        hak_os_unmap((void *)gone[i].map_base, gone[i].map_size);
-        bytes += gone[i].map_size;
-    }
-    return bytes;
-}
-
+/* The work is hak_release_free_memory (large.c): the caller's cache and free slabs, the
+ * SuperSlabs exited threads left (their remote frees taken in), the pool's empty
+ * SuperSlabs, cached large mappings and free region pages all go back to the OS. */
 HAK_EXPORT int HAK_API(malloc_trim)(size_t pad)
 {
     (void)pad;   /* glibc keeps pad bytes at the top of its main heap; hakmem has no top */
-    hak_global_init();
-    hak_thread *t = &hak_tls;
-    size_t released = 0;
-    hak_thread_flush_all(t);   /* cached blocks go home: slabs may empty */
-    if (t->initialized)
-        for (hak_superslab *ss = t->owned; ss; ss = ss->next) released += hak_ss_trim(ss);
-    pthread_mutex_lock(&hak_g.lock);
-    for (hak_superslab *ss = hak_g.pool; ss; ss = ss->next) {
-        released += hak_ss_trim(ss);
-        if (ss->free_slabs == HAK_SS_ALL_FREE) ss->resident = 0;
-    }
-    pthread_mutex_unlock(&hak_g.lock);
-    released += hak_large_trim();
-    return released > 0;
+    return hak_release_free_memory() > 0;
 }
 
 /* --- mallopt ----------------------------------------------------------------------- */
