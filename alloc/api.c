@@ -114,7 +114,7 @@ hak_hot_inline void hak_free_fast(void *p)
             hak_thread *t = &hak_tls;
             uintptr_t c = sl->cls;
             void **top = t->bins[c];
-            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && sl->owner_id == t->id
+            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && HAK_HINT_LOAD(sl->owner_id) == t->id
                            && *top != HAK_BIN_FULL)) {
                 *top = p;
                 t->bins[c] = top + 1;

@@ -34,6 +34,19 @@ static void hak_internal_error(const char *what, int line);
 #define HAK_DCHECK(cond) \
     do { if (!HAKMEM_BUILD_RELEASE && hak_unlikely(!(cond))) hak_internal_error(#cond, __LINE__); } while (0)
 
+/* --- benign races on hints ---------------------------------------------------------------
+ * A few words are read plainly on the fast paths while other threads may write them:
+ * a slab's lim (it only grows while any of its blocks is live, so every value read
+ * accepts every block the reader can hold) and a slab's owner id (a false match only
+ * caches a foreign block, which the flush sends home). Plain loads let the compiler
+ * fold them into the compares. Under ThreadSanitizer they are relaxed atomic loads
+ * (the writers store atomically), so TSan checks everything else. */
+#if defined(__SANITIZE_THREAD__)
+#define HAK_HINT_LOAD(lv) __atomic_load_n(&(lv), __ATOMIC_RELAXED)
+#else
+#define HAK_HINT_LOAD(lv) (lv)
+#endif
+
 /* --- statistics (HAKMEM_DEBUG_COUNTERS) -------------------------------------------------- */
 #define HAK_STAT_LIST(X) \
     X(malloc_slow) X(free_slow) X(refills) X(refill_blocks) X(carved) X(flushes)     \

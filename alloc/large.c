@@ -61,9 +61,6 @@ static struct {
     unsigned nfreed;
 } hak_lt;
 
-/* Bytes of freed mappings kept resident for reuse (mallopt M_TRIM_THRESHOLD). */
-static _Atomic size_t hak_large_keep = HAKMEM_LARGE_CACHE_RESIDENT;
-
 static inline size_t hak_lt_hash(uintptr_t user) { return (size_t)((user >> 12) * 0x9E3779B97F4A7C15ull >> 20); }
 
 static hak_large *hak_lt_find(uintptr_t user)
@@ -109,6 +106,9 @@ static hak_large *hak_lt_insert(const hak_large *d)
 }
 
 static void hak_lt_remove(hak_large *e) { e->state = HAK_LARGE_TOMB; }
+
+/* Cached mappings and free region pages kept resident, at most (mallopt M_TRIM_THRESHOLD). */
+static _Atomic size_t hak_large_keep = HAKMEM_LARGE_CACHE_RESIDENT;
 
 /* --- regions ------------------------------------------------------------------------ */
 /* First bit >= i in [0, n) equal to `one`, or n. */
@@ -220,7 +220,7 @@ static int hak_lregion_take(hak_large *d, unsigned pages, int *dirty)
 /* Give a block's extent back to its region. Its pages stay resident while the budget
  * allows (reused without faults), else go back to the OS; an empty region is unmapped
  * when another empty one exists. */
-static void hak_lregion_put(const hak_large *d)
+static int hak_lregion_put(const hak_large *d)
 {
     hak_lregion *g = &hak_lt.reg[d->region - 1];
     unsigned at = (unsigned)((d->map_base - g->base) / HAK_PAGE), pages = (unsigned)(d->map_size / HAK_PAGE);
@@ -228,22 +228,26 @@ static void hak_lregion_put(const hak_large *d)
     g->nused -= pages;
     g->run_fail = 0;
     hak_lt.region_dirty += d->map_size;
-    if (hak_lt.region_dirty + hak_lt.cache_resident > HAKMEM_LARGE_CACHE_RESIDENT && hak_os_decommit((void *)d->map_base, d->map_size)) {
+    int kept = 1;
+    if (hak_lt.region_dirty + hak_lt.cache_resident > atomic_load_explicit(&hak_large_keep, memory_order_relaxed)
+        && hak_os_decommit((void *)d->map_base, d->map_size)) {
         hak_bm_set(g->dirty, at, pages, 0);
         hak_lt.region_dirty -= d->map_size;
+        kept = 0;
     }
-    if (g->nused) return;
+    if (g->nused) return kept;
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
         hak_lregion *o = &hak_lt.reg[i];
         if (o == g || !o->base || o->nused) continue;
         unsigned nd = hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES);
         hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap */
-        if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return;   /* kept (and counted) */
+        if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return kept;   /* kept (and counted) */
         hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
         hak_lt.region_dirty -= (size_t)nd * HAK_PAGE;
         g->base = 0;
-        return;
+        return 0;
     }
+    return kept;
 }
 
 /* Bytes of the regions' free pages (mapped, no live block). */
@@ -449,9 +453,9 @@ static void hak_large_retire(hak_large *d)
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* the region stays mapped */
         d->state = HAK_LARGE_FREED;
         uintptr_t *slot = &hak_lt.freed[hak_lt.nfreed++ % HAKMEM_LARGE_FREED_RING];
-        if (*slot) hak_lt_forget_freed(*slot);
+        if (*slot && *slot != c.user) hak_lt_forget_freed(*slot);
         *slot = c.user;
-        hak_lregion_put(&c);
+        d->dirty = (uint32_t)hak_lregion_put(&c);   /* its pages stayed resident: counted as cached */
         pthread_mutex_unlock(&hak_g.lock);
         hak_vg_freelike((void *)c.user);
         return;
@@ -698,6 +702,10 @@ static size_t hak_release_locked(void)
         hak_lt_remove(e);
         hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
         released += c.map_size;
+    }
+    for (unsigned i = 0; i < HAKMEM_LARGE_FREED_RING; i++) {   /* their pages are dropped below */
+        hak_large *e = hak_lt.freed[i] ? hak_lt_find(hak_lt.freed[i]) : NULL;
+        if (e && e->state == HAK_LARGE_FREED && e->region) e->dirty = 0;
     }
     return released + hak_lregion_trim();
 }

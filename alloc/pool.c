@@ -77,7 +77,7 @@ static void hak_ss_set_owner(hak_superslab *ss, hak_thread *t)
 {
     uint8_t id = t ? t->id : 0;
     atomic_store_explicit(&ss->owner, t, memory_order_release);
-    for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) hak_ss_slab(ss, i)->owner_id = id;
+    for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) __atomic_store_n(&hak_ss_slab(ss, i)->owner_id, id, __ATOMIC_RELAXED);   /* a hint */
 }
 static void hak_owned_add(hak_thread *t, hak_superslab *ss)
 {

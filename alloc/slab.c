@@ -58,7 +58,7 @@ static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved fro
  * a relaxed atomic load; the region map does likewise). */
 hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_stride)
 {
-    if (check_stride) return hak_slab_code(sl, p) < *(const uint64_t *)&sl->lim;
+    if (check_stride) return hak_slab_code(sl, p) < HAK_HINT_LOAD(*(const uint64_t *)&sl->lim);   /* a benign race */
     return p - sl->first < hak_slab_limit(sl);
 }
 

@@ -93,7 +93,10 @@ static void hak_walk_heap(hak_walk *w)
     for (size_t i = 0; i < hak_lt.cap; i++) {
         hak_large *e = &hak_lt.slot[i];
         if (e->state != HAK_LARGE_LIVE && e->state != HAK_LARGE_FREED) continue;
-        if (e->state == HAK_LARGE_FREED && e->region) continue;   /* its pages are the region's again */
+        if (e->state == HAK_LARGE_FREED && e->region) {   /* its pages are the region's again (bytes below) */
+            st->large_cached += e->dirty;
+            continue;
+        }
         size_t res = hak_resident_bytes(e->map_base, e->map_size);
         st->resident += res;
         if (e->state == HAK_LARGE_LIVE) {

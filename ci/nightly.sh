@@ -17,8 +17,9 @@
 # only writes outside it are the products: new inputs in corpus/<target>/ and new
 # reproducers in corpus/regressions/ (review and commit them).
 #
-# Exit status: 0 clean; 1 a crash, a divergence (or false alarm / harm without fault)
-# or a failed verify; 2 usage; 3 the job itself failed (build, lock, coverage).
+# Exit status: 0 clean; 1 a crash, a divergence (or false alarm / harm without fault),
+# a failed verify, or a failed reliability run (soak RSS growth, a ThreadSanitizer
+# report, a long preload run); 2 usage; 3 the job itself failed (build, lock, coverage).
 set -uo pipefail
 
 usage() {
@@ -41,8 +42,10 @@ usage: ci/nightly.sh [options]          (or: make nightly [NIGHTLY_BUDGET=...])
 Other knobs: BUILD (build), NIGHTLY_STATUS_EVERY (5 s), NIGHTLY_MIN_TIME (60 s per crash
 minimisation), NIGHTLY_MAX_CRASHES (200 triaged per target and engine), VERIFY_TIME (verify's
 own campaign, default a quarter of the reserve, 10..600 s), NIGHTLY_VERIFY_BOX (time box of
-make verify, default half the reserve, at least 600 s).
-Exit: 0 clean, 1 crash/divergence/verify failed, 2 usage, 3 job error.
+make verify, default half the reserve, at least 600 s), NIGHTLY_RELIAB (1: soak, ThreadSanitizer
+stress and long preload runs; 0 skips them), NIGHTLY_SOAK_SECONDS (300 per allocator),
+NIGHTLY_TSAN_SECONDS (120 per build).
+Exit: 0 clean, 1 crash/divergence/verify/reliability failed, 2 usage, 3 job error.
 EOF
 }
 die_usage() { echo "ci/nightly.sh: $*" >&2; usage >&2; exit 2; }
@@ -527,6 +530,23 @@ if [ $DO_VERIFY = 1 ] && mk -n verify-exhaustive >/dev/null 2>&1; then
         >"$RD/exhaustive.log" 2>&1; EXH_RC=$?
     say "make verify-exhaustive: exit $EXH_RC: $(grep -a '^hakmem-exhaustive: ' "$RD/exhaustive.log" | tail -2 | tr '\n' ' ')"
 fi
+# Reliability: the soak (RSS over time at a fixed live set, hakmem against glibc and
+# mimalloc; fails if hakmem's RSS keeps growing), the stress test under ThreadSanitizer,
+# and the long real-program runs under LD_PRELOAD (NIGHTLY_RELIAB=0 skips them).
+REL_RC=-
+if [ "${NIGHTLY_RELIAB:-1}" = 1 ]; then
+    REL_RC=0
+    ss=${NIGHTLY_SOAK_SECONDS:-300} ts=${NIGHTLY_TSAN_SECONDS:-120}
+    say "soak ${ss}s per allocator, ThreadSanitizer stress ${ts}s per build, long preload runs"
+    timeout -k 30 $(( 4 * ss + 600 )) env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
+        test-soak SOAK_SECONDS="$ss" SOAK_SAMPLE=5 >"$RD/soak.log" 2>&1 || REL_RC=1
+    cp "$B/soak/report.md" "$RD/soak-report.md" 2>/dev/null
+    timeout -k 30 $(( 2 * ts + 900 )) env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
+        test-tsan TSAN_SECONDS="$ts" >"$RD/tsan.log" 2>&1 || REL_RC=1
+    timeout -k 30 7200 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
+        test-preload PRELOAD_LONG=1 >"$RD/preload-long.log" 2>&1 || REL_RC=1
+    say "reliability: exit $REL_RC; $(tail -1 "$RD/soak.log"); $(tail -1 "$RD/tsan.log"); $(tail -1 "$RD/preload-long.log")"
+fi
 COV_RC=- COV_TOTAL="not run"
 if [ $DO_COVERAGE = 1 ]; then
     say "make coverage"
@@ -550,6 +570,12 @@ RC=$?
 if [ "$EXH_RC" != - ]; then   # the exhaustive table, and a violation fails the night
     { echo; echo "## Bounded-exhaustive search"; echo; grep -a -E '^(\||hakmem-exhaustive: )' "$RD/exhaustive.log"; } >>"$RD/summary.md"
     [ "$EXH_RC" = 0 ] || RC=1
+fi
+if [ "$REL_RC" != - ]; then   # soak table, TSan and long preload outcome; any failure fails the night
+    { echo; echo "## Reliability"; echo; echo "- ThreadSanitizer: $(tail -1 "$RD/tsan.log")";
+      echo "- long preload runs: $(tail -1 "$RD/preload-long.log")"; echo;
+      sed 's/^# /### /' "$RD/soak-report.md" 2>/dev/null || echo "soak: no report ($(tail -1 "$RD/soak.log"))"; } >>"$RD/summary.md"
+    [ "$REL_RC" = 0 ] || RC=1
 fi
 cp "$RD/summary.md" "$OUT/summary.md" 2>/dev/null
 cp "$RD/progress.svg" "$OUT/progress.svg" 2>/dev/null   # the summary's plot, beside each copy

@@ -128,3 +128,36 @@ test-preload: deps-preload
 	@$(TEST_SUBMAKE) preload-bins
 	@tests/preload/run.sh $(BUILD)
 TEST_TARGETS += test-preload
+
+# --- soak: RSS over time at a fixed live set, with glibc and mimalloc in the same run --
+SOAK_SECONDS ?= 8
+SOAK_SAMPLE  ?= 1
+$(TEST_OUT)/soak/soak: tests/soak/soak.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d $< -o $@
+
+.PHONY: test-soak
+test-soak: $(TEST_OUT)/soak/soak $(TEST_PRELOAD_SOS)
+	@$(PYTHON) tests/soak/soak.py --build $(BUILD) --seconds $(SOAK_SECONDS) --sample $(SOAK_SAMPLE)
+TEST_TARGETS += test-soak
+
+# --- tsan: the stress test and both allocator builds under ThreadSanitizer ------------
+# Every report fails the run; benign races on hints are relaxed atomics under TSan
+# (HAK_HINT_LOAD in alloc/internal.h). The fork rounds are skipped (TSan cannot follow
+# a multi-threaded fork child that starts threads).
+TSAN_OUT     := $(BUILD)/tsan
+TSAN_SECONDS ?= 5
+TSAN_EXTRA   ?=
+$(TSAN_OUT)/alloc-release.o $(TSAN_OUT)/alloc-debug.o: $(TSAN_OUT)/alloc-%.o: alloc/hakmem.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) -O1 -g -fsanitize=thread $(VARIANT_DEFS_$*) -c $< -o $@
+$(TSAN_OUT)/stress.rel $(TSAN_OUT)/stress.dbg: $(TSAN_OUT)/stress.%: tests/stress/stress.c $(TSAN_OUT)/alloc-release.o $(TSAN_OUT)/alloc-debug.o
+	$(CC) $(TEST_CPPFLAGS) -Itests/stress $(TEST_MODE_DEFS_$*) $(TEST_CFLAGS) -fsanitize=thread -MMD -MP -MF $@.d \
+	    $< -o $@ $(TSAN_OUT)/alloc-release.o $(TSAN_OUT)/alloc-debug.o -ldl
+
+.PHONY: test-tsan
+test-tsan: $(TSAN_OUT)/stress.rel $(TSAN_OUT)/stress.dbg
+	@set -e; for m in rel dbg; do \
+	    echo "[tsan] stress.$$m, $(TSAN_SECONDS)s"; \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_EXTRA)" STRESS_SECONDS=$(TSAN_SECONDS) $(TSAN_OUT)/stress.$$m; \
+	done; echo "[tsan] no ThreadSanitizer report"
