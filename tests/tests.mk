@@ -122,11 +122,12 @@ $(TEST_OUT)/preload/interpose_static_lib: tests/preload/interpose_static_lib.c $
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d -rdynamic $< -o $@ $(BUILD)/libhakmem.a
 
+PRELOAD_LONG ?= 0
 .PHONY: test-preload preload-bins
 preload-bins: $(PRELOAD_PROGS) $(TEST_PRELOAD_SOS)
 test-preload: deps-preload
 	@$(TEST_SUBMAKE) preload-bins
-	@tests/preload/run.sh $(BUILD)
+	@PRELOAD_LONG=$(PRELOAD_LONG) tests/preload/run.sh $(BUILD)
 TEST_TARGETS += test-preload
 
 # --- soak: RSS over time at a fixed live set, with glibc and mimalloc in the same run --

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/preload/run.sh BUILD - real programs under LD_PRELOAD=libhakmem.so (and, for a
 # subset, libhakmem-debug.so) must print exactly what they print under glibc malloc:
-# a python3 workload, sort on a large generated file, gcc compiling the allocator,
-# git on a fresh repository, and coreutils (ls -R, find, tar, md5sum, ...). Each case
+# a python3 workload, Python's own regression tests (a selection), sqlite3, sort on a
+# large generated file, gcc compiling the allocator, git on a fresh repository, and
+# coreutils (ls -R, find, tar, md5sum, ...); PRELOAD_LONG=1 makes the heavy ones bigger. Each case
 # compares stdout, stderr and the exit status with the glibc run, and the preloaded
 # run must not print any "hakmem:" line. Plus C programs of our own that must exit 0
 # under each preload object. One status line per case; exit 1 if any case failed.
@@ -129,6 +130,38 @@ git diff HEAD~3 --stat && git diff HEAD~3 | md5sum
 git gc -q && git fsck --full 2>&1 && git count-objects -v | grep -v size
 git show HEAD~1:alloc/api.c | md5sum
 git blame -s alloc/os.c | tail -n 3' rel dbg
+
+# --- heavier: Python's own regression tests, sqlite3 (PRELOAD_LONG=1: bigger, and the
+# debug build too; the nightly job runs that) -----------------------------------------
+LONG=${PRELOAD_LONG:-0}
+PYTESTS="test_list test_dict test_set test_json"
+SQLROWS=100000 HEAVY_MODES=rel
+if [ "$LONG" = 1 ]; then
+    PYTESTS="$PYTESTS test_heapq test_bisect test_struct test_textwrap test_re test_string test_bytes test_collections"
+    PYTESTS="$PYTESTS test_functools test_csv test_pickle test_zlib test_threading test_decimal test_statistics"
+    SQLROWS=1000000 HEAVY_MODES="rel dbg"
+fi
+# the pass set: which tests passed, failed or were skipped (not the timings)
+compare python-regrtest '"$PY" -m test '"$PYTESTS"' 2>&1 | grep -E "^(All [0-9]+ tests OK|[0-9]+ tests? (failed|skipped|OK)|Tests result:|    test_)"' $HEAVY_MODES
+
+compare sqlite '
+sqlite3 db <<SQL
+pragma synchronous = off;
+pragma journal_mode = memory;
+create table t(a integer primary key, b text, c real);
+with recursive n(x) as (select 1 union all select x + 1 from n where x < '"$SQLROWS"')
+    insert into t select x, printf("%08d-%s", (x * 7919) % 1000003, substr("abcdefghijklmnop", x % 11, 6)), x * 1.5 from n;
+create index tb on t(b);
+select count(*), sum(c), min(b), max(b) from t;
+select substr(b, 10), count(*), avg(c) from t group by 1 order by 2 desc, 1 limit 5;
+select a, b from t where b > "0500000" order by b limit 5;
+delete from t where a % 3 = 0;
+update t set b = b || "-x" where a % 5 = 0;
+vacuum;
+select count(*), sum(length(b)) from t;
+pragma integrity_check;
+SQL
+sqlite3 db .dump | md5sum' $HEAVY_MODES
 
 compare coreutils '
 mkdir tree && cp -r "$SRC/alloc" "$SRC/include" "$SRC/tests" tree/ && find tree -name "*.pyc" -delete
