@@ -163,6 +163,17 @@ pragma integrity_check;
 SQL
 sqlite3 db .dump | md5sum' $HEAVY_MODES
 
+# git gc --aggressive and fsck on a clone of this repository itself (long runs only)
+if [ "$LONG" = 1 ] && [ -e "$SRC/.git" ]; then
+    compare git-repo '
+git clone -q --no-local --no-hardlinks "$SRC" repo && cd repo
+git -c pack.threads=1 gc -q --aggressive
+git fsck --full 2>&1
+git count-objects -v | grep -v size
+git log --format=%H | md5sum
+git log --stat --format=%s | md5sum' $HEAVY_MODES
+fi
+
 compare coreutils '
 mkdir tree && cp -r "$SRC/alloc" "$SRC/include" "$SRC/tests" tree/ && find tree -name "*.pyc" -delete
 ls -R tree
