@@ -116,6 +116,9 @@
 #ifndef HAKMEM_LARGE_REGION_MAX
 #define HAKMEM_LARGE_REGION_MAX (HAKMEM_LARGE_REGION / 8)  /* bytes of a region block with its header, at most */
 #endif
+#ifndef HAKMEM_LARGE_REGION_DIRTY
+#define HAKMEM_LARGE_REGION_DIRTY (16u << 20)  /* bytes of free region pages kept resident, at most */
+#endif
 #ifndef HAKMEM_LARGE_FREED_RING
 #define HAKMEM_LARGE_FREED_RING 256      /* freed region blocks remembered (their double free is named) */
 #endif
@@ -145,6 +148,7 @@ static_assert(HAKMEM_LARGE_REGION >= (4u << 20) && HAKMEM_LARGE_REGION <= (1u <<
               "large region: 4 MiB..1 GiB, a multiple of 2 MiB");
 static_assert(HAKMEM_LARGE_REGION_MAX >= 132u * 1024 && HAKMEM_LARGE_REGION_MAX <= HAKMEM_LARGE_REGION,
               "region blocks: at least every size just above the mid tier");
+static_assert(HAKMEM_LARGE_REGION_DIRTY <= HAKMEM_LARGE_CACHE_RESIDENT, "region pages kept: within the large budget");
 static_assert(HAKMEM_LARGE_FREED_RING >= 1 && HAKMEM_LARGE_FREED_RING <= 65536, "freed ring");
 
 #endif

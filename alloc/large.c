@@ -3,8 +3,8 @@
  * (so 70,000 live blocks of 132 KiB take a few hundred mappings, not one each, and
  * never reach vm.max_map_count). Bigger blocks get one 2 MiB-aligned mapping each,
  * mremap on realloc, and a cache of freed mappings kept resident within a budget.
- * Freed region pages stay resident within the same budget, then go back with
- * madvise; an empty region is unmapped (one is kept).
+ * Freed region pages stay resident within HAKMEM_LARGE_REGION_DIRTY (and the same
+ * budget), then go back with madvise; an empty region is unmapped (one is kept).
  *
  * What the allocator trusts lives in allocator memory: a hash table of descriptors
  * keyed by user pointer (extent base and size, state, region), and the region table.
@@ -229,7 +229,8 @@ static int hak_lregion_put(const hak_large *d)
     g->run_fail = 0;
     hak_lt.region_dirty += d->map_size;
     int kept = 1;
-    if (hak_lt.region_dirty + hak_lt.cache_resident > atomic_load_explicit(&hak_large_keep, memory_order_relaxed)
+    size_t keep = atomic_load_explicit(&hak_large_keep, memory_order_relaxed);
+    if ((hak_lt.region_dirty > HAKMEM_LARGE_REGION_DIRTY || hak_lt.region_dirty + hak_lt.cache_resident > keep)
         && hak_os_decommit((void *)d->map_base, d->map_size)) {
         hak_bm_set(g->dirty, at, pages, 0);
         hak_lt.region_dirty -= d->map_size;

@@ -146,27 +146,14 @@ static size_t rand_size(uint64_t *s)
 
 static atomic_ullong next_id = 1;
 
-/* Known allocator bug (reported to the allocator's owner; tests cannot fix alloc/):
- * hak_find_slab() gives up after three pool batches, so when the shared pool holds
- * SuperSlabs too fragmented for a mid span (left by exited threads), malloc fails with
- * ENOMEM although memory is plentiful (this test keeps well under 200 MB live). While
- * KNOWN_SPURIOUS_ENOMEM is 1 such a failure is counted and the operation skipped;
- * set it to 0 once the allocator is fixed. */
-#define KNOWN_SPURIOUS_ENOMEM 1
-static atomic_ullong spurious_enomem;
-
-/* A failed allocation: counted under the known bug, otherwise a test failure. */
+/* A failed allocation is a test failure: this test keeps well under 200 MB live. */
 static void alloc_failed(const char *what, size_t size)
 {
-    if (KNOWN_SPURIOUS_ENOMEM && errno == ENOMEM) {
-        atomic_fetch_add(&spurious_enomem, 1);
-        return;
-    }
     if (atomic_fetch_add(&failures, 1) < 10)
         fprintf(stderr, "stress: %s(%zu) failed: %s\n", what, size, strerror(errno));
 }
 
-/* 1 and a filled block, or 0 when the allocation failed (reported or counted). */
+/* 1 and a filled block, or 0 when the allocation failed (reported). */
 static int new_item(item *it, size_t size)
 {
     it->size = size;
@@ -312,7 +299,6 @@ static void child_main(item *handoff, int nhandoff)
 {
     alarm(20);   /* a hang in the child fails the parent's waitpid check */
     atomic_store(&failures, 0);   /* count only the child's own failures */
-    atomic_store(&spurious_enomem, 0);
     for (int i = 0; i < nhandoff; i++) release(&handoff[i], "child handoff");
     uint64_t s = 42;
     static item keep[512];
@@ -328,9 +314,6 @@ static void child_main(item *handoff, int nhandoff)
     void *ret = (void *)1;
     if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)7) != 0 || pthread_join(t, &ret) != 0 || ret)
         _exit(1);
-    if (atomic_load(&spurious_enomem))
-        fprintf(stderr, "stress: fork child: %llu spurious ENOMEM (known allocator bug)\n",
-                atomic_load(&spurious_enomem));
     _exit(atomic_load(&failures) ? 1 : 0);
 }
 
@@ -413,9 +396,5 @@ int main(void)
     printf("[stress %s/%s] %s: %llu ops, %llu threads, %llu cross-thread frees, %lu drained, %d/%d forks ok, "
            "%d failures\n", name, label, ok ? "ok" : "FAILED", atomic_load(&total_ops), atomic_load(&total_threads),
            atomic_load(&total_cross), drained, fork_ok, forked, atomic_load(&failures));
-    if (atomic_load(&spurious_enomem))
-        printf("[stress %s/%s] xfail: %llu allocations failed with a spurious ENOMEM (known allocator bug: "
-               "hak_find_slab gives up after three pool batches of fragmented SuperSlabs)\n",
-               name, label, atomic_load(&spurious_enomem));
     return ok ? 0 : 1;
 }
