@@ -367,9 +367,14 @@ def keep_finding(rep, binp, artifact, work, txt):
     dst = os.path.join(FINDINGS_DIR, f"{build}-{name}")
     shutil.copyfile(artifact, dst)
     why = re.search(r"hakmem-oracle: .*", ANSI_RE.sub("", txt))
+    if not why:
+        # afl-fuzz keeps the target's output to itself: run the input once more
+        _, again, *_ = run([binp, dst], os.path.dirname(binp), runner_env({}, "libfuzzer"),
+                           os.path.join(work, "logs", os.path.basename(dst) + ".log"), 120)
+        why = re.search(r"hakmem-oracle: .*", again)
     why = why.group(0)[:200] if why else "no oracle line (a sanitizer or signal; see the log)"
-    rep.found(f"{binp}: {why}; input: {dst} (replay: build/hakmem-replay --trace FILE, "
-              f"or the binary on the file)")
+    rep.found(f"{binp}: {why}; input: {dst} (replay: build/hakmem-replay --target "
+              f"{os.path.basename(binp)} --trace {dst})")
 
 
 def stats_path(work, t):
