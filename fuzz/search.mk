@@ -92,3 +92,11 @@ test-exhaustive: $(BUILD)/hakmem-exhaustive $(foreach t,$(EXHAUSTIVE_TEETH),$(BU
 	    [ $$rc -eq 0 ] || { echo "$$v: the exhaustive search did not find the expected $$want (exit $$rc)"; fail=1; }; \
 	done; exit $$fail
 TEST_TARGETS += test-exhaustive
+
+# The held-block set of the shadow model (harness/shadow.c), as it grows.
+$(BUILD)/rgcc/test-held: $(BUILD)/rgcc/h/test_held.o $(call hobj,rgcc,$(HARNESS_NAMES)) $(call alloc_obj,rgcc,release) $(call alloc_obj,rgcc,debug)
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+.PHONY: test-held
+test-held: $(BUILD)/rgcc/test-held
+	$(BUILD)/rgcc/test-held
+TEST_TARGETS += test-held

@@ -144,14 +144,28 @@ long pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit)
 
 /* ---- held blocks -------------------------------------------------------------------- */
 
-#define HSET_SLOTS (2u * HOP_HOLD_MAX)
-static unsigned hset_hash(uintptr_t a) { return (unsigned)((a >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (HSET_SLOTS - 1); }
+#define HSET_SLOTS (2u * HOP_HOLD_MAX)   /* mapped; a stream uses the first hset_cap(c) */
+#define HSET_MIN   4096u                  /* 64 KiB: stays in cache (the whole table was 2 MiB of
+                                           * random accesses: held_add at 32% of a fault stream) */
+static unsigned hset_cap(const hctx *c) { return c->hcap ? c->hcap : HSET_MIN; }
+static unsigned hset_hash(uintptr_t a, unsigned cap) { return (unsigned)((a >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (cap - 1); }
 
 int held_has(const hctx *c, uintptr_t a)
 {
     if (!c->hset) return 0;
-    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
+    unsigned cap = hset_cap(c);
+    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
         if (c->hset[i].gen != c->hgen) return 0;
+        if (c->hset[i].a == a) return 1;
+    }
+    return 0;
+}
+
+static int hset_put(hctx *c, uintptr_t a)
+{
+    unsigned cap = hset_cap(c);
+    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
+        if (c->hset[i].gen != c->hgen) { c->hset[i] = (hhset){ a, c->hgen }; return 0; }
         if (c->hset[i].a == a) return 1;
     }
     return 0;
@@ -159,16 +173,20 @@ int held_has(const hctx *c, uintptr_t a)
 
 int held_add(hctx *c, uintptr_t a)
 {
-    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
-        if (c->hset[i].gen != c->hgen) { c->hset[i] = (hhset){ a, c->hgen }; return 0; }
-        if (c->hset[i].a == a) return 1;
+    /* at most half full: beyond that, twice the slots, a new generation, and every held
+     * block (c->held[0, nheld): the set's members) entered again */
+    if (2 * (c->nheld + 1) > hset_cap(c) && hset_cap(c) < HSET_SLOTS) {
+        c->hcap = 2 * hset_cap(c);
+        c->hgen++;
+        for (unsigned k = 0; k < c->nheld; k++) hset_put(c, c->held[k].a);
     }
-    return 0;
+    return hset_put(c, a);
 }
 
 void held_forget(hctx *c, uintptr_t a)
 {
-    for (unsigned i = hset_hash(a), n = 0; n < HSET_SLOTS; n++, i = (i + 1) & (HSET_SLOTS - 1)) {
+    unsigned cap = hset_cap(c);
+    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
         if (c->hset[i].gen != c->hgen) return;
         if (c->hset[i].a == a) { c->hset[i].a = 1; return; }   /* a tombstone: probes go on past it */
     }

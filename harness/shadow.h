@@ -64,6 +64,7 @@ typedef struct hctx {
     unsigned nheld;
     hhset *hset;          /* 2 * HOP_HOLD_MAX entries, mapped at first use */
     uint32_t hgen;        /* this stream's generation in hset */
+    uint32_t hcap;        /* slots of hset in use (0: the minimum; grows with the held blocks) */
 } hctx;
 
 
