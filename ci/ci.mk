@@ -19,8 +19,10 @@ include ci/ossfuzz.mk
 
 # The stand-in for the service: ci/ossfuzz_check.py sets base-builder's environment
 # per engine and sanitizer, runs .clusterfuzzlite/build.sh, then the runner's checks.
+# ci/test_ossfuzz_check.py first: each check catches what it is for.
 OSSFUZZ_FUZZ_SECONDS ?= 3
 test-ossfuzz: deps-fuzz deps-afl deps-cov
+	@$(PYTHON) ci/test_ossfuzz_check.py
 	@$(PYTHON) ci/ossfuzz_check.py --fuzz-seconds $(OSSFUZZ_FUZZ_SECONDS) --dir $(BUILD)/ossfuzz $(FUZZ_TARGETS)
 
 TEST_TARGETS += test-ossfuzz

@@ -650,10 +650,10 @@ def matrix_values(path, key="sanitizer"):
     return vals
 
 
-def check_service_files(rep, project):
+def check_service_files(rep, project, root=ROOT):
     """What the service reads besides the build: project.yaml, the Docker context, the
     workflows. Each line here is a way the service setup has been seen to go wrong."""
-    cfl = os.path.join(ROOT, ".clusterfuzzlite")
+    cfl = os.path.join(root, ".clusterfuzzlite")
     for key in ("language", "sanitizers", "fuzzing_engines", "homepage", "main_repo"):
         if not project.get(key):
             rep.fail(f".clusterfuzzlite/project.yaml has no {key} (OSS-Fuzz needs it)")
@@ -672,13 +672,13 @@ def check_service_files(rep, project):
             re.search(r"\$CC\b|\$\{CC\}|-fsanitize|-D[A-Z]", l) for l in body):
         rep.fail(".clusterfuzzlite/build.sh must call `make ossfuzz` and restate no compiler flag")
     try:
-        with open(os.path.join(ROOT, ".dockerignore")) as f:
+        with open(os.path.join(root, ".dockerignore")) as f:
             ignored = {l.strip().strip("/") for l in f if l.strip() and not l.startswith("#")}
     except OSError:
         ignored = set()
     if "build" not in ignored:
         rep.fail(".dockerignore does not keep build/ out of the image (COPY . copies it)")
-    wdir = os.path.join(ROOT, ".github", "workflows")
+    wdir = os.path.join(root, ".github", "workflows")
     flows = sorted(f for f in os.listdir(wdir) if f.startswith("cflite_") and f.endswith(".yml")) \
         if os.path.isdir(wdir) else []
     uploads, modes = False, set()
