@@ -811,12 +811,16 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
         c->batch_end = j;
         run_on(c->cur, exec_batch, c);
     }
-    /* End of stream, as a program could end it (HP_END): free every live and held
-     * block, every thread returns its cache (as at thread exit). Then the harness-only
-     * drain (HP_DRAIN): every freelist checked as if popped. */
+    /* End of stream: a harness-only drain (HP_DRAIN: every freelist checked as if
+     * popped); then as a program could end it (HP_END): free every live and held block,
+     * every thread returns its cache (as at thread exit); then the drain again. */
     c->i = n;
     out->progress = n;
     c->cur = 0;
+    /* Check every list before the final frees can empty a slab and release it with its
+     * lists unread (a drain: counted apart, like the one after). */
+    c->phase = HP_DRAIN;
+    if (be->heap_drain) be->heap_drain();
     c->phase = HP_END;
     for (int si = 0; si < HOP_NSLOTS; si++) if (c->slot[si].state == SL_LIVE) do_free_live(c, si);
     for (unsigned h = 0; h < c->nheld; h++) be->free((void *)c->held[h].a);
