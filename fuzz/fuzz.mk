@@ -121,6 +121,9 @@ fuzz-help:
 	@echo "make valgrind-replay       the corpus under Valgrind"
 	@echo "make fuzz-bench            exec/s of the harness (gcc -O2, the fast and the ASan flavor)"
 	@echo "make verify-teeth          each weakened release build must be caught (TEETH_TIME=$(TEETH_TIME))"
+	@echo "make verify-exhaustive DEPTH=k   every stream up to k symbols of the small-scope alphabet (resumable)"
+	@echo "make verify-teeth-mutator  time to detection with and without the structure-aware mutator"
+	@echo "make fuzz-holes-mutator    the open holes' time to finding on release, with and without it"
 	@echo "$(BUILD)/hakmem-replay --trace FILE   replay and explain one stream"
 
 fuzz-build: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(t) $(BUILD)/rgcc/regress-$(t)) $(BUILD)/hakmem-replay
