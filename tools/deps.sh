@@ -21,9 +21,9 @@ CHECK[install]="command -v pkg-config"
 PKGS[install]="pkg-config"
 WHY[install]="the install test builds a program with pkg-config alone"
 
-CHECK[preload]="test -x /usr/bin/python3 && command -v git && command -v sort && command -v shuf && command -v sqlite3 && test -f /usr/lib/python3.11/test/test_dict.py"
-PKGS[preload]="python3 git coreutils sqlite3 libpython3.11-testsuite"
-WHY[preload]="real programs run under LD_PRELOAD=libhakmem.so (python3 and its own regression tests, sqlite3, git), and the test scripts"
+CHECK[preload]="test -x /usr/bin/python3 && command -v git && command -v sort && command -v shuf && command -v sqlite3 && command -v redis-server && command -v redis-benchmark && test -f /usr/lib/python3.11/test/test_dict.py"
+PKGS[preload]="python3 git coreutils sqlite3 redis-server libpython3.11-testsuite"
+WHY[preload]="real programs run under LD_PRELOAD=libhakmem.so (python3 and its own regression tests, sqlite3, redis, git), and the test scripts"
 
 CHECK[fuzz]="command -v clang && test -n \"\$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)\""
 PKGS[fuzz]="clang libclang-rt-dev"

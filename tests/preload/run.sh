@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/preload/run.sh BUILD - real programs under LD_PRELOAD=libhakmem.so (and, for a
 # subset, libhakmem-debug.so) must print exactly what they print under glibc malloc:
-# a python3 workload, Python's own regression tests (a selection), sqlite3, sort on a
+# a python3 workload, Python's own regression tests (a selection), sqlite3, redis, sort on a
 # large generated file, gcc compiling the allocator, git on a fresh repository, and
 # coreutils (ls -R, find, tar, md5sum, ...); PRELOAD_LONG=1 makes the heavy ones bigger. Each case
 # compares stdout, stderr and the exit status with the glibc run, and the preloaded
@@ -162,6 +162,29 @@ select count(*), sum(length(b)) from t;
 pragma integrity_check;
 SQL
 sqlite3 db .dump | md5sum' $HEAVY_MODES
+
+# redis-server (and redis-benchmark, redis-cli, python3 feeding it 300 values of up to
+# 1.5 MB) on 127.0.0.1: the dataset digest after the benchmark, after the big values,
+# after DEBUG RELOAD (save + load), and an empty one after FLUSHALL
+REDIS_N=20000; [ "$LONG" = 1 ] && REDIS_N=200000
+compare redis '
+port=$((20000 + RANDOM % 20000))
+timeout 300 redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --dir "$W" --daemonize no \
+    --logfile "$W/redis.log" --enable-debug-command yes &
+pid=$!
+for i in $(seq 100); do redis-cli -p $port ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-benchmark -p $port -q -n '"$REDIS_N"' -c 8 -P 8 -t set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100 -d 100 >/dev/null
+redis-cli -p $port dbsize
+redis-cli -p $port debug digest
+"$PY" "$SRC/tests/preload/redis_values.py" | redis-cli -p $port --pipe | tail -n 1
+redis-cli -p $port dbsize
+redis-cli -p $port debug digest
+redis-cli -p $port debug reload
+redis-cli -p $port debug digest
+redis-cli -p $port flushall
+redis-cli -p $port dbsize
+redis-cli -p $port shutdown nosave
+wait $pid' $HEAVY_MODES
 
 # git gc --aggressive and fsck on a clone of this repository itself (long runs only)
 if [ "$LONG" = 1 ] && [ -e "$SRC/.git" ]; then
