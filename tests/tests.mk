@@ -1,5 +1,5 @@
 # tests/tests.mk - the misuse, API, stress and LD_PRELOAD test suites (included by the
-# Makefile). Targets: test-misuse test-api test-stress test-preload, all appended to
+# Makefile). Targets: test-misuse test-api test-stress test-preload test-soak test-tsan, all appended to
 # TEST_TARGETS so `make test` runs them. The unit tests live in tests/unit/unit.mk.
 -include tests/unit/unit.mk
 
@@ -147,7 +147,7 @@ TEST_TARGETS += test-soak
 # (HAK_HINT_LOAD in alloc/internal.h). The fork rounds are skipped (TSan cannot follow
 # a multi-threaded fork child that starts threads).
 TSAN_OUT     := $(BUILD)/tsan
-TSAN_SECONDS ?= 5
+TSAN_SECONDS ?= 3
 TSAN_EXTRA   ?=
 $(TSAN_OUT)/alloc-release.o $(TSAN_OUT)/alloc-debug.o: $(TSAN_OUT)/alloc-%.o: alloc/hakmem.c
 	@mkdir -p $(@D)
@@ -162,3 +162,4 @@ test-tsan: $(TSAN_OUT)/stress.rel $(TSAN_OUT)/stress.dbg
 	    echo "[tsan] stress.$$m, $(TSAN_SECONDS)s"; \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_EXTRA)" STRESS_SECONDS=$(TSAN_SECONDS) $(TSAN_OUT)/stress.$$m; \
 	done; echo "[tsan] no ThreadSanitizer report"
+TEST_TARGETS += test-tsan
