@@ -134,10 +134,10 @@ git blame -s alloc/os.c | tail -n 3' rel dbg
 # --- heavier: Python's own regression tests, sqlite3 (PRELOAD_LONG=1: bigger, and the
 # debug build too; the nightly job runs that) -----------------------------------------
 LONG=${PRELOAD_LONG:-0}
-PYTESTS="test_list test_dict test_set test_json"
+PYTESTS="test_list test_dict test_set"
 SQLROWS=100000 HEAVY_MODES=rel
 if [ "$LONG" = 1 ]; then
-    PYTESTS="$PYTESTS test_heapq test_bisect test_struct test_textwrap test_re test_string test_bytes test_collections"
+    PYTESTS="$PYTESTS test_json test_heapq test_bisect test_struct test_textwrap test_re test_string test_bytes test_collections"
     PYTESTS="$PYTESTS test_functools test_csv test_pickle test_zlib test_threading test_decimal test_statistics"
     SQLROWS=1000000 HEAVY_MODES="rel dbg"
 fi
