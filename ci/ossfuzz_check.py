@@ -524,13 +524,15 @@ def check_afl(rep, b, t, out, work, opts, seeds, secs):
     row["exec_s"] = int(float(stats.get("execs_per_sec", 0) or 0))
     row["exec_cpu_s"] = int(row["execs"] / cpu) if cpu > 0 else 0
     row["cpu"] = cpu
-    crashes = int(stats.get("saved_crashes", stats.get("unique_crashes", 0)) or 0)
     if rc != 0:
         rep.fail(f"{binp}: afl-fuzz exited {rc}:\n{tail(txt)}")
     if row["edges"] < MIN_EDGES:
         rep.fail(f"{binp} seems to have only partial AFL++ instrumentation ({row['edges']} edges found).")
-    for c in sorted(glob.glob(os.path.join(fout, "default", "crashes", "id:*")))[:crashes]:
+    found = sorted(glob.glob(os.path.join(fout, "default", "crashes", "id:*")))
+    for c in found[:3]:
         keep_finding(rep, binp, c, work, txt)
+    if len(found) > 3:
+        rep.found(f"{binp}: {len(found) - 3} more crash input(s) in {fout}/default/crashes")
     return row
 
 
