@@ -1,28 +1,29 @@
 /* api.c - the malloc family. malloc and free are each one always-inline fast path
  * with a single unlikely branch to a noinline *_slow function:
- *   malloc: size -> class, pop the thread cache, write the ALLOC tag.
- *   free:   the arena's slab table gives p's slab; p is a carved block start of it
- *           (range + stride, one multiply), tag says ALLOC, the slab is this thread's;
- *           re-tag CACHED, push the cache. Other threads' blocks go home (slow path). */
+ *   malloc: size -> class, pop the thread cache, state := allocated (with this
+ *           thread's hint) in the state table.
+ *   free:   p is 16-aligned and in the arena (one rotate, one bound); its state says
+ *           allocated by this thread (only carved block starts ever get that state);
+ *           its canary is intact; state := CACHED, push the cache (the slab table gives
+ *           the class). Anything else goes to the slow path, which checks p in full
+ *           (range and stride, one multiply) and reports or sends the block home. */
 #include <errno.h>
 #include <unistd.h>
 
-/* (size + 16) >> 4 -> ALLOC tag of the tiny class: the smallest class whose stride is
- * >= 16 * index. Tags, not class numbers: malloc stores the entry as the block's tag and
- * indexes the bins with it (the - HAK_TAG_ALLOC folds into the address). */
-#define T(c) (HAK_TAG_ALLOC | (c))
-static const uint8_t hak_tiny_tag_table[(HAK_TINY_MAX + 16) / 16 + 1] = {
+/* (size + 16) >> 4 -> the tiny class: the smallest class whose stride is >= 16 * index. */
+#define T(c) (c)
+static const uint8_t hak_tiny_class_table[(HAK_TINY_MAX + 16) / 16 + 1] = {
     T(0), T(0), T(1), T(2), T(3), T(4), T(5), T(6), T(7), T(8), T(8), T(9), T(9), T(10), T(10), T(11), T(11),
     T(12), T(12), T(12), T(12), T(13), T(13), T(13), T(13), T(14), T(14), T(14), T(14), T(15), T(15), T(15), T(15),
     T(16), T(16), T(16), T(16), T(16), T(16), T(16), T(16), T(17), T(17), T(17), T(17), T(17), T(17), T(17), T(17),
     T(18), T(18), T(18), T(18), T(18), T(18), T(18), T(18), T(19), T(19), T(19), T(19), T(19), T(19), T(19), T(19), T(19),
 };
 #undef T
-static_assert(sizeof hak_tiny_tag_table == 66, "one entry per 16 bytes up to 1024+16");
+static_assert(sizeof hak_tiny_class_table == 66, "one entry per 16 bytes up to 1024+16");
 
 hak_hot_inline unsigned hak_size_class(size_t size)   /* size <= HAK_MID_MAX */
 {
-    return size <= HAK_TINY_MAX ? hak_tiny_tag_table[(size + 16) >> 4] - HAK_TAG_ALLOC : hak_mid_class_of(size);
+    return size <= HAK_TINY_MAX ? hak_tiny_class_table[(size + 16) >> 4] : hak_mid_class_of(size);
 }
 
 /* A block of class cls from the thread cache, refilling it as needed. */
@@ -33,8 +34,7 @@ static void *hak_alloc_class(hak_thread *t, unsigned cls)
     while (!(p = t->bins[cls][-1]))   /* a handler run by the refill may take blocks */
         if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
     t->bins[cls]--;
-    unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
-    hak_tag_store(p, hak_tag_make(HAK_TAG_ALLOC, tc));
+    hak_state_store(p, t->st_alloc);
     hak_san_block_alloc(p, hak_class_usable(cls), 0);
     return p;
 }
@@ -53,14 +53,14 @@ static hak_noinline void *hak_malloc_slow(size_t size)
 hak_hot_inline void *hak_malloc_fast(size_t size)
 {
     if (hak_likely(size <= HAK_TINY_MAX)) {
-        uintptr_t tag = hak_tiny_tag_table[(size + 16) >> 4];
+        uintptr_t c = hak_tiny_class_table[(size + 16) >> 4];
         hak_thread *t = &hak_tls;
-        void **top = t->bins[tag - HAK_TAG_ALLOC];
+        void **top = t->bins[c];
         void *p = top[-1];
         if (hak_likely(p != NULL)) {
-            t->bins[tag - HAK_TAG_ALLOC] = top - 1;
-            hak_tag_store(p, (uint8_t)tag);
-            hak_san_block_alloc(p, hak_class_usable((unsigned)(tag - HAK_TAG_ALLOC)), 0);
+            t->bins[c] = top - 1;
+            hak_state_store(p, t->st_alloc);
+            hak_san_block_alloc(p, hak_class_usable((unsigned)c), 0);
             return p;
         }
     }
@@ -68,6 +68,23 @@ hak_hot_inline void *hak_malloc_fast(size_t size)
 }
 
 static int hak_debug_validate_free(void *p, int for_free);
+
+/* p is a carved block start: is it a live block? If not, the fault is reported
+ * (`freed_kind` for a block the allocator holds: double free or use after free) and 0
+ * returned; the block stays as it is, so nothing hands it out because of this call. */
+static int hak_block_live(void *p, hak_corruption_kind freed_kind, int check_state, int check_canary)
+{
+    unsigned st = hak_state_load(p);
+    if (check_state && !hak_st_alloc(st)) {
+        hak_report(st == HAK_ST_NONE ? HAK_CORRUPT_INVALID_POINTER : freed_kind, p);
+        return 0;
+    }
+    if (check_canary && hak_canary_load(p) != HAK_CANARY) {
+        hak_report(HAK_CORRUPT_BAD_HEADER, p);
+        return 0;
+    }
+    return 1;
+}
 
 static hak_noinline void hak_free_slow(void *p)
 {
@@ -79,11 +96,7 @@ static hak_noinline void hak_free_slow(void *p)
     if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
     if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
-    uint8_t tag = hak_tag_load(p);
-    if (HAKMEM_CHECK_FREE_STATE && tag != sl->tag_alloc) {
-        hak_report(tag == hak_tag_as(sl, HAK_TAG_CACHED) || tag == hak_tag_as(sl, HAK_TAG_FREE) ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_BAD_HEADER, p);
-        return;
-    }
+    if (!hak_block_live(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
     hak_thread *t = &hak_tls;
     int live = t->initialized || hak_thread_init(t);   /* an exited thread frees as a foreign one */
     hak_superslab *ss = hak_ss_of(a);
@@ -97,30 +110,49 @@ static hak_noinline void hak_free_slow(void *p)
     }
     unsigned c = sl->cls;
     while (*t->bins[c] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
-    hak_tag_store(p, hak_tag_as(sl, HAK_TAG_CACHED));
+    hak_state_store(p, HAK_ST_CACHED);
     hak_san_block_free(p, sl->stride - 1);
     *t->bins[c]++ = p;
+}
+
+/* The fast path's test. With the state check, one compare proves that p is a carved
+ * block start, allocated, and allocated by this thread (so its SuperSlab is ours: a
+ * thread loses a SuperSlab only when it exits or the SuperSlab is empty); a hint that
+ * matches falsely only caches a foreign block, which a flush sends home. Without it
+ * (a weakened build) the range and the owner are asked instead. */
+hak_hot_inline int hak_free_fast_ok(const hak_thread *t, const uint8_t *st, const hak_slab *sl, void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (HAKMEM_CHECK_FREE_STATE) {
+        if (*st != t->st_alloc) return 0;
+    } else if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)
+               || atomic_load_explicit(&hak_ss_of(a)->owner, memory_order_relaxed) != t) {
+        return 0;
+    }
+    return !HAKMEM_CHECK_CANARY || hak_canary_load(p) == HAK_CANARY;
 }
 
 hak_hot_inline void hak_free_fast(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (!HAKMEM_BUILD_RELEASE && p && !hak_debug_validate_free(p, 1)) return;
-    uintptr_t s = (a - hak_arena.base) >> HAKMEM_SLAB_SHIFT;
-    if (hak_likely(s < hak_arena.nslabs)) {            /* in the arena: hak_slab_at, bounded */
-        hak_slab *sl = hak_arena.table + s;            /* unused slabs hold nothing */
-        if (hak_likely(hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE))) {
-            uint8_t tag = hak_tag_load(p);
-            hak_thread *t = &hak_tls;
-            uintptr_t c = sl->cls;
+    uintptr_t off = a - hak_arena.base;
+    /* p's granule in the state table. With the stride check the low four bits rotate to
+     * the top, so the one bound rejects a pointer that is not 16-aligned as well. */
+    uintptr_t g = HAKMEM_CHECK_FREE_STRIDE ? (off >> 4 | off << 60) : off >> 4;
+    if (hak_likely(g < hak_arena.ngran)) {
+        const uint8_t *state = hak_arena.state;
+        uint8_t *st = (uint8_t *)state + g;
+        hak_thread *t = &hak_tls;
+        uintptr_t s = g >> (HAKMEM_SLAB_SHIFT - 4);
+        hak_slab *sl = hak_arena.table + s;   /* (ASan builds and weakened builds only) */
+        if (hak_likely(hak_free_fast_ok(t, st, sl, p))) {
+            uintptr_t c = state[(intptr_t)s - (intptr_t)HAK_CLASS_MAP_SIZE];   /* the class map */
             void **top = t->bins[c];
-            if (hak_likely((!HAKMEM_CHECK_FREE_STATE || tag == sl->tag_alloc) && HAK_HINT_LOAD(sl->owner_id) == t->id
-                           && *top != HAK_BIN_FULL)) {
+            if (hak_likely(*top != HAK_BIN_FULL)) {
                 *top = p;
                 t->bins[c] = top + 1;
-                /* tag == tag_alloc here (the checked build): CACHED differs by two bits */
-                hak_tag_store(p, HAKMEM_CHECK_FREE_STATE ? (uint8_t)(tag ^ HAK_TAG_ALLOC ^ HAK_TAG_CACHED)
-                                                         : hak_tag_as(sl, HAK_TAG_CACHED));
+                *st = HAK_ST_CACHED;
                 hak_san_block_free(p, sl->stride - 1);
                 return;
             }
@@ -137,16 +169,19 @@ static size_t hak_usable(void *p)
     if (region == HAK_REGION_LARGE) return hak_large_usable_of(p);
     if (region == HAK_REGION_SS) {
         hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-        if (hak_slab_holds(sl, a, 1)) {
-            uint8_t tag = hak_tag_load(p);
-            if (tag == sl->tag_alloc) return sl->stride - 1u;
-            hak_report(tag == hak_tag_as(sl, HAK_TAG_CACHED) || tag == hak_tag_as(sl, HAK_TAG_FREE) ? HAK_CORRUPT_USE_AFTER_FREE
-                                                                      : HAK_CORRUPT_BAD_HEADER, p);
-            return 0;
-        }
+        if (hak_slab_holds(sl, a, 1)) return hak_block_live(p, HAK_CORRUPT_USE_AFTER_FREE, 1, 1) ? sl->stride - 1u : 0;
     }
     hak_report(HAK_CORRUPT_INVALID_POINTER, p);
     return 0;
+}
+
+/* An error return of an entry point that takes a pointer: p is validated first (and
+ * reported if bad), whatever the other arguments say. */
+static void *hak_fail_after_check(void *p, int err)
+{
+    if (HAKMEM_CHECK_ARG_FIRST && p && !hak_usable(p)) return NULL;
+    errno = err;
+    return NULL;
 }
 
 HAK_EXPORT void *HAK_API(malloc)(size_t size) { return hak_malloc_fast(size); }
@@ -193,7 +228,7 @@ HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
     if (!p) return hak_malloc_fast(size);
     if (size == 0) { hak_free_fast(p); return NULL; }
     if (!HAKMEM_BUILD_RELEASE && !hak_debug_validate_free(p, 0)) return NULL;
-    if (size > PTRDIFF_MAX) { errno = ENOMEM; return NULL; }
+    if (size > PTRDIFF_MAX) return hak_fail_after_check(p, ENOMEM);
     if (hak_region_of((uintptr_t)p) == HAK_REGION_LARGE) return hak_large_realloc(p, size);
     size_t old = hak_usable(p);
     if (!old) return NULL;
@@ -212,7 +247,7 @@ HAK_EXPORT void *HAK_API(realloc)(void *p, size_t size)
 HAK_EXPORT void *HAK_API(reallocarray)(void *p, size_t n, size_t size)
 {
     size_t total;
-    if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    if (__builtin_mul_overflow(n, size, &total)) return hak_fail_after_check(p, ENOMEM);
     return HAK_API(realloc)(p, total);
 }
 

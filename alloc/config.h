@@ -31,15 +31,20 @@
 #endif
 #endif
 
-/* --- release checks (all O(1)); weakened builds switch exactly one off ---------- */
+/* --- release checks (all O(1)); weakened builds switch exactly one off ----------
+ * Block state is out of band (the arena's state table, header.h), so none of these
+ * trusts a byte the user can write; docs/checks.md says what each one catches. */
 #ifndef HAKMEM_RELEASE_CHECKS
 #define HAKMEM_RELEASE_CHECKS 1       /* 0: measurement-only build without the checks below */
 #endif
 #ifndef HAKMEM_CHECK_FREE_STRIDE
-#define HAKMEM_CHECK_FREE_STRIDE HAKMEM_RELEASE_CHECKS /* free: p is a carved block start */
+#define HAKMEM_CHECK_FREE_STRIDE HAKMEM_RELEASE_CHECKS /* free: p is 16-aligned (fast) / a carved block start (slow) */
 #endif
 #ifndef HAKMEM_CHECK_FREE_STATE
-#define HAKMEM_CHECK_FREE_STATE 1     /* free: tag says allocated (the baseline header check) */
+#define HAKMEM_CHECK_FREE_STATE 1     /* free: the state table says allocated (the baseline check) */
+#endif
+#ifndef HAKMEM_CHECK_CANARY
+#define HAKMEM_CHECK_CANARY HAKMEM_RELEASE_CHECKS      /* free, usable size: the byte before p is intact */
 #endif
 #ifndef HAKMEM_CHECK_LINK_RANGE
 #define HAKMEM_CHECK_LINK_RANGE HAKMEM_RELEASE_CHECKS  /* pop: node inside the carved slab */
@@ -48,11 +53,18 @@
 #define HAKMEM_CHECK_LINK_STRIDE HAKMEM_RELEASE_CHECKS /* pop: node is a block start */
 #endif
 #ifndef HAKMEM_CHECK_LINK_STATE
-#define HAKMEM_CHECK_LINK_STATE HAKMEM_RELEASE_CHECKS  /* pop: node's tag says free */
+#define HAKMEM_CHECK_LINK_STATE HAKMEM_RELEASE_CHECKS  /* pop: the state table says free */
 #endif
 #ifndef HAKMEM_CHECK_REMOTE_LINK
-#define HAKMEM_CHECK_REMOTE_LINK HAKMEM_RELEASE_CHECKS /* collect: remote list nodes valid */
+#define HAKMEM_CHECK_REMOTE_LINK HAKMEM_RELEASE_CHECKS /* collect: remote list nodes valid, state remote */
 #endif
+#ifndef HAKMEM_CHECK_ARG_FIRST
+#define HAKMEM_CHECK_ARG_FIRST HAKMEM_RELEASE_CHECKS   /* realloc & co: p validated before size errors */
+#endif
+static_assert(HAKMEM_RELEASE_CHECKS == 0 || HAKMEM_RELEASE_CHECKS == 1, "a switch");
+static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK_CANARY | HAKMEM_CHECK_LINK_RANGE
+               | HAKMEM_CHECK_LINK_STRIDE | HAKMEM_CHECK_LINK_STATE | HAKMEM_CHECK_REMOTE_LINK
+               | HAKMEM_CHECK_ARG_FIRST) <= 1, "check switches are 0 or 1");
 
 /* --- geometry -------------------------------------------------------------------- */
 #ifndef HAKMEM_SS_SHIFT

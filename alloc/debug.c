@@ -5,8 +5,9 @@
  * builds these functions are never called (their call sites are `if (!RELEASE)`), but
  * they still compile, so they cannot rot. */
 
-/* Full validation of one node against the slab head it is supposed to belong to. */
-static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p)
+/* Full validation of one node against the slab head it is supposed to belong to;
+ * `state` is what the list's nodes are (FREE local, REMOTE remote). */
+static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p, unsigned state)
 {
     hak_superslab *owner = hak_super_lookup(p);
     if (owner != ss || owner->magic != HAK_SS_MAGIC) return 0;
@@ -16,7 +17,7 @@ static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p)
     if (a < head->first) return 0;
     uintptr_t off = a - head->first;
     if (off >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride || off % head->stride != 0) return 0;
-    return hak_tag_load(p) == hak_tag_as(head, HAK_TAG_FREE);
+    return hak_state_load(p) == state;
 }
 
 /* Validate up to n nodes of the list at *listp; cut it before the first bad node. */
@@ -25,8 +26,9 @@ static void hak_debug_validate_list(hak_superslab *ss, hak_slab *head, void **li
 {
     void **linkp = listp, *prev = NULL;
     void *p = *linkp;
+    unsigned state = kind == HAK_CORRUPT_BAD_REMOTE_LINK ? HAK_ST_REMOTE : HAK_ST_FREE;
     for (unsigned i = 0; p && i < n; i++) {
-        if (!hak_debug_node_ok(ss, head, p)) {
+        if (!hak_debug_node_ok(ss, head, p, state)) {
             if (prev) hak_link_store(prev, NULL); else *listp = NULL;
             hak_report(kind, p);
             return;
@@ -51,9 +53,13 @@ static int hak_debug_validate_free(void *p, int for_free)
         hak_report(HAK_CORRUPT_INVALID_POINTER, p);
         return 0;
     }
-    uint8_t tag = hak_tag_load(p);
-    if (tag == head->tag_alloc) return 1;
-    hak_report(tag == hak_tag_as(head, HAK_TAG_CACHED) || tag == hak_tag_as(head, HAK_TAG_FREE)
-                   ? (for_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_USE_AFTER_FREE) : HAK_CORRUPT_BAD_HEADER, p);
+    unsigned st = hak_state_load(p);
+    if (!hak_st_alloc(st)) {
+        hak_report(st != HAK_ST_NONE ? (for_free ? HAK_CORRUPT_DOUBLE_FREE : HAK_CORRUPT_USE_AFTER_FREE)
+                                     : HAK_CORRUPT_INVALID_POINTER, p);
+        return 0;
+    }
+    if (hak_canary_load(p) == HAK_CANARY) return 1;
+    hak_report(HAK_CORRUPT_BAD_HEADER, p);
     return 0;
 }

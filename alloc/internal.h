@@ -75,6 +75,7 @@ static hak_stats hak_g_stats;
 #define HAK_PAGE         4096u
 #define HAK_REGIONS      ((uintptr_t)1 << (HAKMEM_VA_BITS - HAKMEM_SS_SHIFT))
 #define HAK_BLOCK_OFFSET 16u          /* user pointer of block 0 = slab start + 16 */
+#define HAK_CLASS_MAP_SIZE ((uintptr_t)1 << (HAKMEM_ARENA_BITS - HAKMEM_SLAB_SHIFT))   /* os.c */
 
 /* Region map values: what a 2 MiB region of the address space is to this heap. */
 enum { HAK_REGION_NONE = 0, HAK_REGION_SS = 1, HAK_REGION_LARGE = 2 };
@@ -83,7 +84,7 @@ enum { HAK_REGION_NONE = 0, HAK_REGION_SS = 1, HAK_REGION_LARGE = 2 };
  * Global class index: tiny 0..19, mid 20..47 (sized: malloc maps a size to one), then
  * the page-aligned mid classes 48..51 (strides 4, 8, 16, 32 KiB), reached only by
  * memalign and friends. Stride = distance between user pointers; usable size =
- * stride - 1 (the next block's tag byte follows). Power-of-two strides start their
+ * stride - 1 (the next block's canary byte follows). Power-of-two strides start their
  * blocks one stride into the slab, so such blocks are aligned to their stride. */
 #define HAK_NTINY    20u
 #define HAK_NSIZED   48u                          /* classes a plain size maps to */
@@ -100,7 +101,6 @@ static const uint32_t hak_class_stride[HAK_NCLASS] = {
 #undef HAK_MID4
     4096, 8192, 16384, 32768,
 };
-static_assert(HAK_NTINY <= 32 && HAK_NMID <= 32, "class index fits the tag's 5 bits");
 static_assert(sizeof hak_class_stride / sizeof hak_class_stride[0] == HAK_NCLASS, "one stride per class");
 
 hak_hot_inline unsigned hak_class_usable(unsigned cls) { return hak_class_stride[cls] - 1; }
@@ -137,11 +137,9 @@ typedef struct hak_slab {
     uint16_t nblocks;              /* head: blocks that fit in the slab or span */
     uint16_t used;                 /* head: blocks out of the slab (allocated or cached); owner only */
     uint8_t  cls;                  /* global class, HAK_CLASS_NONE when unused */
-    uint8_t  tag_alloc;            /* ALLOC tag of the class (CACHED, FREE: hak_tag_as) */
     uint8_t  head;                 /* index of the span head within the SuperSlab (self for tiny) */
     uint8_t  span;                 /* head: slabs in the span */
     uint8_t  in_partial;           /* head: on the owner's partial list */
-    uint8_t  owner_id;             /* hak_thread.id of the SuperSlab's owner, 0: none (a hint) */
     /* head only */
     void    *free;                 /* local freelist, owner only */
     _Atomic(void *) remote;        /* cross-thread frees, lock-free push */
@@ -195,11 +193,14 @@ struct hak_thread {
     hak_superslab *owned;              /* SuperSlabs this thread owns */
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
-    uint8_t id;                        /* 1..255, not unique: free's fast path compares it with
-                                        * hak_slab.owner_id; a false match only caches a foreign block */
+    uint8_t id;                        /* 1..255, not unique */
+    uint8_t st_alloc;                  /* HAK_ST_ALLOC | (id & HAK_ST_HINT): what malloc stores in a
+                                        * block's state; free's fast path takes a block whose state
+                                        * equals it (allocated here: the SuperSlab is this thread's;
+                                        * a false match of the hint only caches a foreign block) */
     void *slots[HAK_TCACHE_SLOTS];
 };
-#define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = HAK_BIN_UNREADY } }
+#define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = HAK_BIN_UNREADY }, .st_alloc = HAK_ST_UNREADY }
 
 static void hak_report(hak_corruption_kind kind, const void *ptr);
 

@@ -79,17 +79,25 @@ static void *hak_os_map_aligned(size_t size, size_t align)
 
 
 /* The SuperSlab arena: one address-space reservation (PROT_NONE, uncommitted) that
- * holds every SuperSlab of the heap, and its slab table: table[i] describes the 64 KiB
- * at base + i * 64 KiB. free() finds a slab descriptor with a subtract, a bounds check
- * and a shift, and never reads memory the heap does not own. SuperSlabs are committed
- * one at a time (a fixed read-write mapping: the kernel's overcommit check applies, so
- * exhaustion is an ENOMEM, not an OOM kill) and are never uncommitted (the pool keeps
- * them). The fields are written once, under hak_g.lock, before the first SuperSlab is
- * published; nslabs last, so a reader that sees 0 takes the slow path. */
+ * holds every SuperSlab of the heap, and beside it, in their own mappings (allocator
+ * memory: no user block is adjacent to them), its slab table and its state table:
+ * table[i] describes the 64 KiB at base + i * 64 KiB, state[g] is the block state
+ * (header.h) of the 16 bytes at base + g * 16. The class map, one byte per slab (its
+ * class, a copy of table[i].cls for free's fast path), lies HAK_CLASS_MAP_SIZE bytes
+ * before the state table in the same mapping, so free reaches both from one base.
+ * free() finds them with a subtract, a bounds check and shifts, and never reads memory
+ * the heap does not own. The tables are zero pages until touched. SuperSlabs are committed one at a time (a fixed
+ * read-write mapping: the kernel's overcommit check applies, so exhaustion is an
+ * ENOMEM, not an OOM kill) and are never uncommitted (the pool keeps them). The fields
+ * are written once, under hak_g.lock, before the first SuperSlab is published; nslabs
+ * and ngran last, so a reader that sees 0 takes the slow path. */
 static struct {
     uintptr_t base;         /* arena start, 2 MiB aligned */
+    uintptr_t ngran;        /* 16-byte granules the arena spans (free's bound); 0 until reserved */
+    uint8_t *state;         /* ngran block states, after the class map */
+    uintptr_t state_bias;   /* (uintptr_t)state - base / 16: state of p = state_bias + p / 16 */
     uintptr_t nslabs;       /* 64 KiB slabs the arena spans; 0 until reserved */
-    hak_slab *table;        /* nslabs descriptors (zero pages until touched) */
+    hak_slab *table;        /* nslabs descriptors */
     uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
     int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
 } hak_arena;
@@ -110,23 +118,29 @@ static int hak_arena_reserve(void)
     int window = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
     if (window && rl.rlim_cur < size) size = rl.rlim_cur;
     for (size &= ~HAK_SS_MASK; size >= HAK_SS_SIZE; size = (size / 4 * 3) & ~HAK_SS_MASK) {
-        size_t tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab);
+        size_t tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab), ssize = HAK_CLASS_MAP_SIZE + (size >> 4);
         char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (raw == MAP_FAILED) continue;
         uintptr_t base = ((uintptr_t)raw + HAK_SS_MASK) & ~HAK_SS_MASK;
         if (window) hak_os_unmap(raw, size + HAK_SS_SIZE);   /* keep the addresses, not the space */
         if ((base + size) >> HAKMEM_VA_BITS) { if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE); continue; }
         void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (table == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+        void *state = table == MAP_FAILED ? MAP_FAILED
+                    : mmap(NULL, ssize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (state == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+            if (state != MAP_FAILED) hak_os_unmap(state, ssize);
             if (table != MAP_FAILED) hak_os_unmap(table, tsize);
             if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE);
             continue;
         }
         hak_arena.base = base;
         hak_arena.table = table;
+        hak_arena.state = (uint8_t *)state + HAK_CLASS_MAP_SIZE;
+        hak_arena.state_bias = (uintptr_t)hak_arena.state - (base >> 4);
         hak_arena.nss = size >> HAKMEM_SS_SHIFT;
         hak_arena.window = window;
         __atomic_store_n(&hak_arena.nslabs, size >> HAKMEM_SLAB_SHIFT, __ATOMIC_RELEASE);
+        __atomic_store_n(&hak_arena.ngran, size >> 4, __ATOMIC_RELEASE);
         return 1;
     }
     return 0;

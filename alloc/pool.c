@@ -34,7 +34,7 @@ static hak_superslab *hak_ss_map(void)
     for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) {
         hak_slab *sl = hak_ss_slab(ss, i);
         memset(sl, 0, sizeof *sl);
-        sl->cls = HAK_CLASS_NONE;
+        hak_slab_set_class(sl, HAK_CLASS_NONE);
         sl->head = (uint8_t)i;
     }
     hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
@@ -75,9 +75,7 @@ static void hak_partial_remove(hak_thread *t, hak_slab *head)
 /* --- ownership --- */
 static void hak_ss_set_owner(hak_superslab *ss, hak_thread *t)
 {
-    uint8_t id = t ? t->id : 0;
     atomic_store_explicit(&ss->owner, t, memory_order_release);
-    for (unsigned i = 0; i < HAK_SLABS_PER_SS; i++) __atomic_store_n(&hak_ss_slab(ss, i)->owner_id, id, __ATOMIC_RELAXED);   /* a hint */
 }
 static void hak_owned_add(hak_thread *t, hak_superslab *ss)
 {

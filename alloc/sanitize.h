@@ -22,7 +22,7 @@
 
 #if HAK_HAS_ASAN && HAKMEM_ASAN_HOOKS
 #include <sanitizer/asan_interface.h>
-/* Allocator-internal accesses to poisoned memory (tags, links) are not user bugs. */
+/* Allocator-internal accesses to poisoned memory (canaries, links) are not user bugs. */
 #define HAK_NO_ASAN __attribute__((no_sanitize("address")))
 #include <stdint.h>
 #include <sys/mman.h>

@@ -1,8 +1,10 @@
-/* slab.c - one slab (or mid span): init, carve, checked pop, local and remote push.
+/* slab.c - one slab (or mid span): init, carve, checked pop, local and remote push,
+ * and the block state table's accessors.
  * The checked pop is where the release build proves freelist integrity in O(1) per
  * node: the node must lie in the carved part of this slab (LINK_RANGE), be a block
- * start (LINK_STRIDE) and carry this slab's FREE tag (LINK_STATE). A popped node is
- * re-tagged CACHED, so a cycle in the list is caught when it comes round again. */
+ * start (LINK_STRIDE) and be FREE in the state table (LINK_STATE), which only the
+ * allocator writes. A popped node becomes CACHED, so a cycle in the list is caught
+ * when it comes round again. */
 
 hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return (hak_superslab *)(p & ~HAK_SS_MASK); }
 /* Descriptor i of SuperSlab ss, and the way back. */
@@ -20,12 +22,26 @@ static inline hak_superslab *hak_ss_of_slab(hak_slab *sl)
     uintptr_t i = (uintptr_t)(sl - hak_arena.table) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1);
     return (hak_superslab *)(hak_arena.base + (i << HAKMEM_SLAB_SHIFT));
 }
-/* hak_thread.id of ss's owner, 0 for none: what its slab descriptors carry. */
-static inline uint8_t hak_ss_owner_id(hak_superslab *ss)
+/* The state table byte of block start p (p in the arena; header.h has the values).
+ * Plain byte accesses: a block's state is written by the thread that holds the block
+ * (its owner or the thread freeing it), so two threads meet on one byte only when the
+ * program frees a block twice at once. */
+hak_hot_inline uint8_t *hak_state_of(uintptr_t p) { return (uint8_t *)(hak_arena.state_bias + (p >> 4)); }
+hak_hot_inline unsigned hak_state_load(const void *p) { return *hak_state_of((uintptr_t)p); }
+hak_hot_inline void hak_state_store(void *p, unsigned st) { *hak_state_of((uintptr_t)p) = (uint8_t)st; }
+/* The class map byte of slab descriptor sl: its class, for free's fast path. */
+static inline uint8_t *hak_class_map(const hak_slab *sl)
 {
-    hak_thread *o = atomic_load_explicit(&ss->owner, memory_order_relaxed);
-    return o ? o->id : 0;
+    return hak_arena.state - HAK_CLASS_MAP_SIZE + (sl - hak_arena.table);
 }
+/* Every write of a descriptor's class goes through here, so the class map agrees. */
+static inline void hak_slab_set_class(hak_slab *sl, unsigned cls)
+{
+    sl->cls = (uint8_t)cls;
+    *hak_class_map(sl) = (uint8_t)cls;
+}
+/* Forget the states of a slab or span (heap reset: no block of it is any longer live). */
+static void hak_state_clear(uintptr_t start, size_t bytes) { memset(hak_state_of(start), 0, bytes >> 4); }
 /* The slab of p, for p in SuperSlab ss (the region map or the arena bounds said so). */
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {
@@ -62,12 +78,6 @@ hak_hot_inline int hak_slab_holds(const hak_slab *sl, uintptr_t p, int check_str
     return p - sl->first < hak_slab_limit(sl);
 }
 
-/* The other states' tags of a class: same class bits, another family. */
-hak_hot_inline uint8_t hak_tag_as(const hak_slab *sl, unsigned family)
-{
-    return (uint8_t)(sl->tag_alloc ^ HAK_TAG_ALLOC ^ family);
-}
-
 static unsigned hak_class_span(unsigned cls)
 {
     if (cls < HAK_NTINY) return 1;
@@ -80,7 +90,6 @@ static unsigned hak_class_span(unsigned cls)
 static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigned span)
 {
     uint32_t stride = hak_class_stride[cls];
-    unsigned tc = cls < HAK_NTINY ? cls : cls - HAK_NTINY;
     uintptr_t start = (uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT);
     /* Power-of-two strides put block 0 one stride in, so every block is aligned to its
      * stride (memalign serves alignments up to 512 from these classes). */
@@ -92,10 +101,8 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
         sl->first = start + first_off;
         sl->stride = stride;
         sl->mul = hak_stride_mul(stride);
-        sl->cls = (uint8_t)cls;
-        sl->tag_alloc = hak_tag_make(HAK_TAG_ALLOC, tc);
+        hak_slab_set_class(sl, cls);
         sl->head = (uint8_t)idx;
-        sl->owner_id = hak_ss_owner_id(ss);
         sl->nblocks = (uint16_t)nblocks;
     }
     hak_ss_slab(ss, idx)->span = (uint8_t)span;
@@ -111,9 +118,8 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
     for (unsigned i = 0; i < span; i++) {
         hak_slab *sl = hak_ss_slab(ss, idx + i);
         memset(sl, 0, sizeof *sl);
-        sl->cls = HAK_CLASS_NONE;
+        hak_slab_set_class(sl, HAK_CLASS_NONE);
         sl->head = (uint8_t)(idx + i);
-        sl->owner_id = hak_ss_owner_id(ss);
     }
     ss->free_slabs |= (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
     HAK_STAT_INC(slabs_released);
@@ -130,7 +136,7 @@ static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count
     }
 }
 
-/* Carve up to n fresh blocks (state CACHED) into out[], at most HAKMEM_CARVE_BYTES
+/* Carve up to n fresh blocks (state CACHED, canary written) into out[], at most HAKMEM_CARVE_BYTES
  * worth: a slab's pages become resident as its class needs them, not a refill early. */
 static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, unsigned n)
 {
@@ -144,7 +150,8 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
     (void)flt;
     uintptr_t p = head->first + (uintptr_t)cnt * head->stride;
     for (unsigned i = 0; i < n; i++, p += head->stride) {
-        hak_tag_store((void *)p, hak_tag_as(head, HAK_TAG_CACHED));
+        hak_canary_store((void *)p);
+        hak_state_store((void *)p, HAK_ST_CACHED);
         out[i] = (void *)p;
     }
     hak_slab_set_count(ss, head, cnt + n);
@@ -153,8 +160,9 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
     return n;
 }
 
-/* Is p a valid FREE node of this slab? The three release link checks. */
-static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stride, int state)
+/* Is p a valid node of this slab's list? The three release link checks; `state` is the
+ * state the list's nodes have (FREE local, REMOTE remote), HAK_ST_NONE: not checked. */
+static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stride, unsigned state)
 {
     uintptr_t a = (uintptr_t)p;
     if (range && stride) {
@@ -164,7 +172,7 @@ static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stri
     } else if (stride) {
         if (hak_slab_code(head, a) >= head->mul) return 0;   /* k*d, k >= 0 (some x < 0 pass: weak build only) */
     }
-    if (state && hak_tag_load(p) != hak_tag_as(head, HAK_TAG_FREE)) return 0;
+    if (state != HAK_ST_NONE && hak_state_load(p) != state) return 0;
     return 1;
 }
 
@@ -174,19 +182,19 @@ static inline void *hak_slab_pop(hak_slab *head)
     void *p = head->free;
     if (!p) return NULL;
     if (hak_unlikely(!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE,
-                                  HAKMEM_CHECK_LINK_STATE))) {
+                                  HAKMEM_CHECK_LINK_STATE ? HAK_ST_FREE : HAK_ST_NONE))) {
         head->free = NULL;
         hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
         return NULL;
     }
     head->free = hak_link_load(p);
-    hak_tag_store(p, hak_tag_as(head, HAK_TAG_CACHED));
+    hak_state_store(p, HAK_ST_CACHED);
     return p;
 }
 
 static inline void hak_slab_push_local(hak_slab *head, void *p)
 {
-    hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
+    hak_state_store(p, HAK_ST_FREE);
     hak_link_store(p, head->free);
     head->free = p;
 }
@@ -194,7 +202,7 @@ static inline void hak_slab_push_local(hak_slab *head, void *p)
 /* Any thread: give p back to a slab this thread does not own. Lock-free. */
 static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 {
-    hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
+    hak_state_store(p, HAK_ST_REMOTE);   /* published by the exchange below */
     void *old = atomic_load_explicit(&head->remote, memory_order_relaxed);
     for (;;) {
         hak_link_store(p, old);
@@ -212,8 +220,9 @@ static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 static void hak_debug_validate_list(hak_superslab *ss, hak_slab *head, void **listp, unsigned n,
                                     hak_corruption_kind kind);
 
-/* Owner: move the remote list onto the local freelist, checking every node. A cycle
- * is caught by counting: no list can be longer than the slab's block count. */
+/* Owner: move the remote list onto the local freelist, checking every node (REMOTE)
+ * and making it FREE. A node met twice is no longer REMOTE; any other cycle is caught
+ * by counting: no list can be longer than the slab's block count. */
 static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
 {
     void *list = atomic_exchange_explicit(&head->remote, NULL, memory_order_acquire);
@@ -224,11 +233,12 @@ static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
     void *p = list, *last = NULL;
     uint32_t n = 0;
     while (p) {
-        if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, 1)) || n >= max) {
+        if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) || n >= max) {
             if (last) hak_link_store(last, NULL); else list = NULL;
             hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
             break;
         }
+        hak_state_store(p, HAK_ST_FREE);
         n++;
         last = p;
         p = hak_link_load(p);
@@ -248,16 +258,16 @@ static void hak_slab_check_freelist(hak_superslab *ss, hak_slab *head)
     void *p = head->free, *last = NULL;
     uint32_t n = 0;
     while (p) {
-        if (!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE, HAKMEM_CHECK_LINK_STATE)
-            || n >= max) {
+        if (!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE,
+                         HAKMEM_CHECK_LINK_STATE ? HAK_ST_FREE : HAK_ST_NONE) || n >= max) {
             if (last) hak_link_store(last, NULL); else head->free = NULL;
             hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
             break;
         }
-        hak_tag_store(p, hak_tag_as(head, HAK_TAG_CACHED));
+        hak_state_store(p, HAK_ST_CACHED);
         n++;
         last = p;
         p = hak_link_load(p);
     }
-    for (p = head->free; p && n--; p = hak_link_load(p)) hak_tag_store(p, hak_tag_as(head, HAK_TAG_FREE));
+    for (p = head->free; p && n--; p = hak_link_load(p)) hak_state_store(p, HAK_ST_FREE);
 }

@@ -70,6 +70,7 @@ static void hak_thread_setup(hak_thread *t)
     hak_thread_layout(t);
     static _Atomic unsigned next_id;
     t->id = (uint8_t)(atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) % 255 + 1);
+    t->st_alloc = (uint8_t)(HAK_ST_ALLOC | (t->id & HAK_ST_HINT));
     t->initialized = 1;
     pthread_mutex_lock(&hak_g.lock);
     /* The list holds TLS addresses, not links inside TLS: a later thread may get the
@@ -225,6 +226,7 @@ static void hak_thread_exit(void *arg)
         if (hak_g.threads[i] == t) { hak_g.threads[i] = hak_g.threads[--hak_g.nthreads]; break; }
     pthread_mutex_unlock(&hak_g.lock);
     memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, orphan heap */
+    t->st_alloc = HAK_ST_UNREADY;
     t->exited = 1;
     for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = HAK_BIN_UNREADY;
 }
@@ -270,12 +272,15 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
                 uint32_t n = atomic_load_explicit(&sl->count, memory_order_relaxed);
                 for (uint32_t k = 0; k < n; k++) {
                     void *b = (void *)(sl->first + (uintptr_t)k * sl->stride);
-                    if (hak_tag_load(b) == sl->tag_alloc) hak_vg_freelike(b);
+                    if (hak_st_alloc(hak_state_load(b))) hak_vg_freelike(b);
                 }
             }
-            if (sl->head == i) hak_san_poison((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+            if (sl->head == i) {   /* live blocks are forgotten: no state may say allocated */
+                hak_state_clear((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+                hak_san_poison((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+            }
             memset(sl, 0, sizeof *sl);
-            sl->cls = HAK_CLASS_NONE;
+            hak_slab_set_class(sl, HAK_CLASS_NONE);
             sl->head = (uint8_t)i;
         }
         ss->free_slabs = HAK_SS_ALL_FREE;

@@ -1,5 +1,5 @@
 /* double_free.c - free the same tiny block twice in a row. The first free leaves it
- * in the thread cache (tag CACHED), so the second free sees a cached tag. */
+ * in the thread cache (state CACHED), so the second free sees a cached block. */
 //! expect: HAK_CORRUPT_DOUBLE_FREE
 #include "misuse.h"
 

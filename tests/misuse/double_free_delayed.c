@@ -1,5 +1,5 @@
 /* double_free_delayed.c - free a tiny block, then free enough other blocks of its
- * class that the thread cache flushes it back to its slab's freelist (tag FREE), do
+ * class that the thread cache flushes it back to its slab's freelist (state FREE), do
  * unrelated mallocs/frees of other classes, then free it again. An anchor block
  * keeps the slab from becoming empty (an empty slab is released, and a stale
  * pointer into it could only be reported as invalid, not as a double free). */
@@ -15,6 +15,7 @@ int main(void)
     void *anchor = misuse_launder(A(malloc)(48));
     MISUSE_REQUIRE(p && anchor);
     for (int i = 0; i < N; i++) MISUSE_REQUIRE((others[i] = A(malloc)(48)) != NULL);
+    misuse_mark(p);
     A(free)(p);
     for (int i = 0; i < N; i++) A(free)(others[i]);
     /* Unrelated traffic in other classes (and tiers) between the two frees. */
@@ -25,7 +26,7 @@ int main(void)
         A(free)(q);
     }
     /* The case is only meaningful if p really left the thread cache. */
-    MISUSE_REQUIRE((((unsigned char *)p)[-1] & 0xE0) == 0x60);
+    MISUSE_REQUIRE(misuse_on_list(p));
     A(free)(p);
     misuse_survived("delayed second free of a tiny block");
 }

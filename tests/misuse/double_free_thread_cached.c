@@ -1,5 +1,5 @@
 /* double_free_thread_cached.c - the main thread frees a block (it sits in the main
- * thread's cache, tag CACHED), then another thread frees it again. */
+ * thread's cache, state CACHED), then another thread frees it again. */
 //! expect: HAK_CORRUPT_DOUBLE_FREE
 #include <pthread.h>
 #include "misuse.h"

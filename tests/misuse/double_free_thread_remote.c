@@ -1,6 +1,6 @@
 /* double_free_thread_remote.c - the main thread allocates a block, another thread
- * frees it and exits (its cache is returned: the block goes onto the owner's remote
- * free list, tag FREE), then the main thread frees it again. */
+ * frees it and exits (its cache is returned: the block goes onto the owner's
+ * remote list, state REMOTE), then the main thread frees it again. */
 //! expect: HAK_CORRUPT_DOUBLE_FREE
 #include <pthread.h>
 #include "misuse.h"

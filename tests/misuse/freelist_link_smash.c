@@ -1,5 +1,5 @@
 /* freelist_link_smash.c - use after free: overwrite the freelist link of a block that
- * was flushed back to its slab (tag FREE), then keep allocating from its class until
+ * was flushed back to its slab (state FREE), then keep allocating from its class until
  * a refill pops the corrupted link. */
 //! expect: HAK_CORRUPT_BAD_FREELIST_LINK
 #include "misuse.h"

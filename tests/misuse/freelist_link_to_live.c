@@ -1,7 +1,7 @@
 /* freelist_link_to_live.c - use after free, the classic poisoning: point a free
  * block's link at a live block of the same slab (a valid block start, in range,
  * right stride) so that the allocator would hand the live block out twice. Only
- * the state check on the node's tag can tell. */
+ * the state check on the node (the state table, out of the program's reach) can tell. */
 //! expect: HAK_CORRUPT_BAD_FREELIST_LINK
 #include "misuse.h"
 

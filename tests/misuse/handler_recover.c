@@ -88,6 +88,44 @@ int main(void)
     h[-1] = 0x55;
     b = rec.n; A(free)(h); expect_report(b, HAK_CORRUPT_BAD_HEADER, h, "bad header");
 
+    /* a double free after forging the freed block's header byte from a live block's:
+     * reported, and the block is still handed out once only */
+    {
+        unsigned char *v[16];
+        int done = 0;
+        for (int i = 0; i < 16; i++) v[i] = A(malloc)(24);
+        for (int i = 0; i < 16 && !done; i++)
+            for (int j = 0; j < 16 && !done; j++)
+                if (v[j] == v[i] + 32) {
+                    A(free)(v[j]);
+                    v[i][31] = v[i][-1];
+                    b = rec.n; A(free)(v[j]); expect_report(b, HAK_CORRUPT_DOUBLE_FREE, v[j], "forged double free");
+                    no_duplicate(24, v[j], 300);
+                    v[j] = NULL;
+                    done = 1;
+                }
+        CHECK(done);
+        for (int i = 0; i < 16; i++) if (v[i]) A(free)(v[i]);
+    }
+
+    /* a freelist link to a live block whose header byte was forged from a free one's:
+     * reported once, and the live block is never handed out */
+    {
+        static void *f[400];
+        unsigned char *lv = A(malloc)(40);
+        for (int i = 0; i < 400; i++) { f[i] = A(malloc)(40); memset(f[i], 0x5a, 8); }
+        for (int i = 0; i < 400; i++) A(free)(f[i]);
+        unsigned char *victim = f[100];
+        CHECK(*(uint64_t *)victim != 0x5a5a5a5a5a5a5a5aull);   /* on the freelist: a link */
+        lv[-1] = victim[-1];
+        *(void **)victim = lv;
+        b = rec.n;
+        int handed = 0;
+        for (int i = 0; i < 1600; i++) { f[i % 400] = A(malloc)(40); handed += f[i % 400] == (void *)lv; if (i % 400 == 399) for (int k = 0; k < 400; k++) A(free)(f[k]); }
+        CHECK(handed == 0);
+        expect_report(b, HAK_CORRUPT_BAD_FREELIST_LINK, lv, "forged link to live");
+    }
+
     /* the heap works on: mixed traffic with verified contents, no new reports */
     int before = rec.n;
     static char *live[512];

@@ -1,5 +1,5 @@
 /* mid_overflow_next_tag.c - the mid-tier version of overflow_next_tag.c: overflow a
- * 3000-byte block by one byte into its neighbour's tag, free the neighbour. */
+ * 3000-byte block by one byte into its neighbour's canary, free the neighbour. */
 //! expect: HAK_CORRUPT_BAD_HEADER
 #include "misuse.h"
 
@@ -14,7 +14,7 @@ int main(void)
             if (b[j] == b[i] + usable + 1) {
                 memset(b[i], 'B', usable + 1);
                 A(free)(b[j]);
-                misuse_survived("free of a mid block whose tag was overwritten");
+                misuse_survived("free of a mid block whose canary was overwritten");
             }
     misuse_setup_failed("no two adjacent mid blocks");
 }

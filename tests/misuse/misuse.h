@@ -100,15 +100,36 @@ static void *misuse_preload_sym(const char *name)
 #define MISUSE_REQUIRE(cond) \
     do { if (!(cond)) misuse_setup_failed(#cond); } while (0)
 
+/* Block state is out of the program's reach; what it can see is the link a block on a
+ * slab list (local or remote) holds in its first word. misuse_mark writes a pattern
+ * there before the free; misuse_on_list says the pattern was replaced by a link (NULL,
+ * or a 16-aligned pointer into the same 2 MiB SuperSlab): the block left the thread
+ * cache (a cached block keeps the program's bytes). */
+#define MISUSE_PATTERN 0x5A5A5A5A5A5A5A5Aull
+static inline void misuse_mark(void *p)
+{
+    uint64_t w = MISUSE_PATTERN;
+    memcpy(p, &w, sizeof w);
+}
+static inline int misuse_on_list(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w != MISUSE_PATTERN && (w == 0 || ((w & 15) == 0 && (w >> 21) == ((uintptr_t)p >> 21)));
+}
+
 /* Allocate n blocks of `size` bytes into blocks[], free them all (the thread cache
  * overflows, so most go back to their slab's freelist) and return blocks[k], checked
- * to be FREE (tag family 011): its first word is a freelist link. */
+ * to be on its slab's freelist: its first word is a freelist link. */
 static inline void *misuse_freed_victim(void **blocks, int n, size_t size, int k)
 {
     for (int i = 0; i < n; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(size)) != NULL);
-    for (int i = 0; i < n; i++) A(free)(blocks[i]);
+    for (int i = 0; i < n; i++) {
+        misuse_mark(blocks[i]);
+        A(free)(blocks[i]);
+    }
     void *victim = blocks[k];
-    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    MISUSE_REQUIRE(misuse_on_list(victim));
     return victim;
 }
 

@@ -1,5 +1,5 @@
 /* overflow_next_tag.c - a one-byte heap overflow: fill a tiny block to its usable
- * size plus one, which overwrites the next block's tag, then free the next block. */
+ * size plus one, which overwrites the next block's canary, then free the next block. */
 //! expect: HAK_CORRUPT_BAD_HEADER
 #include "misuse.h"
 
@@ -17,7 +17,7 @@ int main(void)
                 MISUSE_REQUIRE(usable == STRIDE - 1);
                 memset(b[i], 'A', usable + 1);
                 A(free)(b[j]);
-                misuse_survived("free of a block whose tag was overwritten");
+                misuse_survived("free of a block whose canary was overwritten");
             }
     misuse_setup_failed("no two adjacent blocks");
 }

@@ -21,12 +21,15 @@ int main(void)
 {
     void *anchor = misuse_launder(A(malloc)(56));
     MISUSE_REQUIRE(anchor != NULL);
-    for (int i = 0; i < N; i++) MISUSE_REQUIRE((blocks[i] = A(malloc)(56)) != NULL);
+    for (int i = 0; i < N; i++) {
+        MISUSE_REQUIRE((blocks[i] = A(malloc)(56)) != NULL);
+        misuse_mark(blocks[i]);
+    }
     pthread_t t;
     MISUSE_REQUIRE(pthread_create(&t, NULL, freer, NULL) == 0);
     MISUSE_REQUIRE(pthread_join(t, NULL) == 0);
     void *victim = blocks[N / 2];
-    MISUSE_REQUIRE((((unsigned char *)victim)[-1] & 0xE0) == 0x60);
+    MISUSE_REQUIRE(misuse_on_list(victim));
     *(uintptr_t *)victim = (uintptr_t)0x4242424242424240ull;
     for (int i = 0; i < 5000; i++) misuse_launder(A(malloc)(56));
     misuse_survived("a corrupted remote link was collected");

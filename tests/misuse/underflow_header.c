@@ -1,4 +1,4 @@
-/* underflow_header.c - write one byte before a live block (its own tag), then free it. */
+/* underflow_header.c - write one byte before a live block (its own canary), then free it. */
 //! expect: HAK_CORRUPT_BAD_HEADER
 #include "misuse.h"
 

@@ -49,9 +49,9 @@ int main(void)
     EXPECT_EQ(hak_bin_count(t, cls), cap / 2 - 1);     /* refill brought half a bin */
     EXPECT(t->slots[hak_bin_base(cls) - 1] == NULL);
     EXPECT(t->slots[hak_bin_base(cls) + cap] == HAK_BIN_FULL);
-    EXPECT_EQ(hak_tag_load(p), HAK_TAG_ALLOC | cls);
+    EXPECT_EQ(hak_state_load(p), t->st_alloc);
     HAK_API(free)(p);
-    EXPECT_EQ(hak_tag_load(p), HAK_TAG_CACHED | cls);
+    EXPECT_EQ(hak_state_load(p), HAK_ST_CACHED);
     EXPECT(t->bins[cls][-1] == p);
 
     /* fill the bin past its capacity: the older half goes back to the slab */
@@ -62,20 +62,19 @@ int main(void)
     EXPECT(t->slots[hak_bin_base(cls) + cap] == HAK_BIN_FULL);
     hak_slab *sl = t->active[cls];
     EXPECT(sl != NULL && sl->free != NULL);
-    EXPECT_EQ(hak_tag_load(sl->free), HAK_TAG_FREE | cls);
+    EXPECT_EQ(hak_state_load(sl->free), HAK_ST_FREE);
     HAK_API(thread_flush)();
     EXPECT_EQ(hak_bin_count(t, cls), 0);
 
     /* cross-thread frees go home at once: the freeing thread caches none of them, they
-     * wait FREE on the owner's remote list, and the owner reuses them before carving */
+     * wait REMOTE on the owner's remote list, and the owner reuses them before carving */
     void *mine[64];
-    unsigned c200 = hak_size_class(200);
     for (int i = 0; i < 64; i++) mine[i] = HAK_API(malloc)(200);
     pthread_t th;
     pthread_create(&th, NULL, remote_free_thread, mine);
     pthread_join(th, NULL);
     EXPECT_EQ(remote_cached, 0);
-    for (int i = 0; i < 64; i++) EXPECT_EQ(hak_tag_load(mine[i]), HAK_TAG_FREE | c200);
+    for (int i = 0; i < 64; i++) EXPECT_EQ(hak_state_load(mine[i]), HAK_ST_REMOTE);
     hak_slab *rs = hak_slab_head(hak_ss_of((uintptr_t)mine[0]), hak_slab_at(hak_ss_of((uintptr_t)mine[0]), (uintptr_t)mine[0]));
     EXPECT(atomic_load(&rs->remote) != NULL);
     HAK_API(thread_flush)();

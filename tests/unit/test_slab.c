@@ -44,7 +44,7 @@ int main(void)
     }
     EXPECT_EQ(bad, 0);
 
-    /* carve: tags CACHED, addresses stride apart, 16-aligned, inside the slab */
+    /* carve: state CACHED, canary written, addresses stride apart, 16-aligned, inside the slab */
     hak_slab *sl = fresh_slab(3, 4);
     void *out[1100];
     unsigned n = hak_slab_carve(ss, sl, out, 1000);
@@ -53,25 +53,29 @@ int main(void)
     EXPECT_EQ(n, (HAK_SLAB_SIZE - 15) / 80);
     for (unsigned i = 0; i < n; i++) {
         EXPECT(((uintptr_t)out[i] & 15) == 0);
-        EXPECT_EQ(hak_tag_load(out[i]), HAK_TAG_CACHED | 4);
+        EXPECT_EQ(hak_state_load(out[i]), HAK_ST_CACHED);
+        EXPECT_EQ(hak_canary_load(out[i]), HAK_CANARY);
+        EXPECT_EQ(hak_state_load((char *)out[i] + 16), HAK_ST_NONE);   /* interior granules */
         if (i) EXPECT_EQ((char *)out[i] - (char *)out[i - 1], 80);
         EXPECT(hak_slab_holds(sl, (uintptr_t)out[i], 1));
         EXPECT(!hak_slab_holds(sl, (uintptr_t)out[i] + 16, 1));
     }
     EXPECT_EQ(hak_slab_carve(ss, sl, out + n, 10), 0);   /* exhausted */
 
-    /* push three, pop three in LIFO order, tags follow the state */
+    /* push three, pop three in LIFO order, the state table follows */
     for (int i = 0; i < 3; i++) hak_slab_push_local(sl, out[i]);
-    EXPECT_EQ(hak_tag_load(out[0]), HAK_TAG_FREE | 4);
+    EXPECT_EQ(hak_state_load(out[0]), HAK_ST_FREE);
     EXPECT(hak_slab_pop(sl) == out[2]);
     EXPECT(hak_slab_pop(sl) == out[1]);
     EXPECT(hak_slab_pop(sl) == out[0]);
+    EXPECT_EQ(hak_state_load(out[0]), HAK_ST_CACHED);
     EXPECT(hak_slab_pop(sl) == NULL);
     EXPECT_EQ(unit_total_reports(), 0);
 
     /* every corrupted link is caught at pop, and the list is cut */
     void *live = out[50];
-    hak_tag_store(live, sl->tag_alloc);
+    hak_state_store(live, HAK_ST_ALLOC);
+    void *cached = out[51];                  /* CACHED since the carve */
     hak_slab *other = fresh_slab(4, 4);
     void *other_out[4];
     hak_slab_carve(ss, other, other_out, 4);
@@ -81,6 +85,7 @@ int main(void)
         (void *)0x4141414141414140ull,     /* wild */
         (char *)out[10] + 16,              /* middle of a block */
         live,                              /* a live block of the same class */
+        cached,                            /* a block in a thread cache */
         other_out[0],                      /* a free block of another slab */
         (char *)ss + 64,                   /* SuperSlab metadata */
         global_buf,                        /* not heap at all */
@@ -97,7 +102,7 @@ int main(void)
         EXPECT(unit_last_ptr == bad_links[k]);
         EXPECT(sl->free == NULL);
     }
-    /* a cycle: the second visit finds the CACHED tag */
+    /* a cycle: the second visit finds the node CACHED */
     unit_clear_reports();
     hak_slab_push_local(sl, out[30]);
     hak_link_store(out[30], out[30]);
@@ -111,8 +116,10 @@ int main(void)
     hak_slab_push_remote(ss, sl, out[40]);
     hak_slab_push_remote(ss, sl, out[41]);
     EXPECT(atomic_load(&ss->remote_hint) == 1);
+    EXPECT_EQ(hak_state_load(out[40]), HAK_ST_REMOTE);
     hak_slab_collect(ss, sl);
     EXPECT_EQ(sl->used, 8);
+    EXPECT_EQ(hak_state_load(out[40]), HAK_ST_FREE);
     EXPECT(hak_slab_pop(sl) == out[41]);
     EXPECT(hak_slab_pop(sl) == out[40]);
     hak_slab_push_remote(ss, sl, out[42]);
@@ -120,7 +127,7 @@ int main(void)
     hak_link_store(out[43], (char *)out[42] + 8);
     hak_slab_collect(ss, sl);
     EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
-    /* a remote cycle of valid nodes is stopped by the count bound */
+    /* a remote cycle of valid nodes: the second visit finds the node FREE already */
     unit_clear_reports();
     sl->free = NULL;
     hak_slab_push_remote(ss, sl, out[44]);
@@ -128,6 +135,22 @@ int main(void)
     hak_link_store(out[44], out[45]);
     hak_slab_collect(ss, sl);
     EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+    EXPECT(unit_last_ptr == out[45]);
+    /* a remote link to a block on the local freelist, and to a live block */
+    void *remote_bad[] = { out[46], live };
+    for (unsigned k = 0; k < 2; k++) {
+        unit_clear_reports();
+        sl->free = NULL;
+        hak_slab_push_local(sl, out[46]);
+        hak_slab_push_remote(ss, sl, out[47]);
+        hak_link_store(out[47], remote_bad[k]);
+        hak_slab_collect(ss, sl);
+        EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+        EXPECT(unit_last_ptr == remote_bad[k]);
+        EXPECT(hak_slab_pop(sl) == out[47]);
+        EXPECT(hak_slab_pop(sl) == out[46]);
+        EXPECT(hak_slab_pop(sl) == NULL);
+    }
 
     /* release puts the slabs back in the free mask */
     uint64_t before = ss->free_slabs;
