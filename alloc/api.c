@@ -72,7 +72,7 @@ static int hak_debug_validate_free(void *p, int for_free);
 /* p is a carved block start: is it a live block? If not, the fault is reported
  * (`freed_kind` for a block the allocator holds: double free or use after free) and 0
  * returned; the block stays as it is, so nothing hands it out because of this call. */
-static int hak_block_live(void *p, hak_corruption_kind freed_kind, int check_state, int check_canary)
+static int hak_block_check(void *p, hak_corruption_kind freed_kind, int check_state, int check_canary)
 {
     unsigned st = hak_state_load(p);
     if (check_state && !hak_st_alloc(st)) {
@@ -96,7 +96,7 @@ static hak_noinline void hak_free_slow(void *p)
     if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
     if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
-    if (!hak_block_live(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
+    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
     hak_thread *t = &hak_tls;
     int live = t->initialized || hak_thread_init(t);   /* an exited thread frees as a foreign one */
     hak_superslab *ss = hak_ss_of(a);
@@ -169,7 +169,7 @@ static size_t hak_usable(void *p)
     if (region == HAK_REGION_LARGE) return hak_large_usable_of(p);
     if (region == HAK_REGION_SS) {
         hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-        if (hak_slab_holds(sl, a, 1)) return hak_block_live(p, HAK_CORRUPT_USE_AFTER_FREE, 1, 1) ? sl->stride - 1u : 0;
+        if (hak_slab_holds(sl, a, 1)) return hak_block_check(p, HAK_CORRUPT_USE_AFTER_FREE, 1, 1) ? sl->stride - 1u : 0;
     }
     hak_report(HAK_CORRUPT_INVALID_POINTER, p);
     return 0;

@@ -3,8 +3,8 @@
  * the C23 sized frees, the version, and the HAKMEM_STATS report at exit.
  *
  * Figures come from walking the heap, not from hot-path counters (the release build
- * has none): every carved block's tag says whether it is live (ALLOC), in a thread
- * cache (CACHED) or on a freelist (FREE); mincore says which pages are resident.
+ * has none): every carved block's state says whether it is live (ALLOC), in a thread
+ * cache (CACHED) or on a list (FREE, REMOTE); mincore says which pages are resident.
  * Walks run under hak_g.lock, which keeps the SuperSlab list and the large tier still;
  * slabs that other threads own change meanwhile, so the walk reads each descriptor
  * once and keeps every address inside its SuperSlab: figures taken while other
@@ -25,10 +25,15 @@ typedef struct hak_walk {
 enum { HAK_WALK_LIVE, HAK_WALK_CACHED, HAK_WALK_LISTED };
 static inline int hak_walk_state(const hak_slab *h, void *p)
 {
-    uint8_t tag = hak_tag_load(p);
-    return tag == h->tag_alloc ? HAK_WALK_LIVE : tag == hak_tag_as(h, HAK_TAG_CACHED) ? HAK_WALK_CACHED : HAK_WALK_LISTED;
+    (void)h;
+    unsigned st = hak_state_load(p);
+    return hak_st_alloc(st) ? HAK_WALK_LIVE : st == HAK_ST_CACHED ? HAK_WALK_CACHED : HAK_WALK_LISTED;
 }
-static inline int hak_block_live(const hak_slab *h, void *p) { return hak_tag_load(p) == h->tag_alloc; }
+static inline int hak_block_live(const hak_slab *h, void *p)
+{
+    (void)h;
+    return hak_st_alloc(hak_state_load(p)) && hak_canary_load(p) == HAK_CANARY;
+}
 
 /* Resident bytes of [p, p + n), page aligned (mincore). */
 static size_t hak_resident_bytes(uintptr_t p, size_t n)
@@ -46,7 +51,7 @@ static size_t hak_resident_bytes(uintptr_t p, size_t n)
     return got;
 }
 
-/* One slab or span: count its carved blocks by tag. */
+/* One slab or span: count its carved blocks by state. */
 static void hak_walk_slab(hak_walk *w, hak_superslab *ss, hak_slab *h)
 {
     unsigned cls = h->cls;
