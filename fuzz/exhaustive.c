@@ -68,10 +68,12 @@ static const xsym x_alphabet[] = {
     /* F1 double free, F8 freed pointer */
     { "double_free $s",                    "s:f" },
     { "realloc_bad $s freed 32",           "s:f" },
+    { "realloc_bad $s freed 18446744073709551615", "s:f" },   /* a bad pointer behind an impossible size */
     { "usable_bad $s freed",               "s:f" },
     /* F2 bad pointers: into the block, past the carved blocks, outside the heap */
     { "free_bad $s interior 0",            "s:l" },
     { "free_bad $s misaligned 0",          "s:l" },
+    { "write $s fill 0x25",                "s:l" },   /* first byte = the canary: p + 1 looks like a block */
     { "free_bad $s uncarved 0",            "s:lf" },
     { "free_bad 0 stack",                  "" },
     { "free_bad 0 global own",             "" },
@@ -93,6 +95,8 @@ static const xsym x_alphabet[] = {
     { "uaf_link $s stride $t +1",          "s:f t:lf" },
     { "uaf_link $s global own",            "s:f" },
     { "uaf_link $s forged $t 0 own",       "s:f t:l" },
+    /* the same link to a live block, with $s on its slab's freelist (not in the cache) */
+    { "free $s; flush; uaf_link $s slot $t +0", "s:l t:l" },
     { "uaf_link $s partial 0x00",          "s:f" },
     { "uaf_link $s foreign",               "s:f" },
     { "uaf_link $s other",                 "s:f" },

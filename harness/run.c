@@ -434,9 +434,15 @@ static void exec_attack(hctx *c, const hop *op)
     if (!q || !s->hdr_ok || !writable_at(c, s, q - 16, 16)) return;
     switch (op->k) {
     case HOP_ATK_FORGE_DF: {
-        /* write back the header the block had while live, then free it again */
+        /* write back the header the block had while live, then free it again. Always
+         * applied: the double free is the fault even where the write changes nothing (an
+         * allocator whose in-band bytes stay the same at free; whether the bytes around
+         * them changed since depends on what earlier streams left in that memory) */
         int cls = c->cur != s->alloc_thread ? HOP_F7 : HOP_F1;
-        if (!fault_write(c, q - 16, s->hdr, 16, cls)) return;
+        fault_applied(c, cls);
+        fw_copy(q - 16, s->hdr, 16);
+        fault_subject_write(c, (uintptr_t)q - 16, (uintptr_t)q);
+        iv_taint(c, (uintptr_t)q - 16, (uintptr_t)q);
         fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
         NOTE("header of %p restored, free(%p)", (void *)q, (void *)q);
         c->be->free(q);
