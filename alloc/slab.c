@@ -172,6 +172,9 @@ static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stri
     } else if (stride) {
         if (hak_slab_code(head, a) >= head->mul) return 0;   /* k*d, k >= 0 (some x < 0 pass: weak build only) */
     }
+    /* Without the range check (a weakened build) the node may lie anywhere: the state
+     * table covers the arena only, so a node outside it has no state to read. */
+    if (!range && a - hak_arena.base >= hak_arena.ngran << 4) return state == HAK_ST_NONE;
     if (state != HAK_ST_NONE && hak_state_load(p) != state) return 0;
     return 1;
 }

@@ -54,6 +54,9 @@ fuzz-holes-mutator: deps-fuzz $(BUILD)/fast/fuzz_freelist $(BUILD)/fast/plain/fu
 # search catches a weakened build (EXHAUSTIVE_TEETH: its first violation must be a
 # divergence).
 # EXHAUSTIVE_TEETH: weakened build:expected first violation (all found by depth 4).
+# weak-link-range is not among them: with block state out of band, a node the range
+# check alone rejects is a FREE block of another slab on this slab's stride grid, out
+# of the small-scope alphabet's reach at depth 4 (corpus/regressions/teeth has one).
 DEPTH                 ?= 4
 EXHAUSTIVE_TEST_DEPTH ?= 4
 EXHAUSTIVE_BUDGET     ?=
@@ -64,7 +67,7 @@ EXHAUSTIVE_CKPT       ?= $(BUILD)/exhaustive/checkpoint
 # attack forge_link and poke copy, are closed: block state is out of band.)
 EXHAUSTIVE_KNOWN      ?=
 EXHAUSTIVE_KNOWN_ARGS  = $(if $(strip $(EXHAUSTIVE_KNOWN)),--known "$(EXHAUSTIVE_KNOWN)")
-EXHAUSTIVE_TEETH      ?= weak-free-state:divergence weak-free-stride:divergence weak-link-range:crash \
+EXHAUSTIVE_TEETH      ?= weak-free-state:divergence weak-free-stride:divergence \
                          weak-link-state:divergence weak-remote-link:crash weak-canary:divergence \
                          weak-arg-first:divergence
 $(BUILD)/hakmem-exhaustive: $(call fuzz_objs,rgcc,release,$(BUILD)/rgcc/h/exhaustive.o)
