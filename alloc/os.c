@@ -182,12 +182,20 @@ static int hak_arena_recommit_ss(hak_superslab *ss)
     return 1;
 }
 
+/* The state table bytes of [p, p + size) of the arena (whole free slabs) go back with
+ * the memory they describe: they read as zero (NONE) afterwards, as for fresh memory. */
+static void hak_state_decommit(uintptr_t p, size_t size)
+{
+    (void)hak_os_decommit(hak_arena.state + ((p - hak_arena.base) >> 4), size >> 4);
+}
+
 /* An empty SuperSlab in the pool gives its memory back: under `ulimit -v` (the window
  * arena) its slabs are unmapped, so the address space goes back too; the header page
  * stays (the pool list, the registry and heap walks still read it). Otherwise the
  * pages are dropped and the mapping kept. Under hak_g.lock. */
 static void hak_ss_release_os(hak_superslab *ss)
 {
+    hak_state_decommit((uintptr_t)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
     if (hak_arena.window && hak_os_unmap((char *)ss + HAK_PAGE, HAK_SS_SIZE - HAK_PAGE)) {
         ss->resident = -1;
         ss->touched = 0;

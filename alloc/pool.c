@@ -120,6 +120,7 @@ static void hak_ss_decommit_free(hak_superslab *ss)
         if (!((bits >> i) & 1)) { i++; continue; }
         unsigned j = i;
         while (j < HAK_SLABS_PER_SS && ((bits >> j) & 1)) j++;
+        hak_state_decommit((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT);
         if (hak_os_decommit((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT))
             ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
         i = j;
