@@ -51,8 +51,8 @@ fuzz-holes-mutator: deps-fuzz $(BUILD)/fast/fuzz_freelist $(BUILD)/fast/plain/fu
 # Bounded-exhaustive mode (fuzz/exhaustive.c): every stream up to DEPTH symbols of the
 # small-scope alphabet, checked by the oracle, resumable through the checkpoint file.
 # `make test` runs EXHAUSTIVE_TEST_DEPTH on the release build, and shows that the same
-# search catches a weakened build (EXHAUSTIVE_TEETH: its first violation must be a
-# divergence).
+# search catches a weakened build (EXHAUSTIVE_TEETH: its first violation must be the
+# kind named there).
 # EXHAUSTIVE_TEETH: weakened build:expected first violation (all found by depth 4).
 # weak-link-range is not among them: with block state out of band, a node the range
 # check alone rejects is a FREE block of another slab on this slab's stride grid, out
@@ -68,7 +68,7 @@ EXHAUSTIVE_CKPT       ?= $(BUILD)/exhaustive/checkpoint
 EXHAUSTIVE_KNOWN      ?=
 EXHAUSTIVE_KNOWN_ARGS  = $(if $(strip $(EXHAUSTIVE_KNOWN)),--known "$(EXHAUSTIVE_KNOWN)")
 EXHAUSTIVE_TEETH      ?= weak-free-state:divergence weak-free-stride:divergence \
-                         weak-link-state:divergence weak-remote-link:crash weak-canary:divergence \
+                         weak-link-state:escape weak-remote-link:crash weak-canary:divergence \
                          weak-arg-first:divergence
 $(BUILD)/hakmem-exhaustive: $(call fuzz_objs,rgcc,release,$(BUILD)/rgcc/h/exhaustive.o)
 	@mkdir -p $(@D)
