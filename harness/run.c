@@ -291,8 +291,12 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
     case HOP_BAD_WILD: return (uint8_t *)(uintptr_t)hop_wild_values[op->a % hop_nwild];
     case HOP_BAD_HEADER:
         if (s->state != SL_LIVE) return NULL;
+        q = s->p - 16 * (1 + op->a % 4);
+        /* below a small block lies the block before it: a live one's pointer is no bad
+         * pointer (freeing it is the user's right) */
+        if (iv_overlap(c, (uintptr_t)q, (uintptr_t)q + 1) >= 0 || (c->nheld && held_has(c, (uintptr_t)q))) return NULL;
         *from_slot = 1;
-        return s->p - 16 * (1 + op->a % 4);
+        return q;
     }
     return NULL;
 }
