@@ -86,16 +86,11 @@ static int hak_block_check(void *p, hak_corruption_kind freed_kind, int check_st
     return 1;
 }
 
-static hak_noinline void hak_free_slow(void *p)
+/* Free p, a carved block start of slab view sl (the caller proved it): check its state
+ * and canary, then cache it (this thread's) or send it home (another thread's). */
+static hak_noinline void hak_free_block(void *p, hak_slab *sl)
 {
-    HAK_STAT_INC(free_slow);
-    if (!p) return;
     uintptr_t a = (uintptr_t)p;
-    unsigned region = hak_region_of(a);
-    if (region == HAK_REGION_LARGE) { hak_large_free(p); return; }
-    if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
-    hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-    if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
     hak_thread *t = &hak_tls;
     int live = t->initialized || hak_thread_init(t);   /* an exited thread frees as a foreign one */
@@ -113,6 +108,30 @@ static hak_noinline void hak_free_slow(void *p)
     hak_state_store(p, HAK_ST_CACHED);
     hak_san_block_free(p, sl->stride - 1);
     *t->bins[c]++ = p;
+}
+
+/* The fast path's way to hak_free_block when p's state entry says allocated but the
+ * block is not for this thread's bin (another thread's hint, or the bin is full): with
+ * the stride check on, an entry that says allocated exists only for a carved block
+ * start, so the region map and the range and stride check are not asked again. */
+static hak_noinline void hak_free_allocated(void *p)
+{
+    HAK_STAT_INC(free_slow);
+    uintptr_t a = (uintptr_t)p;
+    hak_free_block(p, hak_slab_at(hak_ss_of(a), a));
+}
+
+static hak_noinline void hak_free_slow(void *p)
+{
+    HAK_STAT_INC(free_slow);
+    if (!p) return;
+    uintptr_t a = (uintptr_t)p;
+    unsigned region = hak_region_of(a);
+    if (region == HAK_REGION_LARGE) { hak_large_free(p); return; }
+    if (region != HAK_REGION_SS) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
+    if (!hak_slab_holds(sl, a, HAKMEM_CHECK_FREE_STRIDE)) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    hak_free_block(p, sl);
 }
 
 /* The fast path's test. With the state check, one compare proves that p is a carved
@@ -156,6 +175,10 @@ hak_hot_inline void hak_free_fast(void *p)
                 hak_san_block_free(p, sl->stride - 1);
                 return;
             }
+        }
+        if (HAKMEM_CHECK_FREE_STATE && HAKMEM_CHECK_FREE_STRIDE && hak_st_alloc(*st)) {
+            hak_free_allocated(p);   /* another thread's block, or a full bin */
+            return;
         }
     }
     hak_free_slow(p);
