@@ -165,6 +165,11 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
 static inline int hak_node_ok(const hak_slab *head, void *p, int range, int stride, unsigned state)
 {
     uintptr_t a = (uintptr_t)p;
+    /* A node comes from user-writable memory: any 64-bit value. The one-multiply check
+     * is exact only for |p - first| < 2^21 (see hak_slab_code): a link 2^56 away (one
+     * overwritten high byte) can pass it, and the state table read below would then
+     * fault. So the node is first bounded to its SuperSlab's reach. */
+    if ((range || stride) && a - head->first + HAK_SS_SIZE >= 2 * HAK_SS_SIZE) return 0;
     if (range && stride) {
         if (!hak_slab_holds(head, a, 1)) return 0;
     } else if (range) {
