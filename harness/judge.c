@@ -46,14 +46,9 @@ void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE
  * a report was about something else). An escape in that build. */
 static const hevent *unreported_harm(const hrun *r)
 {
-    int nh = r->nharms < HR_MAXEV ? r->nharms : HR_MAXEV, nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
-    for (int h = 0; h < nh; h++) {
-        const hevent *x = &r->harm[h];
-        int reported = 0;
-        for (int k = 0; k < nr && !reported; k++)
-            if (r->rep[k].seq < x->seq && (x->fault < 0 || !x->by_subject || r->rep[k].fault == x->fault)) reported = 1;
-        if (!reported) return x;
-    }
+    int nh = r->nharms < HR_MAXEV ? r->nharms : HR_MAXEV;
+    for (int h = 0; h < nh; h++)   /* (decided when the harm happened: every report counts) */
+        if (!r->harm[h].reported) return &r->harm[h];
     return NULL;
 }
 

@@ -56,7 +56,7 @@ enum {
 };
 const char *oracle_harm_name(int kind);
 
-#define HR_MAXEV 8
+#define HR_MAXEV 16
 #define HR_MAXF  32     /* applied faults whose subjects are kept (later ones: class only) */
 #define HR_NSUBJ 6
 
@@ -74,6 +74,7 @@ typedef struct hevent {
     int phase;         /* HP_* */
     int fault;         /* op index of the fault the event is about, -1 if none was applied */
     int by_subject;    /* 1: its pointer lies in that fault's subject; 0: latest fault before it */
+    int reported;      /* harm: a report of this build about its fault (or any, by order) came before */
     uintptr_t ptr;
 } hevent;
 
@@ -99,6 +100,7 @@ typedef struct hrun {
     hfault f[HR_MAXF];
     uint8_t fclass[HOP_MAX];       /* class of the fault each op applied (0: none) */
     uint8_t noop[HOP_MAX];         /* 1: op i was a fault that would not have changed memory */
+    uint8_t freported[HOP_MAX];    /* 1: a report about the fault of op i came (every report, not only rep[]) */
     const uint8_t *skip;           /* in: faults to skip (the release run's noop[]), or NULL */
     volatile int progress;         /* op being replayed (read by a parent after a crash) */
     int died;                      /* system backend: the child died of signal `died` */

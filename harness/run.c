@@ -45,6 +45,7 @@ static void on_report(hak_corruption_kind kind, const void *ptr, void *arg)
     hctx *c = arg;
     hrun *r = c->out;
     hevent e = make_event(c, (int)kind, -1, -1, ptr);
+    if (e.fault >= 0 && e.fault < HOP_MAX) r->freported[e.fault] = 1;
     if (r->nreports < HR_MAXEV) r->rep[r->nreports] = e;
     r->nreports++;
     if (c->trace) fprintf(c->trace, "[%s]        REPORT %s ptr=%p (op %d%s; about fault op %d%s)\n", c->be->name,
@@ -64,6 +65,7 @@ static void harm(hctx *c, int kind, int slot, int other, const void *p)
 {
     hrun *r = c->out;
     hevent e = make_event(c, kind, slot, other, p);
+    e.reported = e.fault < 0 || !e.by_subject ? r->nreports > 0 : e.fault < HOP_MAX && r->freported[e.fault];
     if (r->nharms < HR_MAXEV) r->harm[r->nharms] = e;
     r->nharms++;
     if (c->trace) {
@@ -788,6 +790,7 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     memset((void *)out, 0, offsetof(hrun, fclass));
     memset(out->fclass, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
     memset(out->noop, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
+    memset(out->freported, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
     out->build = be->name;
     out->nops = n;
     out->first_fault = n + 2;   /* after the drain (op n + 1): a report in a fault-free stream is a false alarm */
