@@ -61,10 +61,13 @@
 #ifndef HAKMEM_CHECK_ARG_FIRST
 #define HAKMEM_CHECK_ARG_FIRST HAKMEM_RELEASE_CHECKS   /* realloc & co: p validated before size errors */
 #endif
+#ifndef HAKMEM_CHECK_POP_RETAG
+#define HAKMEM_CHECK_POP_RETAG HAKMEM_RELEASE_CHECKS   /* pop: a taken node leaves FREE at once (a cycle then fails) */
+#endif
 static_assert(HAKMEM_RELEASE_CHECKS == 0 || HAKMEM_RELEASE_CHECKS == 1, "a switch");
 static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK_CANARY | HAKMEM_CHECK_LINK_RANGE
                | HAKMEM_CHECK_LINK_STRIDE | HAKMEM_CHECK_LINK_STATE | HAKMEM_CHECK_REMOTE_LINK
-               | HAKMEM_CHECK_ARG_FIRST) <= 1, "check switches are 0 or 1");
+               | HAKMEM_CHECK_ARG_FIRST | HAKMEM_CHECK_POP_RETAG) <= 1, "check switches are 0 or 1");
 
 /* --- geometry -------------------------------------------------------------------- */
 #ifndef HAKMEM_SS_SHIFT

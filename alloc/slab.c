@@ -196,7 +196,10 @@ static inline void *hak_slab_pop(hak_slab *head)
         return NULL;
     }
     head->free = hak_link_load(p);
-    hak_state_store(p, HAK_ST_CACHED);
+    /* Leaving FREE at once is what makes a cycle fail: the node, met again, is no longer
+     * FREE. (Without it, a weakened build, the state stays FREE until malloc writes
+     * ALLOC: correct for a sound list, blind to a cycle.) */
+    if (HAKMEM_CHECK_POP_RETAG) hak_state_store(p, HAK_ST_CACHED);
     return p;
 }
 
