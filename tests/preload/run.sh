@@ -187,7 +187,7 @@ redis-cli -p $port shutdown nosave
 wait $pid' $HEAVY_MODES
 
 # git gc --aggressive and fsck on a clone of this repository itself (long runs only)
-if [ "$LONG" = 1 ] && [ -e "$SRC/.git" ]; then
+if [ "$LONG" = 1 ] && [ -e "$src/.git" ]; then
     compare git-repo '
 git clone -q --no-local --no-hardlinks "$SRC" repo && cd repo
 git -c pack.threads=1 gc -q --aggressive
