@@ -12,7 +12,7 @@ static int hak_debug_node_ok(hak_superslab *ss, hak_slab *head, void *p, unsigne
     hak_superslab *owner = hak_super_lookup(p);
     if (owner != ss || owner->magic != HAK_SS_MAGIC) return 0;
     uintptr_t a = (uintptr_t)p;
-    unsigned idx = (unsigned)((a - (uintptr_t)owner) >> HAKMEM_SLAB_SHIFT);
+    unsigned idx = (unsigned)((a - hak_ss_base(owner)) >> HAKMEM_SLAB_SHIFT);
     if (idx == 0 || idx >= HAK_SLABS_PER_SS || hak_ss_slab(owner, idx)->head != hak_slab_index(ss, head)) return 0;
     if (a < head->first) return 0;
     uintptr_t off = a - head->first;
@@ -45,7 +45,7 @@ static int hak_debug_validate_free(void *p, int for_free)
     hak_superslab *ss = hak_super_lookup(p);
     if (!ss) return 1;
     uintptr_t a = (uintptr_t)p;
-    unsigned idx = (unsigned)((a - (uintptr_t)ss) >> HAKMEM_SLAB_SHIFT);
+    unsigned idx = (unsigned)((a - hak_ss_base(ss)) >> HAKMEM_SLAB_SHIFT);
     hak_slab *head = hak_ss_slab(ss, hak_ss_slab(ss, idx)->head);
     if (idx == 0 || head->cls == HAK_CLASS_NONE || a < head->first
         || (a - head->first) >= (uintptr_t)atomic_load_explicit(&head->count, memory_order_relaxed) * head->stride

@@ -151,8 +151,11 @@ static_assert(HAK_SLAB_SIZE / 16 < 65536 && HAK_SLABS_PER_SS / 2 * HAK_SLAB_SIZE
 
 #define HAK_SS_MAGIC 0x48414b4d53534c42ull   /* "HAKMSSLB" */
 
-/* SuperSlab header, at the start of its 2 MiB of the arena (slab 0 is metadata only;
- * the slab descriptors are in the slab table). */
+/* SuperSlab header, in the arena's header table (os.c), out of line: nothing in the
+ * SuperSlab's own 2 MiB is allocator metadata, so an overflow from the last block of
+ * the SuperSlab before it meets only slab 0, which holds no blocks and nothing the
+ * allocator reads. hak_ss_base() gives the memory; the slab descriptors are in the
+ * slab table. */
 struct hak_superslab {
     uint64_t magic;
     _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
@@ -165,7 +168,7 @@ struct hak_superslab {
     hak_superslab *prev;
     hak_superslab *all_next;       /* every SuperSlab of the heap */
 };
-static_assert(sizeof(hak_superslab) <= HAK_SLAB_SIZE, "metadata fits slab 0");
+static_assert(sizeof(hak_superslab) <= 128, "a header table entry stays small");
 #define HAK_SS_ALL_FREE ((HAK_SLABS_PER_SS == 64 ? ~0ull : ((1ull << HAK_SLABS_PER_SS) - 1)) & ~1ull)
 
 /* Thread cache bins: bin c is a LIFO stack of CACHED blocks in slots[base(c) ..

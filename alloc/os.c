@@ -98,6 +98,7 @@ static struct {
     uintptr_t state_bias;   /* (uintptr_t)state - base / 16: state of p = state_bias + p / 16 */
     uintptr_t nslabs;       /* 64 KiB slabs the arena spans; 0 until reserved */
     hak_slab *table;        /* nslabs descriptors */
+    hak_superslab *ss;      /* nss SuperSlab headers (hak_ss_hdr, hak_ss_base) */
     uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
     int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
 } hak_arena;
@@ -127,7 +128,11 @@ static int hak_arena_reserve(void)
         void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         void *state = table == MAP_FAILED ? MAP_FAILED
                     : mmap(NULL, ssize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (state == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+        size_t hsize = (size >> HAKMEM_SS_SHIFT) * sizeof(hak_superslab);
+        void *hdrs = state == MAP_FAILED ? MAP_FAILED
+                   : mmap(NULL, hsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (hdrs == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+            if (hdrs != MAP_FAILED) hak_os_unmap(hdrs, hsize);
             if (state != MAP_FAILED) hak_os_unmap(state, ssize);
             if (table != MAP_FAILED) hak_os_unmap(table, tsize);
             if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE);
@@ -135,6 +140,7 @@ static int hak_arena_reserve(void)
         }
         hak_arena.base = base;
         hak_arena.table = table;
+        hak_arena.ss = hdrs;
         hak_arena.state = (uint8_t *)state + HAK_CLASS_MAP_SIZE;
         hak_arena.state_bias = (uintptr_t)hak_arena.state - (base >> 4);
         hak_arena.nss = size >> HAKMEM_SS_SHIFT;
@@ -146,8 +152,16 @@ static int hak_arena_reserve(void)
     return 0;
 }
 
-/* Commit the next SuperSlab of the arena (zeroed), NULL when out of memory. Under hak_g.lock. */
-static void *hak_arena_commit_ss(void)
+/* The header of the SuperSlab at arena address base, and the way back. */
+static inline hak_superslab *hak_ss_hdr(uintptr_t base) { return hak_arena.ss + ((base - hak_arena.base) >> HAKMEM_SS_SHIFT); }
+static inline uintptr_t hak_ss_base(const hak_superslab *ss)
+{
+    return hak_arena.base + ((uintptr_t)(ss - hak_arena.ss) << HAKMEM_SS_SHIFT);
+}
+
+/* Commit the next SuperSlab of the arena (zeroed), NULL when out of memory; returns its
+ * header (zero: a slot is used once). Under hak_g.lock. */
+static hak_superslab *hak_arena_commit_ss(void)
 {
     if (!hak_arena.nslabs && !hak_arena_reserve()) return NULL;
     void *got;
@@ -163,14 +177,14 @@ static void *hak_arena_commit_ss(void)
     }
     hak_arena.used++;
     hak_san_unpoison_fresh(got, HAK_SS_SIZE);
-    return got;
+    return hak_ss_hdr((uintptr_t)got);
 }
 
 /* Bring back the slabs of a SuperSlab whose slabs were unmapped (hak_ss_release_os);
  * 0 if something else has mapped those addresses meanwhile. */
 static int hak_arena_recommit_ss(hak_superslab *ss)
 {
-    char *want = (char *)ss + HAK_PAGE;
+    char *want = (char *)hak_ss_base(ss) + HAK_PAGE;
     void *got = mmap(want, HAK_SS_SIZE - HAK_PAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (got != want) {
@@ -178,7 +192,7 @@ static int hak_arena_recommit_ss(hak_superslab *ss)
         return 0;
     }
     hak_san_unpoison_fresh(want, HAK_SS_SIZE - HAK_PAGE);
-    hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    hak_san_poison((char *)hak_ss_base(ss) + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
     return 1;
 }
 
@@ -195,13 +209,14 @@ static void hak_state_decommit(uintptr_t p, size_t size)
  * pages are dropped and the mapping kept. Under hak_g.lock. */
 static void hak_ss_release_os(hak_superslab *ss)
 {
-    hak_state_decommit((uintptr_t)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
-    if (hak_arena.window && hak_os_unmap((char *)ss + HAK_PAGE, HAK_SS_SIZE - HAK_PAGE)) {
+    char *mem = (char *)hak_ss_base(ss);
+    hak_state_decommit((uintptr_t)mem + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    if (hak_arena.window && hak_os_unmap(mem + HAK_PAGE, HAK_SS_SIZE - HAK_PAGE)) {
         ss->resident = -1;
         ss->touched = 0;
         return;
     }
-    if (hak_os_decommit((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE)) {
+    if (hak_os_decommit(mem + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE)) {
         ss->touched = 0;
         ss->resident = 0;
     }

@@ -37,11 +37,11 @@ static hak_superslab *hak_ss_map(void)
         hak_slab_set_class(sl, HAK_CLASS_NONE);
         sl->head = (uint8_t)i;
     }
-    hak_san_poison((char *)ss + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    hak_san_poison((char *)hak_ss_base(ss) + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
     ss->all_next = hak_g.all;
     hak_g.all = ss;
     hak_registry_add(ss);
-    hak_region_set((uintptr_t)ss, HAK_SS_SIZE, HAK_REGION_SS);
+    hak_region_set(hak_ss_base(ss), HAK_SS_SIZE, HAK_REGION_SS);
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(ss_mapped);
     return ss;
@@ -120,8 +120,9 @@ static void hak_ss_decommit_free(hak_superslab *ss)
         if (!((bits >> i) & 1)) { i++; continue; }
         unsigned j = i;
         while (j < HAK_SLABS_PER_SS && ((bits >> j) & 1)) j++;
-        hak_state_decommit((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT);
-        if (hak_os_decommit((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT))
+        uintptr_t at = hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT);
+        hak_state_decommit(at, (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT);
+        if (hak_os_decommit((void *)at, (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT))
             ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
         i = j;
     }

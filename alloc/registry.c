@@ -30,7 +30,7 @@ static inline size_t hak_reg_hash(uintptr_t base)
 
 static void hak_registry_add(hak_superslab *ss)   /* under the heap lock */
 {
-    size_t i = hak_reg_hash((uintptr_t)ss);
+    size_t i = hak_reg_hash(hak_ss_base(ss));
     for (size_t n = 0; n < hak_reg_slots; n++, i = (i + 1) & (hak_reg_slots - 1)) {
         hak_superslab *cur = atomic_load_explicit(&hak_registry[i], memory_order_relaxed);
         if (cur == ss) return;
@@ -50,7 +50,7 @@ static hak_superslab *hak_super_lookup(const void *p)
     for (size_t n = 0; n < hak_reg_slots; n++, i = (i + 1) & (hak_reg_slots - 1)) {
         hak_superslab *cur = atomic_load_explicit(&reg[i], memory_order_acquire);
         if (!cur) return NULL;
-        if ((uintptr_t)cur == base) return cur;
+        if (hak_ss_base(cur) == base) return cur;
     }
     return NULL;
 }

@@ -6,11 +6,12 @@
  * allocator writes. A popped node becomes CACHED, so a cycle in the list is caught
  * when it comes round again. */
 
-hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return (hak_superslab *)(p & ~HAK_SS_MASK); }
+/* The SuperSlab of p, for p in the arena (the region map or the arena bounds said so). */
+hak_hot_inline hak_superslab *hak_ss_of(uintptr_t p) { return hak_ss_hdr(p & ~HAK_SS_MASK); }
 /* Descriptor i of SuperSlab ss, and the way back. */
 static inline hak_slab *hak_ss_slab(hak_superslab *ss, unsigned i)
 {
-    return hak_arena.table + (((uintptr_t)ss - hak_arena.base) >> HAKMEM_SLAB_SHIFT) + i;
+    return hak_arena.table + ((uintptr_t)(ss - hak_arena.ss) << (HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT)) + i;
 }
 static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl)
 {
@@ -19,8 +20,7 @@ static inline unsigned hak_slab_index(hak_superslab *ss, hak_slab *sl)
 }
 static inline hak_superslab *hak_ss_of_slab(hak_slab *sl)
 {
-    uintptr_t i = (uintptr_t)(sl - hak_arena.table) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1);
-    return (hak_superslab *)(hak_arena.base + (i << HAKMEM_SLAB_SHIFT));
+    return hak_arena.ss + ((uintptr_t)(sl - hak_arena.table) >> (HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT));
 }
 /* The state table byte of block start p (p in the arena; header.h has the values).
  * Plain byte accesses: a block's state is written by the thread that holds the block
@@ -90,7 +90,7 @@ static unsigned hak_class_span(unsigned cls)
 static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigned span)
 {
     uint32_t stride = hak_class_stride[cls];
-    uintptr_t start = (uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT);
+    uintptr_t start = hak_ss_base(ss) + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT);
     /* Power-of-two strides put block 0 one stride in, so every block is aligned to its
      * stride (memalign serves alignments up to 512 from these classes). */
     uintptr_t first_off = (stride & (stride - 1)) ? HAK_BLOCK_OFFSET : stride;
@@ -114,7 +114,7 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
 static void hak_slab_release(hak_superslab *ss, hak_slab *head)
 {
     unsigned idx = hak_slab_index(ss, head), span = head->span;
-    hak_san_poison((void *)((uintptr_t)ss + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT)), span * HAK_SLAB_SIZE);
+    hak_san_poison((void *)(hak_ss_base(ss) + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT)), span * HAK_SLAB_SIZE);
     for (unsigned i = 0; i < span; i++) {
         hak_slab *sl = hak_ss_slab(ss, idx + i);
         memset(sl, 0, sizeof *sl);

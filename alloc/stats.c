@@ -56,8 +56,8 @@ static void hak_walk_slab(hak_walk *w, hak_superslab *ss, hak_slab *h)
 {
     unsigned cls = h->cls;
     uint32_t stride = h->stride, count = atomic_load_explicit(&h->count, memory_order_relaxed);
-    uintptr_t first = h->first, end = (uintptr_t)ss + HAK_SS_SIZE;
-    if (cls >= HAK_NCLASS || stride != hak_class_stride[cls] || first < (uintptr_t)ss + HAK_SLAB_SIZE + 16
+    uintptr_t first = h->first, end = hak_ss_base(ss) + HAK_SS_SIZE;
+    if (cls >= HAK_NCLASS || stride != hak_class_stride[cls] || first < hak_ss_base(ss) + HAK_SLAB_SIZE + 16
         || first >= end)
         return;   /* changing under another thread right now */
     for (uint32_t k = 0; k < count && first + (uintptr_t)k * stride < end; k++) {
@@ -74,7 +74,7 @@ static size_t hak_ss_free_resident(hak_superslab *ss)
     size_t n = 0;
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++)
         if ((ss->free_slabs >> i) & 1)
-            n += hak_resident_bytes((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), HAK_SLAB_SIZE);
+            n += hak_resident_bytes(hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), HAK_SLAB_SIZE);
     return n;
 }
 
@@ -86,7 +86,7 @@ static void hak_walk_heap(hak_walk *w)
     pthread_mutex_lock(&hak_g.lock);
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
         st->superslabs++;
-        st->resident += hak_resident_bytes((uintptr_t)ss, HAK_SS_SIZE);
+        st->resident += hak_resident_bytes(hak_ss_base(ss), HAK_SS_SIZE);
         hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
         if (owner == NULL || owner == self) st->releasable += hak_ss_free_resident(ss);
         if (ss->free_slabs == HAK_SS_ALL_FREE) { st->superslabs_empty++; continue; }

@@ -276,8 +276,8 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
                 }
             }
             if (sl->head == i) {   /* live blocks are forgotten: no state may say allocated */
-                hak_state_clear((uintptr_t)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
-                hak_san_poison((char *)ss + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+                hak_state_clear(hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+                hak_san_poison((char *)hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
             }
             memset(sl, 0, sizeof *sl);
             hak_slab_set_class(sl, HAK_CLASS_NONE);

@@ -10,9 +10,11 @@ int main(void)
     hak_superslab *ss[40];
     for (int i = 0; i < 40; i++) ss[i] = hak_ss_map();
     for (int i = 0; i < 40; i++) {
-        EXPECT(hak_super_lookup(ss[i]) == ss[i]);
-        EXPECT(hak_super_lookup((char *)ss[i] + HAK_SS_SIZE - 1) == ss[i]);
-        EXPECT(hak_super_lookup((char *)ss[i] + 777777) == ss[i]);
+        char *m = (char *)hak_ss_base(ss[i]);
+        EXPECT(hak_super_lookup(m) == ss[i]);
+        EXPECT(hak_super_lookup(m + HAK_SS_SIZE - 1) == ss[i]);
+        EXPECT(hak_super_lookup(m + 777777) == ss[i]);
+        EXPECT(hak_super_lookup(ss[i]) == NULL);   /* the header is allocator memory, outside the arena */
     }
     static char g;
     int x;

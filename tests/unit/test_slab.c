@@ -18,8 +18,10 @@ int main(void)
     HAK_API(set_corruption_handler)(unit_record, NULL);
     ss = hak_ss_map();
     EXPECT(ss != NULL);
-    EXPECT(((uintptr_t)ss & HAK_SS_MASK) == 0);
-    EXPECT_EQ(hak_region_of((uintptr_t)ss + 12345), HAK_REGION_SS);
+    EXPECT((hak_ss_base(ss) & HAK_SS_MASK) == 0);
+    EXPECT(hak_ss_of(hak_ss_base(ss) + 12345) == ss);
+    EXPECT_EQ(hak_region_of(hak_ss_base(ss) + 12345), HAK_REGION_SS);
+    EXPECT_EQ(hak_region_of((uintptr_t)ss), HAK_REGION_NONE);   /* the header lies outside the arena */
     EXPECT_EQ(hak_region_of((uintptr_t)&ss - 0), HAK_REGION_NONE);
 
     /* the one-multiply check agrees with plain division for every class, at several
@@ -104,7 +106,8 @@ int main(void)
         live,                              /* a live block of the same class */
         cached,                            /* a block in a thread cache */
         other_out[0],                      /* a free block of another slab */
-        (char *)ss + 64,                   /* SuperSlab metadata */
+        (char *)hak_ss_base(ss) + 64,      /* slab 0 */
+        (char *)ss,                        /* the SuperSlab header */
         global_buf,                        /* not heap at all */
         (char *)sl->first + (uintptr_t)sl->nblocks * sl->stride + 80,  /* beyond the slab */
     };
