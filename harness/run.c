@@ -35,7 +35,8 @@ static int attribute_ptr(const hctx *c, uintptr_t p, int *by_subject)
 
 static hevent make_event(hctx *c, int kind, int slot, int other, const void *p)
 {
-    hevent e = { c->phase == HP_DRAIN ? c->n + 1 : c->i, ++c->seq, kind, slot, other, c->phase, -1, 0, (uintptr_t)p };
+    hevent e = { .op = c->phase == HP_DRAIN ? c->n + 1 : c->i, .seq = ++c->seq, .kind = kind, .slot = slot,
+                 .other = other, .phase = c->phase, .fault = -1, .ptr = (uintptr_t)p };
     e.fault = attribute_ptr(c, (uintptr_t)p, &e.by_subject);
     return e;
 }
