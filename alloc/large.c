@@ -674,6 +674,18 @@ static void hak_large_reset(void)
         hak_lt.cache[hak_lt.ncache++] = keep[i].user;
     }
     hak_lt.cache_resident = resident;
+    /* Free region pages count as dirty from here on: a reset heap must not trust that
+     * nothing wrote them (a harness writes freed memory on purpose), so the next calloc
+     * there zeroes instead of relying on a dropped page reading as zero. */
+    for (unsigned r = 0; r < hak_lt.nreg; r++) {
+        hak_lregion *g = &hak_lt.reg[r];
+        if (!g->base) continue;
+        for (unsigned w = 0; w < HAK_LREGION_WORDS; w++) {
+            uint64_t add = ~g->used[w] & ~g->dirty[w];
+            hak_lt.region_dirty += (size_t)__builtin_popcountll(add) * HAK_PAGE;
+            g->dirty[w] |= add;
+        }
+    }
     pthread_mutex_unlock(&hak_g.lock);
 }
 
