@@ -373,6 +373,10 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
             return NULL;
         }
         hak_lt_forget_freed(d.map_base + off);
+        /* A dropped page reads as zero only if nobody wrote it since: a write after free
+         * (the region stays mapped) faults it back with old bytes the bitmap does not
+         * know of. calloc therefore zeroes region blocks itself. */
+        if (zero) dirty = 1;
     } else if (map_align == HAK_SS_SIZE) {
         unsigned best = ~0u;
         hak_large *bd = NULL;
