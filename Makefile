@@ -7,7 +7,8 @@
 # flavors: gcc (plain, the default for tests and libraries), and clang flavors from
 # clang.mk: fuzz (ASan+UBSan+libFuzzer), fast (libFuzzer only), cov, afl.
 # variants: release, debug, nochecks (release checks compiled out, for measurement only),
-# and weak-<check> (one release check switched off, for verify-teeth).
+# debug-norel (debug with the release checks compiled out: the reference's independence
+# test) and weak-<check> (one release check switched off, for verify-teeth).
 
 BUILD   ?= build
 CC      ?= cc
@@ -33,6 +34,10 @@ FLAVORS  := gcc fuzz fast cov afl
 VARIANT_DEFS_release  := -DHAKMEM_PREFIX=hak_  -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG
 VARIANT_DEFS_debug    := -DHAKMEM_PREFIX=hakd_ -DHAKMEM_BUILD_RELEASE=0 -DHAKMEM_DEBUG_COUNTERS=1
 VARIANT_DEFS_nochecks := -DHAKMEM_PREFIX=hak_  -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_RELEASE_CHECKS=0
+# The debug build with every release check compiled out, as a hak_ build: its record
+# alone must report what the full debug build reports (make test-ref-independent).
+VARIANT_DEFS_debug-norel := -DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=0 -DHAKMEM_DEBUG_COUNTERS=1 \
+    -DHAKMEM_RELEASE_CHECKS=0 -DHAKMEM_CHECK_FREE_STATE=0 -DHAKMEM_VARIANT_NAME='"debug-norel"'
 # Weakened release builds: each switches off exactly one release check (alloc/config.h).
 WEAK_CHECKS := FREE_STRIDE FREE_STATE CANARY LINK_RANGE LINK_STRIDE LINK_STATE REMOTE_LINK ARG_FIRST POP_RETAG
 weak_name    = $(subst _,-,$(shell echo $(1) | tr A-Z a-z))
@@ -40,7 +45,7 @@ $(foreach c,$(WEAK_CHECKS),$(eval VARIANT_DEFS_weak-$(call weak_name,$(c)) := \
     -DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_CHECK_$(c)=0 \
     -DHAKMEM_VARIANT_NAME='"weak-$(call weak_name,$(c))"'))
 WEAK_VARIANTS := $(foreach c,$(WEAK_CHECKS),weak-$(call weak_name,$(c)))
-VARIANTS := release debug nochecks $(WEAK_VARIANTS)
+VARIANTS := release debug nochecks debug-norel $(WEAK_VARIANTS)
 
 # $(call alloc_obj,FLAVOR,VARIANT): the allocator object for that build.
 alloc_obj = $(BUILD)/$(1)/alloc-$(2).o

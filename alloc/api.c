@@ -35,6 +35,7 @@ static void *hak_alloc_class(hak_thread *t, unsigned cls)
         if (!hak_refill(t, cls)) { errno = ENOMEM; return NULL; }
     t->bins[cls]--;
     hak_state_store(p, t->st_alloc);
+    hak_ref_note(p, HAK_REF_ALLOC);
     hak_san_block_alloc(p, hak_class_usable(cls), 0);
     return p;
 }
@@ -60,6 +61,7 @@ hak_hot_inline void *hak_malloc_fast(size_t size)
         if (hak_likely(p != NULL)) {
             t->bins[c] = top - 1;
             hak_state_store(p, t->st_alloc);
+            hak_ref_note(p, HAK_REF_ALLOC);
             hak_san_block_alloc(p, hak_class_usable((unsigned)c), 0);
             return p;
         }
@@ -106,6 +108,7 @@ static hak_noinline void hak_free_block(void *p, hak_slab *sl)
     unsigned c = sl->cls;
     while (*t->bins[c] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_state_store(p, HAK_ST_CACHED);
+    hak_ref_note(p, HAK_REF_CACHED);
     hak_san_block_free(p, sl->stride - 1);
     *t->bins[c]++ = p;
 }
@@ -172,6 +175,7 @@ hak_hot_inline void hak_free_fast(void *p)
                 *top = p;
                 t->bins[c] = top + 1;
                 *st = HAK_ST_CACHED;
+                hak_ref_note(p, HAK_REF_CACHED);
                 hak_san_block_free(p, sl->stride - 1);
                 return;
             }
@@ -202,6 +206,7 @@ static size_t hak_usable(void *p)
  * reported if bad), whatever the other arguments say. */
 static void *hak_fail_after_check(void *p, int err)
 {
+    if (!HAKMEM_BUILD_RELEASE && p && !hak_debug_validate_free(p, 0)) return NULL;
     if (HAKMEM_CHECK_ARG_FIRST && p && !hak_usable(p)) return NULL;
     errno = err;
     return NULL;
@@ -312,6 +317,7 @@ HAK_EXPORT void *HAK_API(pvalloc)(size_t size)
 HAK_EXPORT size_t HAK_API(malloc_usable_size)(void *p)
 {
     if (!p) return 0;
+    if (!HAKMEM_BUILD_RELEASE) return hak_ref_usable(p, HAK_CORRUPT_USE_AFTER_FREE);
     return hak_usable(p);
 }
 

@@ -430,6 +430,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     hak_lt.live++;
     if (!in_region) hak_region_set(d.map_base, d.map_size, HAK_REGION_LARGE);
     hak_large_seal(&d);
+    hak_ref_large_live(d.user, hak_large_usable(&d));
     pthread_mutex_unlock(&hak_g.lock);
     HAK_STAT_INC(large_allocs);
     if (dirty) HAK_STAT_INC(large_reused);
@@ -453,6 +454,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
 static void hak_large_retire(hak_large *d)
 {
     hak_large c = *d;
+    hak_ref_large_dead(c.user);
     hak_lt.live--;
     if (c.region) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* the region stays mapped */
@@ -538,6 +540,7 @@ static int hak_lregion_resize(hak_large *d, size_t need)
     d->map_size = (size_t)pages * HAK_PAGE;
     d->size = need - (d->user - d->map_base);
     hak_large_seal(d);   /* the check words bind the extent size */
+    hak_ref_large_moved(d->user, d->user, hak_large_usable(d));
     hak_vg_resize((void *)d->user, old_usable, hak_large_usable(d));
     if (hak_large_usable(d) > old_usable) hak_san_unpoison((void *)(d->user + old_usable), hak_large_usable(d) - old_usable);
     return 1;
@@ -585,6 +588,7 @@ static void *hak_large_remap_locked(hak_large *d, size_t size)
     HAK_CHECK(d != NULL);
     hak_region_set(n.map_base, n.map_size, HAK_REGION_LARGE);
     hak_large_seal(&n);
+    hak_ref_large_moved(base + off, n.user, hak_large_usable(&n));
     if (n.user == base + off) {
         hak_vg_resize((void *)n.user, old_usable, hak_large_usable(&n));
         if (hak_large_usable(&n) > old_usable)   /* ASan: the grown tail may carry stale shadow */

@@ -75,6 +75,7 @@ static void hak_partial_remove(hak_thread *t, hak_slab *head)
 /* --- ownership --- */
 static void hak_ss_set_owner(hak_superslab *ss, hak_thread *t)
 {
+    hak_ref_owner(ss, t);
     atomic_store_explicit(&ss->owner, t, memory_order_release);
 }
 static void hak_owned_add(hak_thread *t, hak_superslab *ss)

@@ -106,6 +106,7 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
         sl->nblocks = (uint16_t)nblocks;
     }
     hak_ss_slab(ss, idx)->span = (uint8_t)span;
+    hak_ref_slab_init(ss, idx, cls, span);
     uint64_t bits = (span == 64 ? ~0ull : ((1ull << span) - 1)) << idx;
     ss->free_slabs &= ~bits;
 }
@@ -114,6 +115,7 @@ static void hak_slab_init(hak_superslab *ss, unsigned idx, unsigned cls, unsigne
 static void hak_slab_release(hak_superslab *ss, hak_slab *head)
 {
     unsigned idx = hak_slab_index(ss, head), span = head->span;
+    hak_ref_slab_release(ss, idx);
     hak_san_poison((void *)(hak_ss_base(ss) + ((uintptr_t)idx << HAKMEM_SLAB_SHIFT)), span * HAK_SLAB_SIZE);
     for (unsigned i = 0; i < span; i++) {
         hak_slab *sl = hak_ss_slab(ss, idx + i);
@@ -152,6 +154,7 @@ static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, un
     for (unsigned i = 0; i < n; i++, p += head->stride) {
         hak_canary_store((void *)p);
         hak_state_store((void *)p, HAK_ST_CACHED);
+        hak_ref_carve(head, (void *)p);
         out[i] = (void *)p;
     }
     hak_slab_set_count(ss, head, cnt + n);
@@ -189,6 +192,7 @@ static inline void *hak_slab_pop(hak_slab *head)
 {
     void *p = head->free;
     if (!p) return NULL;
+    if (!HAKMEM_BUILD_RELEASE && !hak_ref_take(head, p)) return NULL;
     if (hak_unlikely(!hak_node_ok(head, p, HAKMEM_CHECK_LINK_RANGE, HAKMEM_CHECK_LINK_STRIDE,
                                   HAKMEM_CHECK_LINK_STATE ? HAK_ST_FREE : HAK_ST_NONE))) {
         head->free = NULL;
@@ -206,6 +210,7 @@ static inline void *hak_slab_pop(hak_slab *head)
 static inline void hak_slab_push_local(hak_slab *head, void *p)
 {
     hak_state_store(p, HAK_ST_FREE);
+    hak_ref_note(p, HAK_REF_LOCAL);
     hak_link_store(p, head->free);
     head->free = p;
 }
@@ -214,6 +219,7 @@ static inline void hak_slab_push_local(hak_slab *head, void *p)
 static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 {
     hak_state_store(p, HAK_ST_REMOTE);   /* published by the exchange below */
+    hak_ref_note(p, HAK_REF_REMOTE);
     void *old = atomic_load_explicit(&head->remote, memory_order_relaxed);
     for (;;) {
         hak_link_store(p, old);
@@ -228,9 +234,6 @@ static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
     HAK_STAT_INC(remote_frees);
 }
 
-static void hak_debug_validate_list(hak_superslab *ss, hak_slab *head, void **listp, unsigned n,
-                                    hak_corruption_kind kind);
-
 /* Owner: move the remote list onto the local freelist, checking every node (REMOTE)
  * and making it FREE. A node met twice is no longer REMOTE; any other cycle is caught
  * by counting: no list can be longer than the slab's block count. */
@@ -240,7 +243,7 @@ static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
     if (!list) return;
     HAK_STAT_INC(remote_collects);
     uint32_t max = head->nblocks;
-    if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &list, max + 1, HAK_CORRUPT_BAD_REMOTE_LINK);
+    if (!HAKMEM_BUILD_RELEASE) hak_ref_collect(ss, head, &list);
     void *p = list, *last = NULL;
     uint32_t n = 0;
     while (p) {
@@ -265,7 +268,7 @@ static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
 static void hak_slab_check_freelist(hak_superslab *ss, hak_slab *head)
 {
     uint32_t max = head->nblocks;
-    if (!HAKMEM_BUILD_RELEASE) hak_debug_validate_list(ss, head, &head->free, max + 1, HAK_CORRUPT_BAD_FREELIST_LINK);
+    if (!HAKMEM_BUILD_RELEASE) hak_ref_check_list(ss, head, &head->free);
     void *p = head->free, *last = NULL;
     uint32_t n = 0;
     while (p) {

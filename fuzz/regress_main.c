@@ -6,7 +6,10 @@
  *
  * Expected outcome per file: "ok" unless --expect says otherwise, or the text file has
  * "#expect STATUS" / "#expect STATUS BUILD" lines (the latter only apply when the hak_
- * build linked in is BUILD, e.g. a weakened variant that must diverge). */
+ * build linked in is BUILD, e.g. a weakened variant that must diverge).
+ *
+ * --same-reports (in a driver linked with a debug-side hak_ build, debug-norel): each
+ * stream through both builds, which must report the same list of (op, kind). */
 #include "fuzz_entry.h"
 
 #include <dirent.h>
@@ -38,7 +41,7 @@ static void on_alarm(int sig)
     _exit(124);
 }
 static const char *expect_default = "ok";
-static int nfiles, nbad;
+static int nfiles, nbad, same_reports, nreported;
 
 static int status_matches(const char *want, int st)
 {
@@ -82,6 +85,83 @@ static void file_expect(const char *data, size_t len, char *want, size_t cap)
     }
 }
 
+/* The reports of one run as "op:kind op:kind ... (N reports)". */
+static void describe_reports(char *b, size_t cap, const hrun *r)
+{
+    size_t o = 0;
+    b[0] = 0;
+    for (int k = 0; k < r->nreports && k < HR_MAXEV && o < cap; k++)
+        o += (size_t)snprintf(b + o, cap - o, "%d:%s ", r->rep[k].op, hak_corruption_name(r->rep[k].kind));
+    if (o < cap) snprintf(b + o, cap - o, "(%d report%s%s)", r->nreports, r->nreports == 1 ? "" : "s",
+                          r->died ? ", died" : "");
+}
+
+/* What --same-reports leaves out of a stream, and counts:
+ *  - underflows into a slot that may hold a large block (one allocated over 64 KiB, or
+ *    aligned to more than 32 KiB or sized 32 KiB and up): a large block's header holds
+ *    bytes derived from its address, so the write can give a byte the value it already
+ *    has in one heap and not in the other: the builds would see different memory;
+ *  - edges at a SuperSlab's end (blocks held until one ends where the next SuperSlab's
+ *    header begins): an overflow there rewrites that header's list links in-band, and
+ *    both builds then crash walking them, which ends the comparison. */
+static long dropped_underflows, dropped_edges;
+static int same_reports_filter(hop *ops, int n)
+{
+    uint8_t big[256] = { 0 };
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const hop *o = &ops[i];
+        uint64_t size = o->code == HOP_CALLOC ? o->size * o->n : o->size;
+        if (o->code == HOP_ALLOC || o->code == HOP_CALLOC || o->code == HOP_REALLOC || o->code == HOP_ALIGNED)
+            big[o->s] |= size > 65536 || (o->code == HOP_ALIGNED && (o->align > 32768 || size >= 32768));
+        if (o->code == HOP_UNDERFLOW && big[o->s]) { dropped_underflows++; continue; }
+        if (o->code == HOP_EDGE && o->k == HOP_EDGE_SUPERSLAB) { dropped_edges++; continue; }
+        ops[k++] = *o;
+    }
+    return k;
+}
+
+/* --same-reports: the hak_ build and the hakd_ build report the same (op, kind) list on
+ * ops[0..n) (less the ops above). 1 if they do; otherwise 0 after printing both
+ * lists for `what` (and a random stream's ops, to replay it from the log). */
+static int same_reports_check(const char *what, hop *ops, int n)
+{
+    static hrun a, b;
+    hverdict v;
+    n = same_reports_filter(ops, n);
+    oracle_check(ops, n, &a, &b, &v, NULL);
+    nreported += b.nreports > 0;
+    int same = a.nreports == b.nreports && a.died == b.died;
+    for (int k = 0; same && k < a.nreports && k < HR_MAXEV; k++)
+        same = a.rep[k].op == b.rep[k].op && a.rep[k].kind == b.rep[k].kind;
+    if (!same || verbose) {
+        char da[400], db[400];
+        describe_reports(da, sizeof da, &b);
+        describe_reports(db, sizeof db, &a);
+        printf("%s %s: %s: %s | %s: %s\n", same ? "same" : "MISMATCH", what, hakd_build_name(), da, hak_build_name(), db);
+    }
+    if (!same && !cur_file) {
+        char t[160];
+        printf("    %s\n", HOP_TEXT_MAGIC);
+        for (int i = 0; i < n; i++) printf("    %s\n", hop_format(&ops[i], t, sizeof t));
+    }
+    return same;
+}
+
+static void run_file_same(const char *path, const uint8_t *buf, size_t len)
+{
+    static hop ops[HOP_MAX];
+    char err[256];
+    int n = hop_is_text(buf, len) ? hop_parse_text((const char *)buf, len, ops, HOP_MAX, err, sizeof err)
+                                  : hop_decode((hop_dialect)hakmem_fuzz_dialect, buf, len, ops, HOP_MAX);
+    nfiles++;
+    if (n < 0) { printf("ERROR %s: %s\n", path, err); nbad++; return; }
+    cur_file = path;
+    alarm(file_timeout);
+    if (!same_reports_check(path, ops, n)) nbad++;
+    alarm(0);
+}
+
 /* --order-check: the files, and each file's verdict signature per order */
 static int order_check;
 static char **ord_files;
@@ -94,6 +174,7 @@ static void run_file(const char *path)
     static uint8_t buf[1 << 20];
     size_t len = fread(buf, 1, sizeof buf, f);
     fclose(f);
+    if (same_reports) { run_file_same(path, buf, len); return; }
     char want[32];
     if (hop_is_text(buf, len)) file_expect((const char *)buf, len, want, sizeof want);
     else snprintf(want, sizeof want, "%s", expect_default);
@@ -216,6 +297,14 @@ static int bench(long n, int ops, unsigned long seed, int clean)
             if (f) { fwrite(buf, 1, len, f); fclose(f); }
         }
         int m = hop_decode((hop_dialect)hakmem_fuzz_dialect, buf, len, tmp, HOP_MAX);
+        if (same_reports) {   /* the stream is rebuilt by the same --bench/--ops/--seed */
+            char what[96];
+            snprintf(what, sizeof what, "random stream %ld of --bench %ld --ops %d --seed %lu", i, n, ops, seed);
+            nfiles++;
+            if (!same_reports_check(what, tmp, m)) nbad++;
+            total_ops += (unsigned long long)m;
+            continue;
+        }
         int st;
         if (clean) {   /* fault-free streams: drop the fault ops */
             static hrun r, d;
@@ -237,6 +326,12 @@ static int bench(long n, int ops, unsigned long seed, int clean)
         if (st >= 0 && st < 5) st_count[st]++;
     }
     double dt = now_s() - t0;
+    if (same_reports) {
+        printf("%s (%s vs %s): %d random stream(s), %.1f ops/stream, left out: %ld underflows into large blocks, %ld SuperSlab edges; "
+               "%d with reports, %d with other reports\n", hakmem_fuzz_target, hakd_build_name(), hak_build_name(), nfiles,
+               (double)total_ops / (double)n, dropped_underflows, dropped_edges, nreported, nbad);
+        return nbad ? 1 : 0;
+    }
     printf("bench %s (%s%s): %ld streams, %.1f ops/stream, %.2f s, %.0f exec/s "
            "(ok %d, escape %d, divergence %d, false_alarm %d, bug %d)\n",
            hakmem_fuzz_target, hak_build_name(), clean > 1 ? ", fault-free, tiny, one thread" : clean ? ", fault-free" : "", n, (double)total_ops / (double)n, dt, (double)n / dt,
@@ -244,8 +339,8 @@ static int bench(long n, int ops, unsigned long seed, int clean)
     return 0;
 }
 
-#define USAGE "usage: %s [-v] [--expect STATUS] [--order-check] PATH...\n" \
-              "       %s --bench N [--ops K] [--seed S] [--clean|--tiny]\n"
+#define USAGE "usage: %s [-v] [--expect STATUS | --order-check | --same-reports] PATH...\n" \
+              "       %s --bench N [--ops K] [--seed S] [--clean|--tiny|--same-reports]\n"
 static const char HELP[] =
     "\n"
     "Replay op streams (files, or every file of directories) through the %s fuzz\n"
@@ -260,6 +355,11 @@ static const char HELP[] =
     "                       any\n"
     "      --order-check    replay every input forward, backward and shuffled in this\n"
     "                       one process: no verdict may depend on what ran before it\n"
+    "      --same-reports   (a driver linked with debug-norel, build/rgcc/ref/) each\n"
+    "                       input, or each --bench stream, through both builds: they\n"
+    "                       must report the same list of (op, kind); underflows into\n"
+    "                       large blocks (address-derived header bytes) and SuperSlab\n"
+    "                       edges (both builds crash on the header) are left out\n"
     "  -b, --bench N        no inputs: N random streams, the harness's own exec/s\n"
     "      --ops K          ops per random stream (default 100)\n"
     "      --seed S         seed of the random streams (default 1)\n"
@@ -271,7 +371,7 @@ static const char HELP[] =
     "HAKMEM_BENCH_DUMP=FILE (--bench writes each input there first), HAKMEM_FUZZ_STATS\n"
     "(docs/environment.md).\n"
     "Exit status: 0 when every input reached its expected verdict, 1 when one did not\n"
-    "(or an order check differed), 2 on a usage error.\n";
+    "(or an order check or a --same-reports comparison differed), 2 on a usage error.\n";
 
 static const char *prog;
 __attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
@@ -304,12 +404,13 @@ int main(int argc, char **argv)
     unsigned long seed = 1;
     const char *slash = strrchr(argv[0], '/');
     prog = slash ? slash + 1 : argv[0];
-    enum { OPT_ORDER = 256, OPT_OPS, OPT_SEED, OPT_CLEAN, OPT_TINY };
+    enum { OPT_ORDER = 256, OPT_OPS, OPT_SEED, OPT_CLEAN, OPT_TINY, OPT_SAME };
     static const struct option longopts[] = {
         { "verbose", no_argument, NULL, 'v' },      { "expect", required_argument, NULL, 'e' },
         { "order-check", no_argument, NULL, OPT_ORDER }, { "bench", required_argument, NULL, 'b' },
         { "ops", required_argument, NULL, OPT_OPS }, { "seed", required_argument, NULL, OPT_SEED },
         { "clean", no_argument, NULL, OPT_CLEAN },  { "tiny", no_argument, NULL, OPT_TINY },
+        { "same-reports", no_argument, NULL, OPT_SAME },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     opterr = 0;   /* our own one-line messages */
@@ -329,6 +430,7 @@ int main(int argc, char **argv)
         case OPT_SEED: seed = (unsigned long)num_arg("--seed", optarg, 0, LONG_MAX); break;
         case OPT_CLEAN: clean = 1; break;
         case OPT_TINY: clean = 2; break;
+        case OPT_SAME: same_reports = 1; break;
         case 'h':
             printf(USAGE, prog, prog);
             printf(HELP, hakmem_fuzz_target, hak_build_name());
@@ -341,6 +443,7 @@ int main(int argc, char **argv)
     }
     if (nbench && optind < argc) usage_error("--bench takes no input paths");
     if (nbench && order_check) usage_error("--bench and --order-check exclude each other");
+    if (same_reports && (order_check || clean)) usage_error("--same-reports excludes --order-check, --clean and --tiny");
     if (!nbench && optind >= argc) usage_error("no input path (or --bench N)");
     oracle_abort_on_violation = 0;
     oracle_stats_init(hakmem_fuzz_target);
@@ -350,6 +453,11 @@ int main(int argc, char **argv)
     if (nbench > 0) return bench(nbench, ops, seed, clean);
     for (int i = optind; i < argc; i++) run_path(argv[i]);
     if (order_check) return run_order_check();
-    printf("%s (%s): %d input(s), %d unexpected\n", hakmem_fuzz_target, hak_build_name(), nfiles, nbad);
+    if (same_reports)
+        printf("%s (%s vs %s): %d input(s), left out: %ld underflows into large blocks, %ld SuperSlab edges; "
+               "%d with reports, %d with other reports\n", hakmem_fuzz_target, hakd_build_name(), hak_build_name(), nfiles,
+               dropped_underflows, dropped_edges, nreported, nbad);
+    else
+        printf("%s (%s): %d input(s), %d unexpected\n", hakmem_fuzz_target, hak_build_name(), nfiles, nbad);
     return nbad ? 1 : 0;
 }
