@@ -566,16 +566,3 @@ void hop_write_text(FILE *f, const hop *ops, int n)
     fprintf(f, "%s\n", HOP_TEXT_MAGIC);
     for (int i = 0; i < n; i++) fprintf(f, "%s\n", hop_format(&ops[i], b, sizeof b));
 }
-
-static const char *const hop_class_ids[HOP_NCLASSES] = {
-#define HOP_FAULT_CLASS(num, id, name, what) [num] = id,
-#include "fault_classes.def"
-#undef HOP_FAULT_CLASS
-};
-static const char *const hop_class_names[HOP_NCLASSES] = {
-#define HOP_FAULT_CLASS(num, id, name, what) [num] = name,
-#include "fault_classes.def"
-#undef HOP_FAULT_CLASS
-};
-const char *hop_class_id(int cls) { return cls >= 0 && cls < HOP_NCLASSES ? hop_class_ids[cls] : "?"; }
-const char *hop_class_name(int cls) { return cls >= 0 && cls < HOP_NCLASSES ? hop_class_names[cls] : "?"; }

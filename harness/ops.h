@@ -128,9 +128,7 @@ enum {
 };
 enum { HOP_F_NONE = HOP_FC_0, HOP_F1 = HOP_FC_1, HOP_F2 = HOP_FC_2, HOP_F3 = HOP_FC_3, HOP_F4 = HOP_FC_4,
        HOP_F5 = HOP_FC_5, HOP_F6 = HOP_FC_6, HOP_F7 = HOP_FC_7, HOP_F8 = HOP_FC_8 };
-/* "F1" ..., and the short name ("double free"), of a class. */
-const char *hop_class_id(int cls);
-const char *hop_class_name(int cls);
+
 
 typedef struct hop {
     uint8_t  code;   /* hop_code */

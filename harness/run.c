@@ -394,14 +394,13 @@ static uint8_t *uaf_target(hctx *c, const hslot *s, int si)
 }
 
 /* poke: where it lands decides its class (see ops.h). Returns 0 if it does not apply. */
-static int poke_class(const hctx *c, const hop *op, const hslot *s, const uint8_t *dst, size_t len)
+static int poke_class(const hctx *c, const hslot *s, const uint8_t *dst, size_t len)
 {
     if (s->state == SL_FREED) return s->free_thread != s->alloc_thread ? HOP_F7 : HOP_F6;
     if (s->state != SL_LIVE) return 0;
     if (dst >= s->p && dst + len <= s->p + s->usable) return 0;   /* the user's own bytes */
     int cls = dst < s->p ? HOP_F5 : HOP_F4;
     if (c->cur != s->alloc_thread) cls = HOP_F7;
-    (void)op;
     return cls;
 }
 
@@ -413,7 +412,7 @@ static void exec_poke(hctx *c, const hop *op)
     if (!s->p) return;
     uint8_t *anchor = op->k >= HOP_POKE_END_BYTE ? s->p + s->usable + 1 : s->p;
     uint8_t *dst = anchor + (int8_t)op->a;
-    int cls = poke_class(c, op, s, dst, len);
+    int cls = poke_class(c, s, dst, len);
     if (!cls || !writable_at(c, s, dst, len)) return;
     uint8_t src[16];
     switch (op->k % 3) {
