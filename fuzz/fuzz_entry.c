@@ -61,8 +61,8 @@ void oracle_stats_flush(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", fn);
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    fprintf(f, "{\"target\": \"%s\", \"build\": \"%s\", \"inputs\": %lu, \"ops\": %lu, \"faults\": %lu, \"classes\": {",
-            g_stats.target ? g_stats.target : "?", hak_build_name(), g_stats.inputs, g_stats.ops, g_stats.faults);
+    fprintf(f, "{\"target\": \"%s\", \"build\": \"%s\", \"delay_max\": %d, \"inputs\": %lu, \"ops\": %lu, \"faults\": %lu, \"classes\": {",
+            g_stats.target ? g_stats.target : "?", hak_build_name(), HV_DELAY_MAX, g_stats.inputs, g_stats.ops, g_stats.faults);
     for (int k = 0; k < HOP_NCLASSES; k++) {
         const hstats_class *s = &g_stats.cls[k];
         fprintf(f, "%s\"%s%d\": {\"streams\": %lu, \"debug\": %lu, \"release\": %lu, \"both\": %lu, \"divergences\": %lu, "

@@ -11,11 +11,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import fault_classes  # noqa: E402  (the one table: harness/fault_classes.def)
 
 CLASS_NAMES = {fault_classes.stats_key(c[0]): fault_classes.label(c[0]) for c in fault_classes.CLASSES}
-DELAY_MAX = 16   # HV_DELAY_MAX in harness/oracle.h
 
 
 def load_stats(d):
-    tot = {'inputs': 0, 'ops': 0, 'faults': 0, 'classes': {}}
+    tot = {'inputs': 0, 'ops': 0, 'faults': 0, 'classes': {}, 'delay_max': None}
     for fn in glob.glob(os.path.join(d, '*.json')):
         try:
             j = json.load(open(fn))
@@ -23,6 +22,7 @@ def load_stats(d):
             continue
         for k in ('inputs', 'ops', 'faults'):
             tot[k] += j.get(k, 0)
+        tot['delay_max'] = j.get('delay_max', tot['delay_max'])   # HV_DELAY_MAX, as the targets report it
         for c, v in j.get('classes', {}).items():
             t = tot['classes'].setdefault(c, {'delay': [0] * 65})
             for k, x in v.items():
@@ -97,7 +97,7 @@ def main():
     tot = {k: 0 for k in ('streams', 'debug', 'release', 'both', 'divergences', 'escapes', 'false_alarms', 'bugs',
                           'release_only', 'debug_at_drain', 'skipped_faults')}
     print('\nreports by fault class (a stream counts under the fault its first detection is about; "covered": '
-          'a release report about the same fault, in the stream, at most %d ops after debug\'s and before any harm):\n' % DELAY_MAX)
+          'a release report about the same fault, in the stream, at most %s ops after debug\'s and before any harm):\n' % st['delay_max'])
     print('| class | streams | debug reported | release reported | covered | release only | debug at drain | '
           'divergences | escapes | faults skipped (no-op) | median delay (ops) |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
