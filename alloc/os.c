@@ -225,16 +225,18 @@ static void hak_ss_release_os(hak_superslab *ss)
 /* Page-fault telemetry (counter builds): a getrusage per carve, so only when asked
  * for with HAKMEM_STATS=1 (read once). */
 #if HAKMEM_DEBUG_COUNTERS
-static int hak_telemetry = -1;
+static _Atomic int hak_telemetry = -1;   /* first carves of several threads may race to set it */
 #endif
 static size_t hak_os_minflt(void)
 {
 #if HAKMEM_DEBUG_COUNTERS
-    if (hak_telemetry < 0) {
+    int on = atomic_load_explicit(&hak_telemetry, memory_order_relaxed);
+    if (on < 0) {
         const char *e = getenv("HAKMEM_STATS");
-        hak_telemetry = e && *e == '1';
+        on = e && *e == '1';
+        atomic_store_explicit(&hak_telemetry, on, memory_order_relaxed);
     }
-    if (!hak_telemetry) return 0;
+    if (!on) return 0;
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     return (size_t)ru.ru_minflt;
