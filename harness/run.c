@@ -673,17 +673,7 @@ static void exec_fault(hctx *c, const hop *op)
 
 /* ---- layout builders ----------------------------------------------------------------- */
 
-static int held_room(hctx *c)
-{
-    if (!c->held) {
-        void *m = mmap(NULL, HOP_HOLD_MAX * sizeof *c->held, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        void *h = mmap(NULL, 2 * HOP_HOLD_MAX * sizeof *c->hset, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED || h == MAP_FAILED) return 0;
-        c->held = m;
-        c->hset = h;
-    }
-    return c->nheld < HOP_HOLD_MAX;
-}
+static int held_room(hctx *c) { return held_ready(c) && c->nheld < HOP_HOLD_MAX; }
 
 /* Allocate one block into the held set; 0 when the allocator or the set is out of room. */
 static void *hold_one(hctx *c, size_t size, size_t *usable)
@@ -798,13 +788,8 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     _Alignas(16) uint8_t stack_area[4096];
     static hctx ctx;   /* not the heap under test; replays never nest */
     hctx *c = &ctx;
-    hheld *held = c->held;   /* the held-block arrays are mapped once */
-    hhset *hset = c->hset;
-    uint32_t hgen = c->hgen;
-    memset(c, 0, sizeof *c);
-    c->held = held;
-    c->hset = hset;
-    c->hgen = hgen + 1;      /* every entry of earlier streams is stale */
+    memset(c, 0, offsetof(hctx, held));   /* the held-block arrays (from `held` on) are mapped once */
+    held_new_stream(c);
     memset((void *)out, 0, offsetof(hrun, fclass));
     memset(out->fclass, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));
     memset(out->noop, 0, (size_t)(n < HOP_MAX ? n : HOP_MAX));

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Fake blocks outside every heap: a global area and a C-library block, each with room
  * for a forged header before the block (a 64-byte large header fits). */
@@ -144,50 +145,118 @@ long pat_check(const hslot *s, int slotno, const uint8_t *at, size_t limit)
 
 /* ---- held blocks -------------------------------------------------------------------- */
 
-#define HSET_SLOTS (2u * HOP_HOLD_MAX)   /* mapped; a stream uses the first hset_cap(c) */
-#define HSET_MIN   4096u                  /* 64 KiB: stays in cache (the whole table was 2 MiB of
-                                           * random accesses: held_add at 32% of a fault stream) */
-static unsigned hset_cap(const hctx *c) { return c->hcap ? c->hcap : HSET_MIN; }
-static unsigned hset_hash(uintptr_t a, unsigned cap) { return (unsigned)((a >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (cap - 1); }
+#define HDIR_SLOTS (2u * HOP_HOLD_MAX)   /* at most half full: every held block may start a chunk */
+
+static void *map_zero(size_t len)
+{
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+int held_ready(hctx *c)
+{
+    if (c->held) return 1;
+    hheld *h = map_zero(HOP_HOLD_MAX * sizeof *c->held);
+    hhdir *d = map_zero(HDIR_SLOTS * sizeof *c->hdir);
+    hhmap *m = map_zero(HOP_HOLD_MAX * sizeof *c->hmap);
+    uintptr_t *o = map_zero(HOP_HOLD_MAX * sizeof *c->hodd);
+    if (!h || !d || !m || !o) {
+        if (h) munmap(h, HOP_HOLD_MAX * sizeof *c->held);
+        if (d) munmap(d, HDIR_SLOTS * sizeof *c->hdir);
+        if (m) munmap(m, HOP_HOLD_MAX * sizeof *c->hmap);
+        if (o) munmap(o, HOP_HOLD_MAX * sizeof *c->hodd);
+        return 0;
+    }
+    c->held = h;
+    c->hdir = d;
+    c->hmap = m;
+    c->hodd = o;
+    return 1;
+}
+
+void held_new_stream(hctx *c)
+{
+    c->nheld = 0;
+    c->hgen++;   /* every directory entry of earlier streams is stale */
+    c->nmap = c->nodd = 0;
+    c->hlast_map = NULL;
+}
+
+static unsigned hdir_hash(uintptr_t chunk) { return (unsigned)((chunk * 0x9E3779B97F4A7C15ull) >> 40) & (HDIR_SLOTS - 1); }
+
+/* The directory slot of chunk `chunk` in this stream, or the free slot where it would
+ * go (gen != hgen), or NULL if the directory is full. */
+static hhdir *hdir_slot(const hctx *c, uintptr_t chunk)
+{
+    if (!c->hdir) return NULL;
+    for (unsigned i = hdir_hash(chunk), n = 0; n < HDIR_SLOTS; n++, i = (i + 1) & (HDIR_SLOTS - 1)) {
+        hhdir *e = &c->hdir[i];
+        if (e->gen != c->hgen || e->chunk == chunk) return e;
+    }
+    return NULL;
+}
+
+/* The bitmap of chunk `chunk` in this stream, or NULL. */
+static const hhmap *held_map(const hctx *c, uintptr_t chunk)
+{
+    if (c->hlast_map && c->hlast == chunk) return c->hlast_map;
+    const hhdir *e = hdir_slot(c, chunk);
+    return e && e->gen == c->hgen ? &c->hmap[e->map] : NULL;
+}
+
+/* The same, made (empty) if it is not there yet; the last one is remembered. */
+static hhmap *held_map_make(hctx *c, uintptr_t chunk)
+{
+    if (c->hlast_map && c->hlast == chunk) return c->hlast_map;
+    hhdir *e = hdir_slot(c, chunk);
+    if (!e) return NULL;
+    if (e->gen != c->hgen) {
+        if (c->nmap >= HOP_HOLD_MAX) return NULL;
+        memset(&c->hmap[c->nmap], 0, sizeof c->hmap[0]);
+        *e = (hhdir){ chunk, c->hgen, c->nmap++ };
+    }
+    c->hlast = chunk;
+    return c->hlast_map = &c->hmap[e->map];
+}
+
+static int odd_find(const hctx *c, uintptr_t a)
+{
+    for (unsigned k = 0; k < c->nodd; k++) if (c->hodd[k] == a) return (int)k;
+    return -1;
+}
 
 int held_has(const hctx *c, uintptr_t a)
 {
-    if (!c->hset) return 0;
-    unsigned cap = hset_cap(c);
-    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
-        if (c->hset[i].gen != c->hgen) return 0;
-        if (c->hset[i].a == a) return 1;
-    }
-    return 0;
-}
-
-static int hset_put(hctx *c, uintptr_t a)
-{
-    unsigned cap = hset_cap(c);
-    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
-        if (c->hset[i].gen != c->hgen) { c->hset[i] = (hhset){ a, c->hgen }; return 0; }
-        if (c->hset[i].a == a) return 1;
-    }
-    return 0;
+    if (a & 15) return c->nodd && odd_find(c, a) >= 0;
+    const hhmap *m = held_map(c, a >> HCHUNK_SHIFT);
+    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
+    return m && (m->w[g / 64] >> (g % 64) & 1);
 }
 
 int held_add(hctx *c, uintptr_t a)
 {
-    /* at most half full: beyond that, twice the slots, a new generation, and every held
-     * block (c->held[0, nheld): the set's members) entered again */
-    if (2 * (c->nheld + 1) > hset_cap(c) && hset_cap(c) < HSET_SLOTS) {
-        c->hcap = 2 * hset_cap(c);
-        c->hgen++;
-        for (unsigned k = 0; k < c->nheld; k++) hset_put(c, c->held[k].a);
+    if (a & 15) {
+        if (odd_find(c, a) >= 0) return 1;
+        if (c->nodd < HOP_HOLD_MAX) c->hodd[c->nodd++] = a;
+        return 0;
     }
-    return hset_put(c, a);
+    hhmap *m = held_map_make(c, a >> HCHUNK_SHIFT);
+    if (!m) return 0;   /* (cannot happen: one chunk per held block at most) */
+    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
+    uint64_t bit = 1ull << (g % 64);
+    if (m->w[g / 64] & bit) return 1;
+    m->w[g / 64] |= bit;
+    return 0;
 }
 
 void held_forget(hctx *c, uintptr_t a)
 {
-    unsigned cap = hset_cap(c);
-    for (unsigned i = hset_hash(a, cap), n = 0; n < cap; n++, i = (i + 1) & (cap - 1)) {
-        if (c->hset[i].gen != c->hgen) return;
-        if (c->hset[i].a == a) { c->hset[i].a = 1; return; }   /* a tombstone: probes go on past it */
+    if (a & 15) {
+        int k = odd_find(c, a);
+        if (k >= 0) c->hodd[k] = c->hodd[--c->nodd];
+        return;
     }
+    hhmap *m = held_map_make(c, a >> HCHUNK_SHIFT);   /* (a held block's chunk is there) */
+    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
+    if (m) m->w[g / 64] &= ~(1ull << (g % 64));
 }

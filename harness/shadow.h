@@ -35,11 +35,18 @@ typedef struct hslot {
     uint8_t  hdr[16];    /* (what an attacker with the block can read, and later write back) */
 } hslot;
 
-/* Blocks a hold/edge op keeps live, outside the slots, in op order; and a hash set of
- * their start addresses (entries of older streams are stale by generation), so a held
- * block handed out again is seen without sorting. */
+/* Blocks a hold/edge op keeps live, outside the slots, in op order; and the set of
+ * their start addresses, so a held block handed out again is seen without sorting: one
+ * bit per 16-byte granule in a bitmap per 64 KiB of addresses (blocks an allocator hands
+ * out one after another land in one bitmap: a hash set of the addresses, its entries
+ * scattered over megabytes, was 9% of a fault stream's time), found through a directory
+ * whose entries of older streams are stale by generation; a start that is not 16-aligned
+ * (only a broken allocator hands one out) in a plain array. */
 typedef struct hheld { uintptr_t a, b; } hheld;
-typedef struct hhset { uintptr_t a; uint32_t gen; } hhset;
+typedef struct hhdir { uintptr_t chunk; uint32_t gen, map; } hhdir;   /* chunk: address >> HCHUNK_SHIFT */
+#define HCHUNK_SHIFT 16
+#define HCHUNK_WORDS ((1u << (HCHUNK_SHIFT - 4)) / 64)
+typedef struct hhmap { uint64_t w[HCHUNK_WORDS]; } hhmap;
 
 typedef struct hiv { uintptr_t a, b; int slot; } hiv;   /* live [a, b) */
 
@@ -60,11 +67,16 @@ typedef struct hctx {
     uint8_t *stack_fake;
     char note[160];       /* what the current op did, for the trace */
     int phase;            /* HP_* */
-    hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use */
+    /* from here on the fields outlive a stream (held_new_stream empties the set) */
+    hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use (held_ready) */
     unsigned nheld;
-    hhset *hset;          /* 2 * HOP_HOLD_MAX entries, mapped at first use */
-    uint32_t hgen;        /* this stream's generation in hset */
-    uint32_t hcap;        /* slots of hset in use (0: the minimum; grows with the held blocks) */
+    hhdir *hdir;          /* 2 * HOP_HOLD_MAX directory slots (every held block may have a chunk of its own) */
+    hhmap *hmap;          /* HOP_HOLD_MAX bitmaps; this stream uses the first nmap */
+    uintptr_t *hodd;      /* HOP_HOLD_MAX held starts that are not 16-aligned; this stream's: the first nodd */
+    uint32_t hgen;        /* this stream's generation in hdir */
+    uint32_t nmap, nodd;
+    uintptr_t hlast;      /* the chunk last looked up (this stream) and its bitmap */
+    hhmap *hlast_map;
 } hctx;
 
 
@@ -79,7 +91,9 @@ int  iv_overlap(const hctx *c, uintptr_t a, uintptr_t b);   /* a live slot overl
 void iv_insert(hctx *c, uintptr_t a, uintptr_t b, int slot);
 void iv_remove(hctx *c, uintptr_t a);
 void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, b) */
-int  held_has(const hctx *c, uintptr_t a);                  /* a held block starts at a */
+int  held_ready(hctx *c);                                   /* map the held arrays (once); 0 if out of memory */
+void held_new_stream(hctx *c);                              /* the set is empty again */
+int  held_has(const hctx *c, uintptr_t a);                       /* a held block starts at a */
 int  held_add(hctx *c, uintptr_t a);                        /* 1 if one already did */
 void held_forget(hctx *c, uintptr_t a);
 
