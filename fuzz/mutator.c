@@ -22,6 +22,15 @@
  *     allocation repeated into more slots), and an attack template: a layout, a
  *     fault aimed at one of its freed or live blocks, a flush, and allocations that
  *     pop the lists again, optionally from another thread;
+ *   - probes, one per distinction a release check makes (see "probes" below): the
+ *     stream (mostly without its own faults) plus a clean layout, one fault that differs
+ *     from a good pointer in one property only, and the ops that make the allocator
+ *     act on it: a freed block's link forged to a freed block at a chosen distance
+ *     (itself, +1..15 bytes, +8, a granule or a stride or a few away, a block of
+ *     another size class in another slab), on the local or the remote path, then
+ *     pops; a bad free of a live block moved by a little, its data imitating the
+ *     canary, then allocations that would hand out what it cached; realloc of a bad
+ *     pointer with a size it must refuse anyway, or usable size of one;
  *   - a byte-level mutation by libFuzzer (LLVMFuzzerMutate) half of the time, so the
  *     dictionary and comparison feedback still reach the fields.
  * Streams longer than 48 ops lose a run of ops first, more often the longer they are
@@ -30,6 +39,7 @@
  * of one inserted into the other, with its slots renamed (shifted) half of the time.
  * Every output has at most HOP_MAX ops and fits the size limit (whole ops only). */
 #include "ops.h"
+#include "../alloc/header.h"   /* HAK_CANARY: the byte user data may imitate in a probe */
 
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +222,211 @@ static int layout_attack(hmut *m, hop *ops, int n, int at)
     return k;
 }
 
+/* ---- probes: the distinctions the release checks make ------------------------------
+ * Each release check separates a bad pointer from a good one by one property (docs/
+ * checks.md): free by the block's state, its 16-byte alignment and block start, its
+ * canary byte; a pop by the node's range (inside the carved slab), its stride (a block
+ * start) and its state (FREE); a remote collect by the same on REMOTE nodes; realloc by
+ * validating the pointer before any size error. A probe builds, in one edit, a short
+ * clean layout and one fault that differs from a good pointer in exactly one such
+ * property, then the ops that make the allocator act on it (the pops, the frees), so a
+ * check that is missing shows as a divergence or an escape within a few ops. The base
+ * stream loses its own faults most of the time: only the first detection of a stream is
+ * judged against the other build, so an earlier fault would hide the probe's. */
+
+/* Drop every fault op (ordinary ops and layouts stay). */
+static int strip_faults(hop *ops, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) if (!hop_base_class(&ops[i])) ops[k++] = ops[i];
+    return k;
+}
+
+/* A slab size for a probe: one the stream uses, a class or tier boundary (the edge
+ * sizes up to 1024, where a stride is smallest or just changes), or a decoder draw. */
+static uint64_t probe_size(hmut *m, const hop *ops, int n)
+{
+    if (rnd(m, 3) == 0) {
+        for (int tries = 0; tries < 64; tries++) {
+            uint64_t z = hop_edge_sizes[rnd(m, hop_nedge)];
+            if (z <= 1024) return z;
+        }
+    }
+    return some_size(m, ops, n);
+}
+
+/* Sizes the allocator must refuse whatever the pointer (beyond PTRDIFF_MAX; the huge
+ * edge sizes): realloc's size error, which must not come before the pointer's check. */
+static uint64_t refused_size(hmut *m)
+{
+    uint64_t c[16];
+    unsigned k = 0;
+    for (unsigned i = 0; i < hop_nedge && k < 16; i++) if (hop_edge_sizes[i] >= (1ull << 40)) c[k++] = hop_edge_sizes[i];
+    return k ? c[rnd(m, k)] : ~0ull;
+}
+
+/* A fill for a probe's block: user data that looks like the allocator's (kind 1: tag
+ * and canary bytes; kind 3: zeros, so a word read as a link is NULL), else any. */
+static uint8_t probe_fill(hmut *m)
+{
+    switch (rnd(m, 4)) {
+    case 0: return (uint8_t)(0x20 | rnd(m, 32));
+    case 1: return (uint8_t)(0x60 | rnd(m, 32));
+    default: return (uint8_t)rnd(m, 256);
+    }
+}
+
+/* Up to cnt slots with nothing live (empty first, then freed) in st, marked live. */
+static int take_slots(hmut *m, uint8_t st[HOP_NSLOTS], int cnt, int *out)
+{
+    int k = 0;
+    unsigned start = rnd(m, HOP_NSLOTS);
+    for (int pass = 0; pass < 2 && k < cnt; pass++)
+        for (unsigned j = 0; j < HOP_NSLOTS && k < cnt; j++) {
+            unsigned s = (start + j) % HOP_NSLOTS;
+            if (st[s] != (pass ? MS_FREED : MS_EMPTY)) continue;
+            st[s] = MS_LIVE;
+            out[k++] = (int)s;
+        }
+    return k;
+}
+
+#define PUSH(...) do { hop push_ = { __VA_ARGS__ }; if (k < HOP_MAX) t[k++] = push_; } while (0)
+
+/* A forged freelist link at a chosen distance: blocks of size A (and maybe of a second
+ * size B, another class: another slab), all freed and flushed onto their slabs' lists,
+ * then one A block's link pointed at a freed block (itself, another A block, a B block)
+ * plus an offset: 0, inside the first 16 bytes (not a block start, same state byte),
+ * 16 bytes on, a stride or a few away; then A allocations that pop through the list,
+ * sometimes on another thread's list instead (the remote path). */
+static int probe_link(hmut *m, hop *t, int k)
+{
+    uint8_t st[HOP_NSLOTS];
+    int order[HOP_NSLOTS], va[16], vb[4], pops[HOP_NSLOTS];
+    slot_states(t, k, st, order);
+    uint64_t za = probe_size(m, t, k), zb = probe_size(m, t, k);
+    for (int tries = 0; tries < 8 && zb == za; tries++) zb = probe_size(m, t, k);
+    if (za > zb && rnd(m, 4)) { uint64_t x = za; za = zb; zb = x; }   /* the victim on the finer grid */
+    int na = take_slots(m, st, 2 + (int)rnd(m, 11), va);
+    int nb = rnd(m, 3) ? take_slots(m, st, 1 + (int)rnd(m, 4), vb) : 0;
+    if (na < 2) return k;
+    /* remote: the A blocks belong to thread th and are freed by thread 0 (onto their
+     * slab's remote list); th pops them, collecting the list first */
+    int remote = rnd(m, 4) == 0;
+    unsigned th = 1 + rnd(m, HOP_NTHREADS - 1);
+    uint8_t fa = probe_fill(m), fb = probe_fill(m);
+    for (int i = 0; i < nb; i++) PUSH(.code = HOP_ALLOC, .s = (uint8_t)vb[i], .size = zb, .fill = fb);
+    if (remote) PUSH(.code = HOP_THREAD, .a = (uint8_t)th);
+    for (int i = 0; i < na; i++) PUSH(.code = HOP_ALLOC, .s = (uint8_t)va[i], .size = za, .fill = rnd(m, 4) ? fa : probe_fill(m));
+    if (remote) PUSH(.code = HOP_THREAD, .a = 0);
+    /* freed in some order: the list order decides which node the forged one meets */
+    for (int i = na - 1; i > 0; i--) { int j = (int)rnd(m, (unsigned)i + 1), x = va[i]; va[i] = va[j]; va[j] = x; }
+    for (int i = 0; i < nb; i++) PUSH(.code = HOP_FREE, .s = (uint8_t)vb[i]);
+    for (int i = 0; i < na; i++) PUSH(.code = HOP_FREE, .s = (uint8_t)va[i]);
+    PUSH(.code = HOP_FLUSH);
+    hop f = { .code = HOP_UAF_LINK, .s = (uint8_t)va[rnd(m, (unsigned)na)], .k = HOP_LINK_SLOT };
+    unsigned pick = rnd(m, 8);
+    if (pick == 0) {
+        f.k = HOP_LINK_SELF;   /* a cycle */
+    } else if (pick == 1) {
+        f.k = HOP_LINK_STRIDE;
+        f.t = (uint8_t)va[rnd(m, (unsigned)na)];
+        f.a = (uint8_t)(int8_t)((int)rnd(m, 9) - 4);
+    } else {
+        int other = nb && rnd(m, 4);
+        f.t = (uint8_t)(other ? vb[rnd(m, (unsigned)nb)] : va[rnd(m, (unsigned)na)]);
+        switch (rnd(m, other ? 8 : 5)) {
+        case 0: f.a = 0; break;
+        case 1: case 2: f.a = (uint8_t)(1 + rnd(m, 15)); break;   /* inside the first granule */
+        case 3: f.a = 8; break;
+        case 4: f.a = (uint8_t)(int8_t)(16 * ((int)rnd(m, 9) - 4)); break;
+        default: f.a = 0; break;   /* another slab's block start */
+        }
+    }
+    if (k < HOP_MAX) t[k++] = f;
+    if (remote) PUSH(.code = HOP_THREAD, .a = (uint8_t)th);
+    /* pops: more A allocations than the list holds, into slots other than the victims */
+    int np = take_slots(m, st, na + 2 + (int)rnd(m, 14), pops);
+    for (int i = 0; i < np; i++) PUSH(.code = HOP_ALLOC, .s = (uint8_t)pops[i], .size = za, .fill = (uint8_t)rnd(m, 256));
+    if (remote) PUSH(.code = HOP_THREAD, .a = 0);
+    return k;
+}
+
+/* A bad free (or realloc, usable size) of a live block's pointer moved by a little:
+ * into its first 16 bytes, a granule or more in, before it, past the carved blocks;
+ * the block's contents chosen among the fills that look like metadata (so the byte
+ * before the bad pointer may read as a canary), then allocations of the same size
+ * that would hand out whatever the bad free cached; sometimes from another thread. */
+static int probe_bad_free(hmut *m, hop *t, int k)
+{
+    uint8_t st[HOP_NSLOTS];
+    int order[HOP_NSLOTS], v[4], pops[16];
+    slot_states(t, k, st, order);
+    uint64_t z = rnd(m, 4) ? probe_size(m, t, k) : some_size(m, t, k);
+    int nv = take_slots(m, st, 1 + (int)rnd(m, 3), v);
+    if (!nv) return k;
+    /* Half of the time the data imitates the canary: fill kind 1 writes the tag bytes
+     * 0xA0|seed, 0x60|seed, 0xC0|seed, 0xE5 (harness/shadow.c), so the seed that makes
+     * 0xA5 puts canary-valued bytes at offsets 0, 4 and 7 of the block. */
+    uint8_t canary_fill = (uint8_t)(0x20 | (rnd(m, 2) << 4) | (HAK_CANARY & 15));
+    for (int i = 0; i < nv; i++)
+        PUSH(.code = HOP_ALLOC, .s = (uint8_t)v[i], .size = z, .fill = rnd(m, 2) ? canary_fill : probe_fill(m));
+    static const uint8_t kinds[] = { HOP_BAD_MISALIGNED, HOP_BAD_MISALIGNED, HOP_BAD_INTERIOR, HOP_BAD_HEADER,
+                                     HOP_BAD_UNCARVED, HOP_BAD_FREED };
+    hop f = { .code = HOP_FREE_BAD, .s = (uint8_t)v[rnd(m, (unsigned)nv)], .k = kinds[rnd(m, sizeof kinds)],
+              .a = (uint8_t)rnd(m, 256) };
+    if (f.k == HOP_BAD_FREED) PUSH(.code = HOP_FREE, .s = f.s);
+    unsigned th = rnd(m, 3) == 0 ? 1 + rnd(m, HOP_NTHREADS - 1) : 0;
+    if (th) PUSH(.code = HOP_THREAD, .a = (uint8_t)th);
+    if (k < HOP_MAX) t[k++] = f;
+    if (th && rnd(m, 2)) PUSH(.code = HOP_FLUSH);
+    if (th) PUSH(.code = HOP_THREAD, .a = 0);
+    int np = take_slots(m, st, 1 + (int)rnd(m, 10), pops);
+    for (int i = 0; i < np; i++) PUSH(.code = HOP_ALLOC, .s = (uint8_t)pops[i], .size = z, .fill = (uint8_t)rnd(m, 256));
+    return k;
+}
+
+/* realloc of a bad pointer (freed, moved, wild, ...) with a size it must refuse anyway,
+ * or malloc_usable_size of one: the pointer must be judged first. */
+static int probe_bad_arg(hmut *m, hop *t, int k)
+{
+    uint8_t st[HOP_NSLOTS];
+    int order[HOP_NSLOTS], v;
+    slot_states(t, k, st, order);
+    if (!take_slots(m, st, 1, &v)) return k;
+    PUSH(.code = HOP_ALLOC, .s = (uint8_t)v, .size = rnd(m, 2) ? probe_size(m, t, k) : some_size(m, t, k),
+         .fill = (uint8_t)rnd(m, 256));
+    hop f = { .code = rnd(m, 4) ? HOP_REALLOC_BAD : HOP_USABLE_BAD, .s = (uint8_t)v, .k = (uint8_t)rnd(m, HOP_BAD_N),
+              .a = (uint8_t)rnd(m, 256) };
+    if (rnd(m, 2)) f.k = HOP_BAD_FREED;
+    if (f.k == HOP_BAD_FREED) PUSH(.code = HOP_FREE, .s = (uint8_t)v);
+    if (f.code == HOP_REALLOC_BAD) f.size = rnd(m, 4) ? refused_size(m) : probe_size(m, t, k);
+    if (k < HOP_MAX) t[k++] = f;
+    return k;
+}
+#undef PUSH
+
+/* One probe: the stream (without its faults, most of the time) cut at a point (its end,
+ * half of the time), the probe, then the rest of the stream. */
+static int layout_probe(hmut *m, hop *ops, int n)
+{
+    static hop t[HOP_MAX];
+    if (rnd(m, 4)) n = strip_faults(ops, n);
+    if (n > 64) n = delete_ops(ops, n, 64, n - 64);   /* room for the probe, and a short replay */
+    int at = rnd(m, 2) ? n : (int)rnd(m, (unsigned)n + 1), k;
+    memcpy(t, ops, (size_t)at * sizeof *ops);
+    switch (rnd(m, 8)) {
+    case 0: case 1: case 2: case 3: case 4: k = probe_link(m, t, at); break;
+    case 5: case 6: k = probe_bad_free(m, t, at); break;
+    default: k = probe_bad_arg(m, t, at); break;
+    }
+    int tail = n - at;
+    if (k + tail > HOP_MAX) tail = HOP_MAX - k;
+    if (tail > 0) { memcpy(&t[k], &ops[at], (size_t)tail * sizeof *ops); k += tail; }
+    memcpy(ops, t, (size_t)k * sizeof *ops);
+    return k;
+}
+
 /* Re-draw one field byte of op i (any layout): encode it alone, change a byte after
  * the opcode, decode. */
 static void redraw_field(hmut *m, hop *ops, int i)
@@ -235,7 +450,10 @@ static void redraw_field(hmut *m, hop *ops, int i)
 static int mutate_ops(hmut *m, hop *ops, int n)
 {
     int at = n ? (int)rnd(m, (unsigned)n + 1) : 0;
-    switch (rnd(m, 16)) {
+    switch (rnd(m, 20)) {
+    case 16: case 17: case 18: case 19:   /* a probe of one check's distinction */
+        n = layout_probe(m, ops, n);
+        break;
     case 0: case 1: {   /* insert a random op (a fault half of the time), retargeted */
         hop op = random_op(m, rnd(m, 2) ? 1 : -1);
         n = insert_ops(ops, n, at, &op, 1);
