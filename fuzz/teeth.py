@@ -8,8 +8,9 @@ the fault-free seeds only (corpus/<target>/seed-clean-*: no fault op, no copy of
 reproducer) in a fresh work corpus until the oracle aborts, or SECONDS pass. Prints a
 status line every few seconds and a Markdown table: per build, how many seeds flagged
 it, the median, min and max time to the first finding, and how (divergence, escape,
-false alarm, bug, or "crash" when only a signal flagged it). Exit 1 if a build was not
-flagged by every seed, or its median time exceeds --goal (a check the harness cannot
+false alarm, bug, or "crash" when only a signal flagged it; only a divergence, an
+escape or a crash counts as catching a weakened build). Exit 1 if a build was not
+caught by every seed, or its median time exceeds --goal (a check the harness cannot
 see, or sees too slowly to trust a short campaign), 0 otherwise.
 
 With --keep-going, violations do not stop a run (HAKMEM_FUZZ_KEEP_GOING=1): every one
@@ -32,6 +33,9 @@ def classify(log):
     if m:
         return 'crash', m.group(0)[:120]
     return 'crash', 'died (see the log)'
+
+
+CAUGHT = ('divergence', 'escape', 'crash')
 
 
 def finding_key(msg):
@@ -132,18 +136,25 @@ def main():
     print('|---|---:|---:|---:|---:|---|---|')
     for v in a.variants:
         rs = [results[(v, s)] for s in range(1, a.seeds + 1)]
-        hits = [r for r in rs if r[1]]
+        # caught: a divergence, an escape, or a crash (a weakened build may die walking a
+        # forged link); a false alarm or a bug is a finding against the harness or the
+        # allocator as a whole, not evidence that this check is missing
+        hits = [r for r in rs if r[1] and r[1][0] in CAUGHT]
+        others = sorted({r[1][0] for r in rs if r[1] and r[1][0] not in CAUGHT})
         times = [r[0] for r in hits]
         hows = sorted({r[1][0] for r in hits})
         # a seed that did not catch the build counts as never (the median of the five)
-        med = statistics.median([r[0] if r[1] else float('inf') for r in rs])
+        med = statistics.median([r[0] if r in hits else float('inf') for r in rs])
         medtxt = f'{med:.1f}' if med != float('inf') else f'>{a.seconds:.0f}'
         if len(hits) < len(rs) or med > a.goal:
             medtxt = f'**{medtxt}**'
             fail.append(v)
-        ex = hits[0][1][1] if hits else 'survived'
+        ex = hits[0][1][1] if hits else next((r[1][1] for r in rs if r[1]), 'survived')
         lo, hi = (f'{min(times):.1f}', f'{max(times):.1f}') if times else ('-', '-')
-        print(f'| {v} | {len(hits)} | {medtxt} | {lo} | {hi} | {", ".join(hows) or "**not caught**"} | {ex} |')
+        how = ", ".join(hows) or "**not caught**"
+        if others:
+            how += f' (also {", ".join(others)}: not counted)'
+        print(f'| {v} | {len(hits)} | {medtxt} | {lo} | {hi} | {how} | {ex} |')
     print(f'\n(bound: every seed catches the build, median <= {a.goal:g} s; {a.seconds:g} s cap per run; fault-free seeds '
           f'only; {a.jobs} job(s); logs and crash files in {a.out}/<build>/seed<k>/)')
     if fail:
