@@ -121,7 +121,7 @@ int main(void)
               "granule, cycle, canary-looking misaligned free, refused realloc size)", d, probes, PR_ALL);
         printf("test-mutator: dialect %s: %d/%d changed, up to %d blocks live, faults on freed blocks and workers, "
                "probes %#x of %#x\n",
-               hop_dialect_name((hop_dialect)d), changed, rounds, max_live);
+               hop_dialect_name((hop_dialect)d), changed, rounds, max_live, probes, (unsigned)PR_ALL);
     }
     /* a text input comes out binary */
     const char *txt = HOP_TEXT_MAGIC "\nalloc 0 32\nalloc 1 32\nfree 0\nuaf_link 0 null\nalloc 2 32\n";
