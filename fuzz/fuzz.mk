@@ -117,7 +117,7 @@ fuzz-help:
 	@echo "make fuzz-regress          replay corpus/ and corpus/regressions/ (gcc and ASan drivers)"
 	@echo "make fuzz-merge            merge $(BUILD)/fuzz-work/<target> into corpus/<target>"
 	@echo "make fuzz-min CRASH=FILE   minimise a crash, print it as text"
-	@echo "make coverage              llvm-cov HTML + summary in $(BUILD)/coverage"
+	@echo "make coverage              alloc/ line and branch coverage by the tests: $(BUILD)/coverage/report.md"
 	@echo "make valgrind-replay       the corpus under Valgrind"
 	@echo "make fuzz-bench            exec/s of the harness (gcc -O2, the fast and the ASan flavor)"
 	@echo "make verify-teeth          each weakened release build must be caught (TEETH_TIME=$(TEETH_TIME))"
@@ -236,20 +236,20 @@ fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-
 	@printf 'gcc -O2:         '; $(BUILD)/rgcc/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
 	@printf 'clang -O2:       '; $(BUILD)/fast/regress-fuzz_freelist --bench 10000 --ops 100 --tiny
 
-coverage: deps-fuzz deps-cov $(foreach t,$(FUZZ_TARGETS),$(BUILD)/cov/$(t))
-	@rm -rf $(BUILD)/coverage && mkdir -p $(BUILD)/coverage/prof
-	@for t in $(FUZZ_TARGETS); do \
-	    echo "== $$t over its corpus"; \
-	    LLVM_PROFILE_FILE=$(BUILD)/coverage/prof/$$t-%p.profraw $(BUILD)/cov/$$t -runs=0 \
-	        corpus/$$t $$( [ -d $(BUILD)/fuzz-work/$$t ] && echo $(BUILD)/fuzz-work/$$t ) >/dev/null 2>&1 || true; \
-	done
-	@$(LLVM_PROFDATA) merge -sparse $(BUILD)/coverage/prof/*.profraw -o $(BUILD)/coverage/all.profdata
-	@$(LLVM_COV) show $(BUILD)/cov/fuzz_ops $(foreach t,fuzz_freelist fuzz_header,-object $(BUILD)/cov/$(t)) \
-	    -instr-profile=$(BUILD)/coverage/all.profdata -format=html -output-dir=$(BUILD)/coverage/html \
-	    alloc fuzz verify >/dev/null
-	@$(LLVM_COV) report $(BUILD)/cov/fuzz_ops $(foreach t,fuzz_freelist fuzz_header,-object $(BUILD)/cov/$(t)) \
-	    -instr-profile=$(BUILD)/coverage/all.profdata alloc fuzz verify | tee $(BUILD)/coverage/summary.txt
-	@echo "coverage: $(BUILD)/coverage/html/index.html, summary: $(BUILD)/coverage/summary.txt"
+# Coverage of alloc/ by what `make test` runs: a second tree ($(COV_BUILD)) where every
+# program and library is built by clang with source-based coverage, the allocator's
+# suites run in it (tools/coverage.py lists them), and one report of alloc/ alone:
+# a Markdown table per file and the total, the exclusions with their reasons
+# (docs/coverage.md), every line and branch direction not reached. Fails below
+# COVERAGE_MIN percent of alloc/ lines. A fuzzing run's work folder, if present, is
+# replayed too (its verdicts unchecked).
+COV_BUILD    ?= $(BUILD)/covtree
+COV_CC       := $(CLANG) -Qunused-arguments $(COV_CFLAGS) -mllvm -runtime-counter-relocation
+COVERAGE_MIN ?= 94.0
+coverage: deps-cov
+	@$(PYTHON) tools/coverage.py --build $(COV_BUILD) --out $(BUILD)/coverage --cc '$(COV_CC)' --make '$(MAKE)' \
+	    --min $(COVERAGE_MIN) --llvm-cov $(LLVM_COV) --llvm-profdata $(LLVM_PROFDATA) \
+	    $(if $(wildcard $(BUILD)/fuzz-work),--extra-corpus $(BUILD)/fuzz-work)
 
 # One Valgrind process per stream: heap_reset() forgets blocks without telling Valgrind
 # (no FREELIKE), so blocks of one stream would "overlap" blocks of the next.
