@@ -145,22 +145,31 @@ static int delete_ops(hop *ops, int n, int at, int k)
     return n - k;
 }
 
+/* Up to cnt slots with nothing live (empty first, then freed) in st, marked live. */
+static int take_slots(hmut *m, uint8_t st[HOP_NSLOTS], int cnt, int *out)
+{
+    int k = 0;
+    unsigned start = rnd(m, HOP_NSLOTS);
+    for (int pass = 0; pass < 2 && k < cnt; pass++)
+        for (unsigned j = 0; j < HOP_NSLOTS && k < cnt; j++) {
+            unsigned s = (start + j) % HOP_NSLOTS;
+            if (st[s] != (pass ? MS_FREED : MS_EMPTY)) continue;
+            st[s] = MS_LIVE;
+            out[k++] = (int)s;
+        }
+    return k;
+}
+
 /* "hold n blocks": n allocations of one size into slots with nothing live at `at`. */
 static int layout_hold(hmut *m, hop *ops, int n, int at, int count, uint64_t size, int flush_after)
 {
     uint8_t st[HOP_NSLOTS];
-    int order[HOP_NSLOTS];
+    int order[HOP_NSLOTS], v[HOP_NSLOTS];
     slot_states(ops, at, st, order);
+    int k = take_slots(m, st, count, v);
+    unsigned fill = rnd(m, 2) ? 0 : rnd(m, 256);
     hop add[HOP_NSLOTS + 1];
-    int k = 0;
-    unsigned start = rnd(m, HOP_NSLOTS), fill = rnd(m, 2) ? 0 : rnd(m, 256);
-    for (int pass = 0; pass < 2 && k < count; pass++)   /* empty slots first, then freed */
-        for (unsigned j = 0; j < HOP_NSLOTS && k < count; j++) {
-            unsigned s = (start + j) % HOP_NSLOTS;
-            if (st[s] != (pass ? MS_FREED : MS_EMPTY)) continue;
-            st[s] = MS_LIVE;
-            add[k++] = (hop){ .code = HOP_ALLOC, .s = (uint8_t)s, .size = size, .fill = (uint8_t)fill };
-        }
+    for (int i = 0; i < k; i++) add[i] = (hop){ .code = HOP_ALLOC, .s = (uint8_t)v[i], .size = size, .fill = (uint8_t)fill };
     if (flush_after) add[k++] = (hop){ .code = HOP_FLUSH };
     return insert_ops(ops, n, at, add, k);
 }
@@ -274,21 +283,6 @@ static uint8_t probe_fill(hmut *m)
     case 1: return (uint8_t)(0x60 | rnd(m, 32));
     default: return (uint8_t)rnd(m, 256);
     }
-}
-
-/* Up to cnt slots with nothing live (empty first, then freed) in st, marked live. */
-static int take_slots(hmut *m, uint8_t st[HOP_NSLOTS], int cnt, int *out)
-{
-    int k = 0;
-    unsigned start = rnd(m, HOP_NSLOTS);
-    for (int pass = 0; pass < 2 && k < cnt; pass++)
-        for (unsigned j = 0; j < HOP_NSLOTS && k < cnt; j++) {
-            unsigned s = (start + j) % HOP_NSLOTS;
-            if (st[s] != (pass ? MS_FREED : MS_EMPTY)) continue;
-            st[s] = MS_LIVE;
-            out[k++] = (int)s;
-        }
-    return k;
 }
 
 #define PUSH(...) do { hop push_ = { __VA_ARGS__ }; if (k < HOP_MAX) t[k++] = push_; } while (0)
