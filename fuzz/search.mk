@@ -108,7 +108,8 @@ TEST_TARGETS += test-held
 
 # The mutator alone against each weakened build (fuzz/teeth_search.c): deterministic,
 # no coverage feedback, from the fault-free seeds; each must be flagged within
-# TEETH_SEARCH_ROUNDS mutations (the probes reach every check's distinction).
+# TEETH_SEARCH_ROUNDS mutations (the probes reach every check's distinction); a seed
+# with a fault op is refused (the measurement's rule).
 TEETH_SEARCH_ROUNDS ?= 20000
 define teeth_search_bin
 $(BUILD)/rgcc/teeth/hakmem-teeth-search-$(1): $(call fuzz_objs,rgcc,$(1),$(BUILD)/rgcc/h/fuzz_ops.o $(BUILD)/rgcc/h/teeth_search.o $(BUILD)/rgcc/h/mutator.o)
@@ -117,11 +118,13 @@ $(BUILD)/rgcc/teeth/hakmem-teeth-search-$(1): $(call fuzz_objs,rgcc,$(1),$(BUILD
 endef
 $(foreach v,$(WEAK_VARIANTS) release,$(eval $(call teeth_search_bin,$(v))))
 .PHONY: test-teeth-search
-test-teeth-search: $(foreach v,$(WEAK_VARIANTS),$(BUILD)/rgcc/teeth/hakmem-teeth-search-$(v))
+test-teeth-search: $(foreach v,$(WEAK_VARIANTS) release,$(BUILD)/rgcc/teeth/hakmem-teeth-search-$(v))
 	@mkdir -p $(BUILD)/teeth-search
 	@fail=0; for v in $(WEAK_VARIANTS); do \
 	    out=$$($(BUILD)/rgcc/teeth/hakmem-teeth-search-$$v --rounds $(TEETH_SEARCH_ROUNDS) --out $(BUILD)/teeth-search/$$v.txt \
 	        corpus/$(TEETH_TARGET)/seed-clean-* 2>&1); rc=$$?; echo "$$out" | cut -c1-200; \
 	    [ $$rc -eq 0 ] || { echo "$$v: the mutator alone did not catch it within $(TEETH_SEARCH_ROUNDS) mutations"; fail=1; }; \
-	done; exit $$fail
+	done; \
+	$(BUILD)/rgcc/teeth/hakmem-teeth-search-release --rounds 1 corpus/$(TEETH_TARGET)/seed-f1-double-free >/dev/null 2>&1; \
+	[ $$? -eq 2 ] || { echo "hakmem-teeth-search took a seed with a fault op"; fail=1; }; exit $$fail
 TEST_TARGETS += test-teeth-search

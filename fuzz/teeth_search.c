@@ -1,14 +1,14 @@
 /* teeth_search.c - the structure-aware mutator alone, without a fuzzer's coverage
  * feedback, against one build (make test-teeth-search): from fault-free seed files,
  * chains of hakmem_mutate (fuzz/mutator.c) are replayed through the oracle until the
- * first violation (divergence, escape, false alarm, bug) or a crash, or until a number
- * of mutations is spent. Deterministic (a fixed mutation seed), so a weakened build that
+ * first divergence, escape or crash (a detection), or until a number of mutations is
+ * spent; a false alarm or a bug stops it too, as a failure (it is not a detection). Deterministic (a fixed mutation seed), so a weakened build that
  * the mutator's probes reach is flagged after the same count on every machine, and a
  * mutator that loses a probe fails the test instead of slowing verify-teeth down.
  *
  * Usage: hakmem-teeth-search [--rounds N] [--seed S] [--chain K] [--out FILE] SEED...
  * Exit 0: flagged (the count and the oracle's message on stdout; the stream as text in
- * FILE with --out); 1: not flagged within N mutations; 2: usage. */
+ * FILE with --out); 1: not flagged within N mutations, or a false alarm or bug; 2: usage. */
 #include "fuzz_entry.h"
 
 #include <getopt.h>
@@ -28,14 +28,14 @@ static const char USAGE[] = "usage: hakmem-teeth-search [--rounds N] [--seed S] 
 static const char HELP[] =
     "\nReplay chains of structure-aware mutations (fuzz/mutator.c) of the fault-free SEED\n"
     "files through the oracle against the build linked in, without coverage feedback,\n"
-    "until the first violation or crash.\n\n"
+    "until the first divergence, escape or crash.\n\n"
     "  --rounds N   mutations at most (default 20000)\n"
     "  --seed S     the mutation seed (default 1): the search is deterministic\n"
     "  --chain K    mutations applied on top of each other before a chain restarts from\n"
     "               a seed (default 4)\n"
     "  --out FILE   write the flagged stream there, as text\n"
     "  -h, --help   this help, exit 0\n\n"
-    "Exit 0: flagged; 1: not flagged within N mutations; 2: usage.\n";
+    "Exit 0: flagged; 1: not flagged within N mutations, or a false alarm or bug; 2: usage.\n";
 
 static unsigned long g_round;
 
@@ -139,7 +139,12 @@ int main(int argc, char **argv)
         len = hakmem_mutate(buf, len, sizeof buf, seed * 1000003u + (unsigned)g_round, d);
         hverdict v;
         int st = oracle_fuzz_input(buf, len, d, &v);
-        if (st > HV_OK) {
+        if (st == HV_FALSE_ALARM || st == HV_BUG) {   /* no detection: a bug of the build or the harness */
+            printf("teeth-search: %s: a %s after %lu mutations, not a detection: %s\n", hak_build_name(),
+                   oracle_status_name(st), g_round, v.msg);
+            return 1;
+        }
+        if (st == HV_ESCAPE || st == HV_DIVERGENCE) {
             printf("teeth-search: %s: flagged after %lu mutations (%s): %s\n", hak_build_name(), g_round,
                    oracle_status_name(st), v.msg);
             if (out) {
