@@ -274,6 +274,19 @@ static uint64_t refused_size(hmut *m)
     return k ? c[rnd(m, k)] : ~0ull;
 }
 
+/* The byte offset of a forged link from its target block (uaf_link slot: int8): the
+ * block start, inside its first 16 bytes (not a block start, yet the same state-table
+ * byte), 8 (where a zero-filled block reads as a NULL link), or a granule or a few away. */
+static uint8_t link_distance(hmut *m)
+{
+    switch (rnd(m, 5)) {
+    case 0: return 0;
+    case 1: case 2: return (uint8_t)(1 + rnd(m, 15));
+    case 3: return 8;
+    default: return (uint8_t)(int8_t)(16 * ((int)rnd(m, 9) - 4));
+    }
+}
+
 /* A fill for a probe's block: user data that looks like the allocator's (kind 1: tag
  * and canary bytes; kind 3: zeros, so a word read as a link is NULL), else any. */
 static uint8_t probe_fill(hmut *m)
@@ -329,13 +342,7 @@ static int probe_link(hmut *m, hop *t, int k)
     } else {
         int other = nb && rnd(m, 4);
         f.t = (uint8_t)(other ? vb[rnd(m, (unsigned)nb)] : va[rnd(m, (unsigned)na)]);
-        switch (rnd(m, other ? 8 : 5)) {
-        case 0: f.a = 0; break;
-        case 1: case 2: f.a = (uint8_t)(1 + rnd(m, 15)); break;   /* inside the first granule */
-        case 3: f.a = 8; break;
-        case 4: f.a = (uint8_t)(int8_t)(16 * ((int)rnd(m, 9) - 4)); break;
-        default: f.a = 0; break;   /* another slab's block start */
-        }
+        f.a = other && rnd(m, 8) >= 5 ? 0 : link_distance(m);   /* 0: another slab's block start */
     }
     if (k < HOP_MAX) t[k++] = f;
     if (remote) PUSH(.code = HOP_THREAD, .a = (uint8_t)th);
@@ -477,7 +484,10 @@ static int mutate_ops(hmut *m, hop *ops, int n)
         if (!n) break;
         int cand[HOP_MAX], k = 0;
         for (int i = 0; i < n; i++) if (hop_base_class(&ops[i])) cand[k++] = i;
-        retarget(m, ops, k && rnd(m, 4) ? cand[rnd(m, (unsigned)k)] : (int)rnd(m, (unsigned)n));
+        int i = k && rnd(m, 4) ? cand[rnd(m, (unsigned)k)] : (int)rnd(m, (unsigned)n);
+        retarget(m, ops, i);
+        /* a forged link's target moved to a chosen distance from its block */
+        if (ops[i].code == HOP_UAF_LINK && ops[i].k == HOP_LINK_SLOT && rnd(m, 2)) ops[i].a = link_distance(m);
         break;
     }
     case 10: {   /* one allocation gets another's size (same class, same slab) */
