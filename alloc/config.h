@@ -105,7 +105,7 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #endif
 #endif
 #ifndef HAKMEM_CARVE_BYTES
-#define HAKMEM_CARVE_BYTES 16384      /* fresh memory carved per refill, at most (at least 1 block) */
+#define HAKMEM_CARVE_BYTES 4096       /* fresh memory carved per refill, at most (at least 1 block): a page */
 #endif
 #ifndef HAKMEM_POOL_BATCH
 #define HAKMEM_POOL_BATCH 4           /* SuperSlabs taken from the shared pool under one lock */
