@@ -199,7 +199,7 @@ static void hak_ref_reset(void)
     if (HAKMEM_BUILD_RELEASE) return;
     hak_ref_reset_slabs();
     pthread_mutex_lock(&hak_g.lock);
-    if (hak_rlt.e) memset(hak_rlt.e, 0, hak_rlt.cap * sizeof *hak_rlt.e);
+    if (hak_rlt.e && hak_rlt.used) memset(hak_rlt.e, 0, hak_rlt.cap * sizeof *hak_rlt.e);   /* (used 0: all zero) */
     hak_rlt.used = hak_rlt.freed = 0;
     pthread_mutex_unlock(&hak_g.lock);
 }

@@ -673,8 +673,10 @@ static void hak_large_reset(void)
     hak_large keep[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];
     unsigned nkeep = 0;
     size_t resident = 0;
-    for (size_t i = 0; i < hak_lt.cap; i++) {
+    for (size_t i = 0, seen = 0; i < hak_lt.cap && seen < hak_lt.used; i++) {   /* (used: the slots not EMPTY) */
         hak_large *e = &hak_lt.slot[i];
+        if (e->state == HAK_LARGE_EMPTY) continue;
+        seen++;
         if (e->state == HAK_LARGE_LIVE) hak_vg_freelike((void *)e->user);
         if (e->region) {   /* a live one's extent goes back to its region (a freed one's did) */
             if (e->state == HAK_LARGE_LIVE) {
@@ -714,6 +716,7 @@ static void hak_large_reset(void)
         if (!g->base) continue;
         for (unsigned w = 0; w < HAK_LREGION_WORDS; w++) {
             uint64_t add = ~g->used[w] & ~g->dirty[w];
+            if (!add) continue;
             hak_lt.region_dirty += (size_t)__builtin_popcountll(add) * HAK_PAGE;
             g->dirty[w] |= add;
         }

@@ -40,8 +40,16 @@ static inline void hak_slab_set_class(hak_slab *sl, unsigned cls)
     sl->cls = (uint8_t)cls;
     *hak_class_map(sl) = (uint8_t)cls;
 }
-/* Forget the states of a slab or span (heap reset: no block of it is any longer live). */
-static void hak_state_clear(uintptr_t start, size_t bytes) { memset(hak_state_of(start), 0, bytes >> 4); }
+/* Forget the states of [start, start + bytes) of a slab or span (heap reset: no block
+ * of it is any longer live). */
+static void hak_state_clear(uintptr_t start, size_t bytes) { memset(hak_state_of(start), 0, (bytes + 15) >> 4); }
+/* 1 when the allocator writes states only at carved block starts: with every release
+ * check on, free, pop and collect admit only such blocks (the debug build's record
+ * admits nothing else either), so a heap reset clears the carved part of each slab. A
+ * build without some check (weak-*, nochecks, debug-norel) may write a state wherever
+ * a forged link points: it clears whole spans. */
+#define HAK_STATES_CARVED_ONLY (HAKMEM_CHECK_FREE_STRIDE && HAKMEM_CHECK_FREE_STATE && HAKMEM_CHECK_LINK_RANGE \
+                                && HAKMEM_CHECK_LINK_STRIDE && HAKMEM_CHECK_LINK_STATE && HAKMEM_CHECK_REMOTE_LINK)
 /* The slab of p, for p in SuperSlab ss (the region map or the arena bounds said so). */
 hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
 {

@@ -240,6 +240,7 @@ HAK_EXPORT void HAK_API(heap_drain)(void)
     hak_thread_flush_all(&hak_tls);
     hak_internal_begin();
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+        if (ss->free_slabs == HAK_SS_ALL_FREE) continue;   /* no slab in use: no list */
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
             hak_slab *h = hak_ss_slab(ss, i);
             if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
@@ -266,6 +267,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
     hak_superslab **tail = &hak_g.pool;
     for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            if (ss->free_slabs == HAK_SS_ALL_FREE) break;   /* (every slab free: nothing to forget) */
             hak_slab *sl = hak_ss_slab(ss, i);
             if (sl->cls == HAK_CLASS_NONE) continue;
             if (HAKMEM_VALGRIND && sl->head == i) {   /* forget live blocks with Valgrind too */
@@ -276,7 +278,10 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
                 }
             }
             if (sl->head == i) {   /* live blocks are forgotten: no state may say allocated */
-                hak_state_clear(hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
+                if (HAK_STATES_CARVED_ONLY)   /* the carved blocks' states (a reset costs what the stream touched) */
+                    hak_state_clear(sl->first, hak_slab_limit(sl));
+                else
+                    hak_state_clear(hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
                 hak_san_poison((char *)hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT), sl->span * HAK_SLAB_SIZE);
             }
             memset(sl, 0, sizeof *sl);
