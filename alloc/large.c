@@ -219,6 +219,29 @@ static int hak_lregion_take(hak_large *d, unsigned pages, int *dirty)
     return 1;
 }
 
+static void hak_lt_forget_freed(uintptr_t user);
+
+/* Unmap empty region g; returns the bytes of its pages that were resident (g->base is 0
+ * once unmapped; on failure it stays, mapped and counted). The FREED descriptors of its
+ * blocks go with it: their extents no longer exist, and a later mapping at the same
+ * address (a block too big for a region) must not find a second, stale descriptor for
+ * its user pointer (lookups would report a double free of a live block, or hand the
+ * stale descriptor's region index to a free). */
+static size_t hak_lregion_unmap(hak_lregion *g)
+{
+    size_t nd = (size_t)hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES) * HAK_PAGE;
+    hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap */
+    if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return 0;
+    hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
+    hak_lt.region_dirty -= nd;
+    for (unsigned i = 0; i < HAKMEM_LARGE_FREED_RING; i++) {
+        uintptr_t u = hak_lt.freed[i];
+        if (u && u - g->base < HAKMEM_LARGE_REGION) { hak_lt_forget_freed(u); hak_lt.freed[i] = 0; }
+    }
+    g->base = 0;
+    return nd;
+}
+
 /* Give a block's extent back to its region. Its pages stay resident while the budget
  * allows (reused without faults), else go back to the OS; an empty region is unmapped
  * when another empty one exists. */
@@ -242,13 +265,8 @@ static int hak_lregion_put(const hak_large *d)
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
         hak_lregion *o = &hak_lt.reg[i];
         if (o == g || !o->base || o->nused) continue;
-        unsigned nd = hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES);
-        hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap */
-        if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return kept;   /* kept (and counted) */
-        hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
-        hak_lt.region_dirty -= (size_t)nd * HAK_PAGE;
-        g->base = 0;
-        return 0;
+        hak_lregion_unmap(g);   /* if it fails, the region stays (kept and counted) */
+        return g->base ? kept : 0;
     }
     return kept;
 }
@@ -270,15 +288,8 @@ static size_t hak_lregion_trim(void)
         hak_lregion *g = &hak_lt.reg[i];
         if (!g->base) continue;
         if (!g->nused) {
-            unsigned nd = hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES);
-            hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);
-            if (hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) {
-                hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
-                hak_lt.region_dirty -= (size_t)nd * HAK_PAGE;
-                released += (size_t)nd * HAK_PAGE;
-                g->base = 0;
-                continue;
-            }
+            size_t nd = hak_lregion_unmap(g);
+            if (!g->base) { released += nd; continue; }
         }
         for (unsigned p = 0; p < HAK_LREGION_PAGES;) {   /* runs of free, dirty pages */
             uint64_t w = g->dirty[p / 64] & ~g->used[p / 64] & (~0ull << (p % 64));
@@ -396,7 +407,6 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
             errno = ENOMEM;
             return NULL;
         }
-        hak_lt_forget_freed(d.map_base + off);
         /* A dropped page reads as zero only if nobody wrote it since: a write after free
          * (the region stays mapped) faults it back with old bytes the bitmap does not
          * know of. calloc therefore zeroes region blocks itself. */
@@ -440,6 +450,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
      * is clean already (hak_os_map_aligned). Shadow is written once per block: for a
      * large block it is a memset of size/8 bytes, the harness's biggest cost under ASan. */
     if (dirty || in_region) hak_san_unpoison((void *)d.map_base, d.map_size);
+    hak_lt_forget_freed(d.user);   /* one descriptor per user pointer, whatever freed one was left */
     if (!hak_lt_insert(&d)) {
         if (in_region) {
             hak_lregion_put(&d);

@@ -616,6 +616,36 @@ static void t_mid_after_thread_exits(void)
         for (int c = 0; c < 20; c++) A(free)(frag_blocks[i][c]);
 }
 
+/* A block too big for a large region gets a mapping of its own, and the kernel may
+ * place it where an unmapped region was, at a user pointer a freed region block had.
+ * The freed blocks' descriptors must go with their region: a stale one made this
+ * block's malloc_usable_size a use after free and its free a double free, or sent its
+ * free down the region path (a wild bitmap write). Regions go when emptied while
+ * another is empty, and at malloc_trim. */
+static void t_large_address_reused(void)
+{
+    hak_corruption_fn prev = X(set_corruption_handler)(record, NULL);
+    rec_n = 0;
+    for (int round = 0; round < 3; round++) {
+        void *b[9];
+        int n = round == 2 ? 1 : 9;   /* 9 x 4 MB: a second region; 1: trim empties the first */
+        for (int i = 0; i < n; i++) { b[i] = A(malloc)(round == 2 ? 200000 : 4000000); CHECK(b[i] != NULL); }
+        for (int i = 0; i < n; i++) A(free)(b[i]);
+        if (round) A(malloc_trim)(0);
+        size_t big = (size_t)30 << 20;
+        char *q = A(malloc)(big);
+        CHECK(q != NULL);
+        if (!q) continue;
+        CHECK(A(malloc_usable_size)(q) >= big);
+        memset(q, 1, big);
+        char *r = A(realloc)(q, big + 4096);
+        CHECK(r != NULL && r[big - 1] == 1);
+        A(free)(r ? r : q);
+        CHECK(rec_n == 0);
+    }
+    X(set_corruption_handler)(prev, NULL);
+}
+
 /* ------------------------------------------------------------------------------- */
 
 #define TEST(fn) { #fn, fn }
@@ -624,7 +654,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     TEST(t_realloc_null), TEST(t_realloc_zero), TEST(t_realloc_shrink), TEST(t_realloc_tiers),
     TEST(t_realloc_large_growth), TEST(t_realloc_keeps_usable), TEST(t_reallocarray), TEST(t_posix_memalign), TEST(t_aligned_blocks_share), TEST(t_zero_size_huge_align), TEST(t_aligned_alloc),
     TEST(t_memalign), TEST(t_valloc_pvalloc), TEST(t_usable_and_alignment), TEST(t_impossible_sizes),
-    TEST(t_owns), TEST(t_build_name), TEST(t_cross_thread), TEST(t_mid_after_thread_exits), TEST(t_heap_reset),
+    TEST(t_large_address_reused), TEST(t_owns), TEST(t_build_name), TEST(t_cross_thread), TEST(t_mid_after_thread_exits), TEST(t_heap_reset),
 };
 
 /* Known allocator bugs (tests cannot fix alloc/): test -> reason. Such a test is run
