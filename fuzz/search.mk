@@ -128,3 +128,9 @@ test-teeth-search: $(foreach v,$(WEAK_VARIANTS) release,$(BUILD)/rgcc/teeth/hakm
 	$(BUILD)/rgcc/teeth/hakmem-teeth-search-release --rounds 1 corpus/$(TEETH_TARGET)/seed-f1-double-free >/dev/null 2>&1; \
 	[ $$? -eq 2 ] || { echo "hakmem-teeth-search took a seed with a fault op"; fail=1; }; exit $$fail
 TEST_TARGETS += test-teeth-search
+
+# fuzz/teeth.py's table and exit status, on fake fuzzers (fuzz/test_teeth.py).
+.PHONY: test-teeth-report
+test-teeth-report:
+	@$(PYTHON) fuzz/test_teeth.py
+TEST_TARGETS += test-teeth-report
