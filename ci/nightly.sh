@@ -7,7 +7,7 @@
 # crash signature, filed as a text reproducer under corpus/regressions/ with a one-line
 # entry in corpus/regressions/README.md; the AFL++ queues are reduced with afl-cmin and
 # everything new is merged into corpus/<target>/ with libFuzzer -merge=1 (only inputs
-# that add coverage). Finally `make verify` and `make coverage`, and ONE Markdown
+# that add coverage). Finally `make verify`, `make verify-teeth` and `make coverage`, and ONE Markdown
 # summary (execs, new coverage, crashes, divergences, verify verdict) in the output
 # folder.
 #
@@ -18,7 +18,7 @@
 # reproducers in corpus/regressions/ (review and commit them).
 #
 # Exit status: 0 clean; 1 a crash, a divergence (or false alarm / harm without fault),
-# a failed verify, or a failed reliability run (soak RSS growth, a ThreadSanitizer
+# a failed verify, a weakened build verify-teeth did not catch, or a failed reliability run (soak RSS growth, a ThreadSanitizer
 # report, a long preload run); 2 usage; 3 the job itself failed (build, lock, coverage).
 set -uo pipefail
 
@@ -530,6 +530,15 @@ if [ $DO_VERIFY = 1 ] && mk -n verify-exhaustive >/dev/null 2>&1; then
         >"$RD/exhaustive.log" 2>&1; EXH_RC=$?
     say "make verify-exhaustive: exit $EXH_RC: $(grep -a '^hakmem-exhaustive: ' "$RD/exhaustive.log" | tail -2 | tr '\n' ' ')"
 fi
+# Teeth: each weakened release build fuzzed from the fault-free seeds (make verify-teeth,
+# its defaults: 5 seeds, 60 s cap, median bound 10 s); a build not caught fails the night.
+TEETH_RC=-
+if [ $DO_VERIFY = 1 ] && mk -n verify-teeth >/dev/null 2>&1; then
+    say "make verify-teeth"
+    timeout -k 30 3600 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MAKE" --no-print-directory BUILD="$BUILD" \
+        verify-teeth >"$RD/teeth.log" 2>&1; TEETH_RC=$?
+    say "make verify-teeth: exit $TEETH_RC: $(grep -a '^teeth: ' "$RD/teeth.log" | tail -1)"
+fi
 # Reliability: the soak (RSS over time at a fixed live set, hakmem against glibc and
 # mimalloc; fails if hakmem's RSS keeps growing), the stress test under ThreadSanitizer,
 # and the long real-program runs under LD_PRELOAD (NIGHTLY_RELIAB=0 skips them).
@@ -570,6 +579,11 @@ RC=$?
 if [ "$EXH_RC" != - ]; then   # the exhaustive table, and a violation fails the night
     { echo; echo "## Bounded-exhaustive search"; echo; grep -a -E '^(\||hakmem-exhaustive: )' "$RD/exhaustive.log"; } >>"$RD/summary.md"
     [ "$EXH_RC" = 0 ] || RC=1
+fi
+if [ "$TEETH_RC" != - ]; then   # the teeth table; a weakened build not caught fails the night
+    { echo; echo "## Teeth (weakened builds, time to detection)"; echo; grep -a '^|' "$RD/teeth.log"; echo;
+      grep -a -E '^(\(bound|teeth: )' "$RD/teeth.log" || echo "no table (exit $TEETH_RC): $(tail -1 "$RD/teeth.log")"; } >>"$RD/summary.md"
+    [ "$TEETH_RC" = 0 ] || RC=1
 fi
 if [ "$REL_RC" != - ]; then   # soak table, TSan and long preload outcome; any failure fails the night
     { echo; echo "## Reliability"; echo; echo "- ThreadSanitizer: $(tail -1 "$RD/tsan.log")";
