@@ -120,7 +120,7 @@ fuzz-help:
 	@echo "make coverage              alloc/ line and branch coverage by the tests: $(BUILD)/coverage/report.md"
 	@echo "make valgrind-replay       the corpus under Valgrind"
 	@echo "make fuzz-bench            exec/s of the harness (gcc -O2, the fast and the ASan flavor)"
-	@echo "make verify-teeth          each weakened release build must be caught (TEETH_TIME=$(TEETH_TIME))"
+	@echo "make verify-teeth          each weakened release build must be caught, median <= TEETH_GOAL=$(TEETH_GOAL) s (TEETH_TIME=$(TEETH_TIME) cap)"
 	@echo "make verify-exhaustive DEPTH=k   every stream up to k symbols of the small-scope alphabet (resumable)"
 	@echo "make verify-teeth-mutator  time to detection with and without the structure-aware mutator"
 	@echo "make fuzz-holes-mutator    the open holes' time to finding on release, with and without it"
@@ -264,7 +264,8 @@ valgrind-replay: deps-valgrind $(foreach t,$(FUZZ_TARGETS),$(BUILD)/valgrind/reg
 TEETH_SEEDS ?= 5   # (also used by search.mk)
 TEETH_GOAL  ?= 10
 # Each weakened build, fuzzed from the fault-free seeds with TEETH_SEEDS libFuzzer seeds:
-# flagged by every seed, median time to the first finding (goal TEETH_GOAL s).
+# a table of the seeds that caught it and the median, min and max time to detection;
+# fails unless every seed catches every build and each median is <= TEETH_GOAL s.
 verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
 	@$(PYTHON) fuzz/teeth.py --target $(TEETH_TARGET) --bin '$(BUILD)/fast/teeth/{variant}/$(TEETH_TARGET)' \
 	    --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/teeth $(WEAK_VARIANTS)
