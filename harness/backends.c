@@ -9,7 +9,7 @@
 #define HAK_BACKEND(var, P, nm) const hbackend var = {                                   \
     nm, P##malloc, P##free, P##calloc, P##realloc, P##posix_memalign, P##aligned_alloc,    \
     P##memalign, P##valloc, P##pvalloc, P##malloc_usable_size, P##set_corruption_handler,  \
-    P##thread_flush, P##heap_drain, P##heap_reset, P##owns, P##build_name }
+    P##thread_flush, P##heap_drain, P##heap_reset, P##owns, P##build_name, P##malloc_trim }
 HAK_BACKEND(oracle_release, hak_, "release");
 HAK_BACKEND(oracle_debug, hakd_, "debug");
 
@@ -24,9 +24,10 @@ static void *sys_valloc(size_t n) { return valloc(n); }
 static void *sys_pvalloc(size_t n) { return pvalloc(n); }
 static size_t sys_usable(void *p) { return malloc_usable_size(p); }
 static const char *sys_name(void) { return "system"; }
+static int sys_trim(size_t pad) { return malloc_trim(pad); }
 const hbackend oracle_system = {
     "system", sys_malloc, sys_free, sys_calloc, sys_realloc, sys_posix_memalign, sys_aligned_alloc,
-    sys_memalign, sys_valloc, sys_pvalloc, sys_usable, NULL, NULL, NULL, NULL, NULL, sys_name,
+    sys_memalign, sys_valloc, sys_pvalloc, sys_usable, NULL, NULL, NULL, NULL, NULL, sys_name, sys_trim,
 };
 
 const char *oracle_harm_name(int kind)

@@ -25,6 +25,8 @@ const uint64_t hop_wild_values[] = {
 };
 const unsigned hop_nwild = sizeof hop_wild_values / sizeof hop_wild_values[0];
 
+#define HOP_HUGE_MIN (4ull << 20)   /* the 'Z' tier of huge sizes starts here (ops.h) */
+
 /* Sizes at class, tier and overflow boundaries. */
 const uint64_t hop_edge_sizes[] = {
     0, 1, 8, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 79, 95, 111,
@@ -44,12 +46,12 @@ static const uint32_t hop_odd_align[15] = {
 static const char *const hop_names[HOP_NCODES] = {
     "alloc", "calloc", "realloc", "aligned", "free", "usable", "write", "flush", "thread",
     "double_free", "free_old", "free_bad", "forge", "overflow", "underflow", "uaf_link",
-    "uaf_write", "realloc_bad", "usable_bad", "poke", "attack", "hold", "edge",
+    "uaf_write", "realloc_bad", "usable_bad", "poke", "attack", "hold", "edge", "trim",
 };
 /* Field layout of each op's bytes after the opcode byte (see ops.h). */
 static const char *const hop_layout[HOP_NCODES] = {
     "sZf", "snZ", "sZf", "skAZ", "s", "s", "sf", "", "a",
-    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska", "sktabV", "skt", "aZ", "skZ",
+    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska", "sktabV", "skt", "aZ", "skZ", "",
 };
 static const char *const hop_poke_anchor[2] = { "start", "end" };
 static const char *const hop_poke_src[3] = { "byte", "value", "copy" };
@@ -64,13 +66,21 @@ static const char *const hop_link_names[HOP_LINK_N] = {
 };
 
 /* Relative weight of each op in the random bytes of each dialect (sum <= 256, all >= 1,
- * so every op owns at least one opcode byte). */
+ * so every op owns at least one opcode byte). An op added later takes its weight from
+ * the op before it in hop_walk, so only that op's last byte values change meaning in
+ * binary inputs (corpora stay what they were). */
 static const uint8_t hop_weights[HOP_NDIALECTS][HOP_NCODES] = {
     /* alloc calloc realloc aligned free usable write flush thread | dfree fold fbad forge over under link uwrite rbad ubad
-     * poke attack | hold edge */
-    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4,  10, 6,  1, 1 },
-    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 2, 1,  8, 6,  1, 1 },
-    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6,  12, 6,  1, 1 },
+     * poke attack | hold edge | trim */
+    [HOP_DIALECT_OPS]      = { 40, 6, 10, 4, 36, 4, 6, 8, 8,  8, 3, 8, 4, 6, 6, 14, 5, 5, 4,  10, 5,  1, 1,  1 },
+    [HOP_DIALECT_FREELIST] = { 60, 2, 4, 1, 55, 1, 3, 16, 8,  6, 2, 2, 1, 2, 2, 40, 6, 2, 1,  8, 5,  1, 1,  1 },
+    [HOP_DIALECT_HEADER]   = { 50, 3, 6, 3, 40, 3, 4, 6, 5,   10, 3, 24, 14, 14, 14, 3, 2, 6, 6,  12, 5,  1, 1,  1 },
+};
+/* The order in which the ops share out the byte values (see above). */
+static const uint8_t hop_walk[HOP_NCODES] = {
+    HOP_ALLOC, HOP_CALLOC, HOP_REALLOC, HOP_ALIGNED, HOP_FREE, HOP_USABLE, HOP_WRITE, HOP_FLUSH, HOP_THREAD,
+    HOP_DOUBLE_FREE, HOP_FREE_OLD, HOP_FREE_BAD, HOP_FORGE, HOP_OVERFLOW, HOP_UNDERFLOW, HOP_UAF_LINK,
+    HOP_UAF_WRITE, HOP_REALLOC_BAD, HOP_USABLE_BAD, HOP_POKE, HOP_ATTACK, HOP_TRIM, HOP_HOLD, HOP_EDGE,
 };
 static const char *const hop_dialect_names[HOP_NDIALECTS] = { "ops", "freelist", "header" };
 
@@ -89,8 +99,8 @@ static void hop_init_tables(void)
          * bytes fuzzers like (0x00, 0xFF, 0x7F, ...) are not all one rare op. */
         for (unsigned j = 0; j < 256; j++) {
             unsigned x = j * total / 256, i = (j * 167u) & 255u;
-            while (x >= cum + hop_weights[d][c]) cum += hop_weights[d][c++];
-            hop_table[d][i] = (uint8_t)c;
+            while (x >= cum + hop_weights[d][hop_walk[c]]) cum += hop_weights[d][hop_walk[c++]];
+            hop_table[d][i] = hop_walk[c];
         }
         for (unsigned i = 0; i < 256; i++)
             if (hop_inverse[d][hop_table[d][i]] == 0xFF) hop_inverse[d][hop_table[d][i]] = (uint8_t)i;
@@ -153,6 +163,7 @@ static uint64_t hop_size_decode(const uint8_t b[4])
     if (sel <= 25) return v % 1025;
     if (sel <= 28) return 1025 + v % (131072 - 1024);
     if (sel <= 30) return hop_edge_sizes[v % hop_nedge];
+    if (v >> 20 == 0xF) return HOP_HUGE_MIN + 64 * (uint64_t)(v % (1u << 20));
     return 131073 + v % (1u << 20);
 }
 
@@ -163,7 +174,9 @@ static int hop_size_encode(uint64_t s, uint8_t b[4])
     else if (s <= 1024) { b[0] = 16; v = (uint32_t)s; }
     else if (s <= 131072) { b[0] = 26; v = (uint32_t)(s - 1025); }
     else if (s < 131073 + (1u << 20)) { b[0] = 31; v = (uint32_t)(s - 131073); }
-    else {
+    else if (s >= HOP_HUGE_MIN && s % 64 == 0 && (s - HOP_HUGE_MIN) / 64 < (1u << 20)) {
+        b[0] = 31; v = 0xF00000u | (uint32_t)((s - HOP_HUGE_MIN) / 64);
+    } else {
         unsigned i;
         for (i = 0; i < hop_nedge && hop_edge_sizes[i] != s; i++) {}
         if (i == hop_nedge) return -1;
@@ -313,6 +326,7 @@ const char *hop_format(const hop *op, char *buf, size_t cap)
         snprintf(buf, cap, "%s %u", nm, op->s); break;
     case HOP_WRITE: snprintf(buf, cap, "write %u fill 0x%02x", op->s, op->fill); break;
     case HOP_FLUSH: snprintf(buf, cap, "flush"); break;
+    case HOP_TRIM: snprintf(buf, cap, "trim"); break;
     case HOP_THREAD: snprintf(buf, cap, "thread %u", op->a); break;
     case HOP_FREE_BAD: case HOP_USABLE_BAD:
         hop_fmt_bad(x, sizeof x, op->k, op->a);
@@ -435,7 +449,7 @@ int hop_parse_line(const char *line, hop *op, char *err, size_t errcap)
             if (k < 0) FAIL("unknown attack '%s'", t);
             op->k = (uint8_t)k;
         }
-        if (code != HOP_FLUSH && code != HOP_THREAD && code != HOP_HOLD) UNUM(op->s, HOP_NSLOTS - 1, "slot");
+        if (code != HOP_FLUSH && code != HOP_TRIM && code != HOP_THREAD && code != HOP_HOLD) UNUM(op->s, HOP_NSLOTS - 1, "slot");
         switch (code) {
         case HOP_ALLOC: case HOP_REALLOC:
             UNUM(op->size, UINT64_MAX, "size");

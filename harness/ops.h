@@ -15,7 +15,9 @@
  *         'Z'     size      4 bytes: tier selector, then a 24-bit little-endian value
  *                           tier = sel % 32: 0-15 small tiny (v % 129), 16-25 tiny
  *                           (v % 1025), 26-28 mid (1025 + v % 130048), 29-30 edge
- *                           (hop_edge_sizes[v % N]), 31 large (131073 + v % 2^20);
+ *                           (hop_edge_sizes[v % N]), 31 large (131073 + v % 2^20;
+ *                           when v's top 4 bits are all set, huge: 4 MiB +
+ *                           64 * (v % 2^20), up to 68 MiB, beyond a large region);
  *                           large blocks are mmap'ed, so they are kept rare
  *         'A'     align     1 << (b & 31) if (b & 31) <= 16, else an odd value
  *         'V'     value     8 bytes little-endian
@@ -59,6 +61,7 @@ typedef enum hop_code {
     /* layout builders: ordinary ops */
     HOP_HOLD,          /* allocate n (16..256) blocks of a size, held (not in slots) until the stream ends */
     HOP_EDGE,          /* hold blocks of a size until one ends at a slab or SuperSlab boundary: the slot's */
+    HOP_TRIM,          /* malloc_trim(0): the heap gives back what it can (empty SuperSlabs and regions, cached mappings) */
     HOP_NCODES
 } hop_code;
 

@@ -37,6 +37,7 @@ typedef struct hbackend {
     void   (*heap_reset)(void);
     int    (*owns)(const void *, size_t);
     const char *(*build_name)(void);
+    int    (*trim)(size_t);          /* malloc_trim (the C library's too) */
 } hbackend;
 
 extern const hbackend oracle_release;   /* hak_*: release or a weakened variant */

@@ -754,6 +754,7 @@ static void exec_op(void *arg)
         }
         break;
     case HOP_FLUSH: if (c->be->thread_flush) c->be->thread_flush(); break;
+    case HOP_TRIM: c->be->trim(0); break;
     case HOP_THREAD: break;
     case HOP_HOLD: exec_hold(c, op); break;
     case HOP_EDGE: exec_edge(c, op); break;
