@@ -105,7 +105,10 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #endif
 #endif
 #ifndef HAKMEM_CARVE_BYTES
-#define HAKMEM_CARVE_BYTES 4096       /* fresh memory carved per refill, at most (at least 1 block): a page */
+#define HAKMEM_CARVE_BYTES 4096       /* fresh memory carved per refill at first (at least 1 block): a page */
+#endif
+#ifndef HAKMEM_CARVE_MAX_BYTES
+#define HAKMEM_CARVE_MAX_BYTES 16384  /* ... and this much per refill once the slab has carved as much */
 #endif
 #ifndef HAKMEM_POOL_BATCH
 #define HAKMEM_POOL_BATCH 4           /* SuperSlabs taken from the shared pool under one lock */
@@ -155,6 +158,7 @@ static_assert(HAKMEM_VA_BITS >= 39 && HAKMEM_VA_BITS <= 48, "region map size");
 static_assert(HAKMEM_TCACHE_TINY_CAP >= 4 && HAKMEM_TCACHE_TINY_CAP <= 256, "tiny cache capacity");
 static_assert(HAKMEM_TCACHE_MID_CAP >= 2 && HAKMEM_TCACHE_MID_CAP <= 64, "mid cache capacity");
 static_assert(HAKMEM_CARVE_BYTES >= 4096 && HAKMEM_CARVE_BYTES <= (1 << 20), "carve chunk");
+static_assert(HAKMEM_CARVE_MAX_BYTES >= HAKMEM_CARVE_BYTES && HAKMEM_CARVE_MAX_BYTES <= (1 << 20), "carve chunk growth");
 static_assert(HAKMEM_POOL_BATCH >= 1 && HAKMEM_POOL_BATCH <= 16, "pool batch");
 static_assert(HAKMEM_MID_MIN_BLOCKS >= 1 && HAKMEM_MID_MIN_BLOCKS <= 64, "mid span blocks");
 static_assert(HAKMEM_LARGE_CACHE >= 0 && HAKMEM_LARGE_CACHE <= 64, "large cache");

@@ -68,9 +68,9 @@ static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return 
  * tests/unit/test_slab.c checks every x of every class against plain division. */
 hak_hot_inline uint64_t hak_slab_code(const hak_slab *sl, uintptr_t p) { return (p - sl->first) * sl->mul; }
 static inline uint64_t hak_stride_mul(uint32_t stride) { return (uint64_t)(((unsigned __int128)1 << 64) / stride) + 1; }
-static inline uint64_t hak_slab_lim(uint32_t stride, uint32_t count)
+static inline uint64_t hak_slab_lim(uint64_t mul, uint32_t stride, uint32_t count)
 {
-    return (uint64_t)count * (hak_stride_mul(stride) * stride);   /* e = M*d mod 2^64 */
+    return (uint64_t)count * (mul * stride);   /* e = M*d mod 2^64 */
 }
 static inline uintptr_t hak_slab_limit(const hak_slab *sl)   /* bytes carved from first */
 {
@@ -138,7 +138,7 @@ static void hak_slab_release(hak_superslab *ss, hak_slab *head)
 static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count)
 {
     unsigned idx = hak_slab_index(ss, head);
-    uint64_t lim = hak_slab_lim(head->stride, count);
+    uint64_t lim = hak_slab_lim(head->mul, head->stride, count);   /* mul: no division per carve */
     for (unsigned i = 0; i < head->span; i++) {
         hak_slab *sl = hak_ss_slab(ss, idx + i);
         atomic_store_explicit(&sl->count, (uint16_t)count, memory_order_relaxed);
@@ -146,13 +146,17 @@ static void hak_slab_set_count(hak_superslab *ss, hak_slab *head, uint32_t count
     }
 }
 
-/* Carve up to n fresh blocks (state CACHED, canary written) into out[], at most HAKMEM_CARVE_BYTES
- * worth: a slab's pages become resident as its class needs them, not a refill early. */
+/* Carve up to n fresh blocks (state CACHED, canary written) into out[], HAKMEM_CARVE_BYTES to
+ * HAKMEM_CARVE_MAX_BYTES worth: a slab's pages become resident as its class needs them, not a refill early. */
 static unsigned hak_slab_carve(hak_superslab *ss, hak_slab *head, void **out, unsigned n)
 {
     uint32_t cnt = atomic_load_explicit(&head->count, memory_order_relaxed);
     uint32_t avail = head->nblocks - cnt;
-    uint32_t chunk = HAKMEM_CARVE_BYTES / head->stride;   /* touch fresh pages a little at a time */
+    /* Touch fresh pages a little at a time: a page's worth while the slab has carved
+     * less than HAKMEM_CARVE_MAX_BYTES, that much once it has (a class in heavy use
+     * refills less often; one in light use keeps few fresh blocks cached). */
+    uint32_t bytes = cnt * head->stride < HAKMEM_CARVE_MAX_BYTES ? HAKMEM_CARVE_BYTES : HAKMEM_CARVE_MAX_BYTES;
+    uint32_t chunk = bytes / head->stride;
     if (avail > chunk) avail = chunk ? chunk : 1;
     if (n > avail) n = avail;
     if (!n) return 0;
