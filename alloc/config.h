@@ -135,7 +135,13 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_LARGE_REGION_MAX (HAKMEM_LARGE_REGION / 8)  /* bytes of a region block with its header, at most */
 #endif
 #ifndef HAKMEM_LARGE_REGION_DIRTY
-#define HAKMEM_LARGE_REGION_DIRTY (16u << 20)  /* bytes of free region pages kept resident, at most */
+#define HAKMEM_LARGE_REGION_DIRTY (16u << 20)  /* bytes of free region pages kept resident beyond the recent extents' */
+#endif
+#ifndef HAKMEM_LARGE_DECAY_MS
+#define HAKMEM_LARGE_DECAY_MS 100        /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this long */
+#endif
+#ifndef HAKMEM_LARGE_DIRTY_RING
+#define HAKMEM_LARGE_DIRTY_RING 256      /* free region extents remembered, oldest pages given back first */
 #endif
 #ifndef HAKMEM_LARGE_FREED_RING
 #define HAKMEM_LARGE_FREED_RING 256      /* freed region blocks remembered (their double free is named) */
@@ -168,6 +174,8 @@ static_assert(HAKMEM_LARGE_REGION >= (4u << 20) && HAKMEM_LARGE_REGION <= (1u <<
 static_assert(HAKMEM_LARGE_REGION_MAX >= 132u * 1024 && HAKMEM_LARGE_REGION_MAX <= HAKMEM_LARGE_REGION,
               "region blocks: at least every size just above the mid tier");
 static_assert(HAKMEM_LARGE_REGION_DIRTY <= HAKMEM_LARGE_CACHE_RESIDENT, "region pages kept: within the large budget");
+static_assert(HAKMEM_LARGE_DIRTY_RING >= 16 && HAKMEM_LARGE_DIRTY_RING <= 65536, "dirty extent ring");
+static_assert(HAKMEM_LARGE_DECAY_MS <= 60000, "free region page decay: at most a minute");
 static_assert(HAKMEM_LARGE_FREED_RING >= 1 && HAKMEM_LARGE_FREED_RING <= 65536, "freed ring");
 
 #endif

@@ -53,7 +53,8 @@ static void hak_internal_error(const char *what, int line);
     X(remote_frees) X(remote_cas_retries) X(remote_collects) X(warm_hits) X(warm_misses) \
     X(pool_batches) X(pool_locks) X(pool_lock_waits)                                  \
     X(ss_mapped) X(ss_returned) X(slabs_released) X(large_allocs) X(large_reused)   \
-    X(registry_lookups) X(refill_minflt) X(reports) X(os_failures) X(large_regions)
+    X(registry_lookups) X(refill_minflt) X(reports) X(os_failures) X(large_regions) \
+    X(large_evictions) X(large_evict_walks)
 typedef struct hak_stats {
 #define HAK_STAT_FIELD(n) _Atomic uint64_t n;
     HAK_STAT_LIST(HAK_STAT_FIELD)

@@ -3,8 +3,9 @@
  * (so 70,000 live blocks of 132 KiB take a few hundred mappings, not one each, and
  * never reach vm.max_map_count). Bigger blocks get one 2 MiB-aligned mapping each,
  * mremap on realloc, and a cache of freed mappings kept resident within a budget.
- * Freed region pages stay resident within HAKMEM_LARGE_REGION_DIRTY (and the same
- * budget), then go back with madvise; an empty region is unmapped (one is kept).
+ * Freed region pages stay resident within the same budget (beyond
+ * HAKMEM_LARGE_REGION_DIRTY only while recently freed, hak_lregion_evict), then go back
+ * with madvise, least recently freed first; an empty region is unmapped (one is kept).
  *
  * What the allocator trusts lives in allocator memory: a hash table of descriptors
  * keyed by user pointer (extent base and size, state, region), and the region table.
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 
 #define HAK_LARGE_MAGIC 0x48414b4c41524745ull   /* "HAKLARGE" */
 #define HAK_LARGE_HDR   64u
@@ -50,6 +52,23 @@ typedef struct hak_lregion {
     uint32_t run_fail;                   /* a search for this many free pages failed (0: none since a free) */
 } hak_lregion;
 
+/* An extent of a region given back with its pages resident: where the over-budget path
+ * looks first (the least recently freed pages go back to the OS first). A hint only: its
+ * pages may have been reused or freed again since, and its region unmapped. */
+typedef struct hak_lextent {
+    uintptr_t base;
+    uint32_t pages, region;   /* region: index in the region table */
+    uint32_t ms;              /* when it was given back (hak_large_ms) */
+} hak_lextent;
+
+/* A coarse monotonic clock in milliseconds (wraps; compared by difference). */
+static uint32_t hak_large_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
 static struct {
     hak_large *slot;          /* open addressing, linear probing, tombstones */
     size_t cap, used, live;   /* used counts tombstones too */
@@ -61,6 +80,8 @@ static struct {
     unsigned nreg, capreg, cursor;   /* slots in use (some may be unused: base 0), capacity, last fit */
     uintptr_t freed[HAKMEM_LARGE_FREED_RING];   /* FREED region blocks, oldest forgotten first */
     unsigned nfreed;
+    hak_lextent dring[HAKMEM_LARGE_DIRTY_RING];  /* extents given back resident, oldest first */
+    unsigned dhead, dtail;    /* next to write, oldest kept (sequence numbers) */
 } hak_lt;
 
 static inline size_t hak_lt_hash(uintptr_t user) { return (size_t)((user >> 12) * 0x9E3779B97F4A7C15ull >> 20); }
@@ -242,9 +263,68 @@ static size_t hak_lregion_unmap(hak_lregion *g)
     return nd;
 }
 
+/* Pages [from, to) of region g that are free and may be resident go back to the OS
+ * (madvise, checked: what fails stays counted as resident). Returns the bytes dropped. */
+static size_t hak_lregion_drop(hak_lregion *g, unsigned from, unsigned to)
+{
+    size_t dropped = 0;
+    for (unsigned p = from; p < to;) {   /* runs of free, dirty pages */
+        uint64_t w = g->dirty[p / 64] & ~g->used[p / 64] & (~0ull << (p % 64));
+        if (!w) { p = (p & ~63u) + 64; continue; }
+        unsigned st = (p & ~63u) + (unsigned)__builtin_ctzll(w), e = st + 1;
+        if (st >= to) break;
+        while (e < to && ((g->dirty[e / 64] & ~g->used[e / 64]) >> (e % 64) & 1)) e++;
+        if (hak_os_decommit((void *)(g->base + (uintptr_t)st * HAK_PAGE), (size_t)(e - st) * HAK_PAGE)) {
+            hak_bm_set(g->dirty, st, e - st, 0);
+            hak_lt.region_dirty -= (size_t)(e - st) * HAK_PAGE;
+            dropped += (size_t)(e - st) * HAK_PAGE;
+        }
+        p = e;
+    }
+    return dropped;
+}
+
+/* Free region pages may stay resident (reused without page faults) within two budgets:
+ * at most `keep` bytes together with the cached mappings (the large tier's resident
+ * budget, M_TRIM_THRESHOLD), and beyond HAKMEM_LARGE_REGION_DIRTY bytes only pages
+ * given back less than HAKMEM_LARGE_DECAY_MS ago: a program cycling big blocks keeps
+ * its churn resident, one that leaves free pages idle gives them back. Over either, the
+ * least recently freed go back to the OS first (the dirty ring, oldest first). Pages no
+ * ring entry reaches any more (freed while under budget more than a ring ago, or marked
+ * by a heap reset) are found by a walk of every region once the ring is exhausted.
+ * Counted: large_evictions (extents dropped), large_evict_walks. */
+static void hak_lregion_evict(size_t keep)
+{
+    uint32_t now = 0;
+    int timed = 0;
+    for (;;) {
+        int over_keep = hak_lt.region_dirty + hak_lt.cache_resident > keep;
+        if (!over_keep && hak_lt.region_dirty <= HAKMEM_LARGE_REGION_DIRTY) return;
+        if (hak_lt.dtail == hak_lt.dhead) break;
+        const hak_lextent *x = &hak_lt.dring[hak_lt.dtail % HAKMEM_LARGE_DIRTY_RING];
+        if (!over_keep) {
+            if (!timed) { now = hak_large_ms(); timed = 1; }
+            if (now - x->ms < HAKMEM_LARGE_DECAY_MS) return;   /* the oldest is still recent */
+        }
+        hak_lt.dtail++;
+        if (x->region >= hak_lt.nreg) continue;
+        hak_lregion *g = &hak_lt.reg[x->region];
+        if (!g->base || x->base < g->base || x->base + (size_t)x->pages * HAK_PAGE > g->base + HAKMEM_LARGE_REGION)
+            continue;   /* the region went away since */
+        unsigned at = (unsigned)((x->base - g->base) / HAK_PAGE);
+        if (hak_lregion_drop(g, at, at + x->pages)) HAK_STAT_INC(large_evictions);
+    }
+    HAK_STAT_INC(large_evict_walks);
+    for (unsigned i = 0; i < hak_lt.nreg; i++) {
+        if (hak_lt.region_dirty + hak_lt.cache_resident <= keep && hak_lt.region_dirty <= HAKMEM_LARGE_REGION_DIRTY) break;
+        if (hak_lt.reg[i].base) hak_lregion_drop(&hak_lt.reg[i], 0, HAK_LREGION_PAGES);
+    }
+}
+
 /* Give a block's extent back to its region. Its pages stay resident while the budget
- * allows (reused without faults), else go back to the OS; an empty region is unmapped
- * when another empty one exists. */
+ * allows (reused without faults); over budget, the least recently freed pages go back
+ * to the OS (hak_lregion_evict). An empty region is unmapped when another empty one
+ * exists. Returns 1 if the extent's pages stayed resident. */
 static int hak_lregion_put(const hak_large *d)
 {
     hak_lregion *g = &hak_lt.reg[d->region - 1];
@@ -252,15 +332,11 @@ static int hak_lregion_put(const hak_large *d)
     hak_bm_set(g->used, at, pages, 0);
     g->nused -= pages;
     g->run_fail = 0;
-    hak_lt.region_dirty += d->map_size;
-    int kept = 1;
-    size_t keep = atomic_load_explicit(&hak_large_keep, memory_order_relaxed);
-    if ((hak_lt.region_dirty > HAKMEM_LARGE_REGION_DIRTY || hak_lt.region_dirty + hak_lt.cache_resident > keep)
-        && hak_os_decommit((void *)d->map_base, d->map_size)) {
-        hak_bm_set(g->dirty, at, pages, 0);
-        hak_lt.region_dirty -= d->map_size;
-        kept = 0;
-    }
+    hak_lt.region_dirty += d->map_size;   /* a live block's pages are all marked dirty */
+    if (hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING) hak_lt.dtail++;   /* full: forget the oldest */
+    hak_lt.dring[hak_lt.dhead++ % HAKMEM_LARGE_DIRTY_RING] = (hak_lextent){ d->map_base, pages, d->region - 1, hak_large_ms() };
+    hak_lregion_evict(atomic_load_explicit(&hak_large_keep, memory_order_relaxed));
+    int kept = (int)(g->dirty[at / 64] >> (at % 64) & 1);
     if (g->nused) return kept;
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
         hak_lregion *o = &hak_lt.reg[i];
@@ -291,19 +367,9 @@ static size_t hak_lregion_trim(void)
             size_t nd = hak_lregion_unmap(g);
             if (!g->base) { released += nd; continue; }
         }
-        for (unsigned p = 0; p < HAK_LREGION_PAGES;) {   /* runs of free, dirty pages */
-            uint64_t w = g->dirty[p / 64] & ~g->used[p / 64] & (~0ull << (p % 64));
-            if (!w) { p = (p & ~63u) + 64; continue; }
-            unsigned st = (p & ~63u) + (unsigned)__builtin_ctzll(w), e = st + 1;
-            while (e < HAK_LREGION_PAGES && ((g->dirty[e / 64] & ~g->used[e / 64]) >> (e % 64) & 1)) e++;
-            if (hak_os_decommit((void *)(g->base + (uintptr_t)st * HAK_PAGE), (size_t)(e - st) * HAK_PAGE)) {
-                hak_bm_set(g->dirty, st, e - st, 0);
-                hak_lt.region_dirty -= (size_t)(e - st) * HAK_PAGE;
-                released += (size_t)(e - st) * HAK_PAGE;
-            }
-            p = e;
-        }
+        released += hak_lregion_drop(g, 0, HAK_LREGION_PAGES);
     }
+    hak_lt.dtail = hak_lt.dhead;   /* nothing left to look for */
     return released;
 }
 
