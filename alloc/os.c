@@ -198,9 +198,11 @@ static int hak_arena_recommit_ss(hak_superslab *ss)
 
 /* The state table bytes of [p, p + size) of the arena (whole free slabs) go back with
  * the memory they describe: they read as zero (NONE) afterwards, as for fresh memory. */
+static void hak_ref_decommit(uintptr_t p, size_t size);   /* registry.c: the debug record's states too */
 static void hak_state_decommit(uintptr_t p, size_t size)
 {
     (void)hak_os_decommit(hak_arena.state + ((p - hak_arena.base) >> 4), size >> 4);
+    hak_ref_decommit(p, size);
 }
 
 /* An empty SuperSlab in the pool gives its memory back: under `ulimit -v` (the window

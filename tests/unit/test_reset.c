@@ -6,6 +6,7 @@
  * which no check reads: a free, pop or collect looks at a state only after the range
  * and stride checks found a carved block start. */
 #include <pthread.h>
+#include <sys/mman.h>
 #include "hakmem.c"
 #include "unit.h"
 
@@ -27,6 +28,22 @@ static size_t states_set(int free_ok)
         const uint8_t *st = hak_state_of(hak_ss_base(ss) + HAK_SLAB_SIZE);
         for (size_t g = 0; g < (HAK_SS_SIZE - HAK_SLAB_SIZE) >> 4; g++)
             n += st[g] != HAK_ST_NONE && !(free_ok && st[g] == HAK_ST_FREE);
+    }
+    return n;
+}
+
+/* Debug build: resident pages of the record's state arrays (they follow the heap's
+ * pages: a slab release keeps them, the heap giving a SuperSlab's memory back drops
+ * them). */
+static size_t record_resident_pages(void)
+{
+    size_t n = 0;
+    if (HAKMEM_BUILD_RELEASE) return 0;
+    for (size_t k = 0; k < hak_reg.nrecs; k++) {
+        hak_ref_ss *r = (hak_ref_ss *)(hak_reg.recs + k * hak_reg.rec_stride);
+        static unsigned char vec[HAK_REF_GRANULES / 4096];
+        if (mincore((void *)r->state, HAK_REF_GRANULES, vec) != 0) return (size_t)-1;
+        for (size_t i = 0; i < sizeof vec; i++) n += vec[i] & 1;
     }
     return n;
 }
@@ -53,6 +70,15 @@ int main(void)
         if (round == 2) EXPECT(p == first);   /* the same heap, reset: the same first block */
         EXPECT(p != NULL && hak_state_load(p) == hak_tls.st_alloc);
         HAK_API(heap_reset)();
+    }
+    if (!HAKMEM_BUILD_RELEASE) {   /* the record's state pages go back with the heap's */
+        for (int i = 0; i < 6000; i++) blocks[i] = HAK_API(malloc)(sizes[i % 8]);
+        for (int i = 0; i < 6000; i++) HAK_API(free)(blocks[i]);
+        HAK_API(thread_flush)();
+        EXPECT(record_resident_pages() > 0);
+        HAK_API(heap_reset)();
+        HAK_API(malloc_trim)(0);
+        EXPECT_EQ(record_resident_pages(), 0);
     }
     EXPECT_EQ(unit_total_reports(), 0);
     return unit_finish("test_reset");
