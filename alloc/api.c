@@ -95,29 +95,40 @@ static int hak_block_check(void *p, hak_corruption_kind freed_kind, int check_st
     return 1;
 }
 
-/* Free p, a carved block start of slab view sl (the caller proved it): check its state
- * and canary, then cache it (this thread's) or send it home (another thread's). */
-static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+/* Cache p, a checked live block of this thread's slab view sl (hak_free_block). */
+static hak_noinline void hak_free_cache(hak_thread *t, void *p, hak_slab *sl)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
-    hak_thread *t = &hak_tls;
-    int live = t->initialized || hak_thread_init(t);   /* an exited thread frees as a foreign one */
-    hak_superslab *ss = hak_ss_of(a);
-    hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
-    if (!live || (owner != t && !(owner == NULL && hak_ss_claim(t, ss)))) {   /* ownerless: take it over */
-        /* Another thread's block goes home at once (its owner reuses it before carving
-         * fresh memory), so blocks do not scatter over every thread's slabs. */
-        hak_san_block_free(p, sl->stride - 1);
-        hak_slab_push_remote(ss, hak_slab_head(ss, sl), p);
-        return;
-    }
     unsigned c = sl->cls;
     while (*t->bins[c] == HAK_BIN_FULL) hak_bin_flush(t, c, hak_bin_cap(c) / 2);
     hak_state_store(p, HAK_ST_CACHED);
     hak_ref_note(p, HAK_REF_CACHED);
     hak_san_block_free(p, sl->stride - 1);
     *t->bins[c]++ = p;
+}
+
+/* The rare steps of hak_free_block, out of line so that its common ways need no frame. */
+static hak_noinline int hak_free_init(hak_thread *t) { return hak_thread_init(t); }
+static hak_noinline int hak_free_claim(hak_thread *t, hak_superslab *ss) { return hak_ss_claim(t, ss); }
+
+/* Free p, a carved block start of slab view sl (the caller proved it): check its state
+ * and canary, then cache it (this thread's) or send it home (another thread's). Both
+ * ends are tail calls, so a remote free (the common way here) builds no frame. */
+static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
+    hak_thread *t = &hak_tls;
+    int live = t->initialized || hak_free_init(t);   /* an exited thread frees as a foreign one */
+    hak_superslab *ss = hak_ss_of(a);
+    hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+    if (!live || (owner != t && !(owner == NULL && hak_free_claim(t, ss)))) {   /* ownerless: take it over */
+        /* Another thread's block goes home at once (its owner reuses it before carving
+         * fresh memory), so blocks do not scatter over every thread's slabs. */
+        hak_san_block_free(p, sl->stride - 1);
+        hak_slab_push_remote(ss, hak_slab_head(ss, sl), p);
+        return;
+    }
+    hak_free_cache(t, p, sl);
 }
 
 /* The fast path's way to hak_free_block when p's state entry says allocated but the

@@ -56,7 +56,13 @@ hak_hot_inline hak_slab *hak_slab_at(hak_superslab *ss, uintptr_t p)
     (void)ss;
     return hak_arena.table + ((p - hak_arena.base) >> HAKMEM_SLAB_SHIFT);
 }
-static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl) { return hak_ss_slab(ss, sl->head); }
+/* The head of sl's span: found from sl's own place in the table (a shift and a mask),
+ * not from ss's (a division by the header size). */
+static inline hak_slab *hak_slab_head(hak_superslab *ss, hak_slab *sl)
+{
+    (void)ss;
+    return hak_arena.table + (((uintptr_t)(sl - hak_arena.table)) & ~(uintptr_t)(HAK_SLABS_PER_SS - 1)) + sl->head;
+}
 
 /* Why one multiply checks range and stride (d = stride < 2^18, x = p - first, |x| < 2^21,
  * M = mul = floor(2^64/d) + 1, e = M*d - 2^64, so 1 <= e <= d; everything mod 2^64):
