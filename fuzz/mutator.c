@@ -316,6 +316,10 @@ static int probe_link(hmut *m, hop *t, int k)
     if (za > zb && rnd(m, 4)) { uint64_t x = za; za = zb; zb = x; }   /* the victim on the finer grid */
     int na = take_slots(m, st, 2 + (int)rnd(m, 11), va);
     int nb = rnd(m, 3) ? take_slots(m, st, 1 + (int)rnd(m, 4), vb) : 0;
+    /* with blocks of another class, the victim on the finest grid half of the time:
+     * the smallest class's 16-byte stride, on whose grid every block start of another
+     * slab lies (only the range tells such a node from a good one) */
+    if (nb && rnd(m, 2) == 0) za = 1 + rnd(m, 15);
     if (na < 2) return k;
     /* remote: the A blocks belong to thread th and are freed by thread 0 (onto their
      * slab's remote list); th pops them, collecting the list first */
