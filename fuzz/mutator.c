@@ -376,7 +376,7 @@ static int probe_bad_free(hmut *m, hop *t, int k)
     uint8_t canary_fill = (uint8_t)(0x20 | (rnd(m, 2) << 4) | (HAK_CANARY & 15));
     for (int i = 0; i < nv; i++)
         PUSH(.code = HOP_ALLOC, .s = (uint8_t)v[i], .size = z, .fill = rnd(m, 2) ? canary_fill : probe_fill(m));
-    static const uint8_t kinds[] = { HOP_BAD_MISALIGNED, HOP_BAD_MISALIGNED, HOP_BAD_INTERIOR, HOP_BAD_HEADER,
+    static const uint8_t kinds[] = { HOP_BAD_MISALIGNED, HOP_BAD_MISALIGNED, HOP_BAD_MISALIGNED, HOP_BAD_INTERIOR, HOP_BAD_HEADER,
                                      HOP_BAD_UNCARVED, HOP_BAD_FREED };
     hop f = { .code = HOP_FREE_BAD, .s = (uint8_t)v[rnd(m, (unsigned)nv)], .k = kinds[rnd(m, sizeof kinds)],
               .a = (uint8_t)rnd(m, 256) };
