@@ -245,8 +245,8 @@ fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-
 # replayed too (its verdicts unchecked).
 COV_BUILD    ?= $(BUILD)/covtree
 COV_CC       := $(CLANG) -Qunused-arguments $(COV_CFLAGS) -mllvm -runtime-counter-relocation
-COVERAGE_MIN ?= 94.0
-coverage: deps-cov
+COVERAGE_MIN ?= 99.5
+coverage: deps-fuzz deps-cov
 	@$(PYTHON) tools/coverage.py --build $(COV_BUILD) --out $(BUILD)/coverage --cc '$(COV_CC)' --make '$(MAKE)' \
 	    --min $(COVERAGE_MIN) --llvm-cov $(LLVM_COV) --llvm-profdata $(LLVM_PROFDATA) \
 	    $(if $(wildcard $(BUILD)/fuzz-work),--extra-corpus $(BUILD)/fuzz-work)

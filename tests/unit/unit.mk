@@ -3,7 +3,7 @@
 # the tests that also hold without any release check against debug-norel (the debug
 # build with every release check compiled out: its record alone must catch all).
 # The registry test is about the debug record: debug builds only.
-UNIT_TESTS := sizeclass header slab cache enomem reset
+UNIT_TESTS := sizeclass header slab cache enomem reset os heap preload
 UNIT_BUILDS := release debug
 UNIT_NOREL_TESTS := slab cache registry
 UNIT_DEFS_release := -DHAKMEM_PREFIX=hakt_ -DHAKMEM_BUILD_RELEASE=1 -DHAKMEM_VARIANT_NAME='"release"'
@@ -12,7 +12,7 @@ UNIT_DEFS_debug-norel := $(UNIT_DEFS_debug) -DHAKMEM_RELEASE_CHECKS=0 -DHAKMEM_C
     -DHAKMEM_VARIANT_NAME='"debug-norel"'
 
 define unit_rule
-$(BUILD)/unit/test_$(1)-$(2): tests/unit/test_$(1).c tests/unit/unit.h $(ALLOC_SRCS)
+$(BUILD)/unit/test_$(1)-$(2): tests/unit/test_$(1).c tests/unit/unit.h tests/unit/child.h $(ALLOC_SRCS)
 	@mkdir -p $$(@D)
 	$(CC) $(CPPFLAGS_COMMON) -Itests/unit $(CFLAGS_COMMON) -O1 -g $(WARN) $(UNIT_DEFS_$(2)) $$< -o $$@
 endef
