@@ -114,14 +114,24 @@ def parse_lcov(text):
     return files
 
 
+CONSTANT = re.compile(r"^[!(\s]*[A-Z][A-Z0-9_]*[)\s]*$")   # HAKMEM_BUILD_RELEASE, !HAKMEM_CHECK_CANARY, ...
+
+
 def parse_branches(text):
     """file (relative) -> (llvm-cov's branch summary (count, covered), the directions no
     build took [(line, "true"|"false")]). A branch region is listed once per build that
-    compiled it; a direction counts as taken if any build took it."""
+    compiled it; a direction counts as taken if any build took it. A condition that is a
+    configuration constant (folded by the compiler: no counter in any build) is left out."""
     out = {}
     for f in json.loads(text)["data"][0]["files"]:
         seen = {}
+        try:
+            src = open(f["filename"], encoding="utf-8").read().split("\n")
+        except OSError:
+            src = []
         for b in f["branches"]:
+            if b[0] == b[2] and b[0] <= len(src) and CONSTANT.match(src[b[0] - 1][b[1] - 1:b[3] - 1]):
+                continue
             k = tuple(b[:4])
             t, e = seen.get(k, (False, False))
             seen[k] = (t or b[4] > 0, e or b[5] > 0)
