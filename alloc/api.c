@@ -132,14 +132,14 @@ static hak_noinline void hak_free_block(void *p, hak_slab *sl)
 }
 
 /* The fast path's way to hak_free_block when p's state entry says allocated but the
- * block is not for this thread's bin (another thread's hint, or the bin is full): with
+ * block is not for this thread's bin (another thread's hint, or the bin is full); s is
+ * p's slab index, which the fast path has already computed. With
  * the stride check on, an entry that says allocated exists only for a carved block
  * start, so the region map and the range and stride check are not asked again. */
-static hak_noinline void hak_free_allocated(void *p)
+static hak_noinline void hak_free_allocated(void *p, uintptr_t s)
 {
     HAK_STAT_INC(free_slow);
-    uintptr_t a = (uintptr_t)p;
-    hak_free_block(p, hak_slab_at(hak_ss_of(a), a));
+    hak_free_block(p, hak_arena.table + s);
 }
 
 static hak_noinline void hak_free_slow(void *p)
@@ -199,7 +199,7 @@ hak_hot_inline void hak_free_fast(void *p)
             }
         }
         if (HAKMEM_CHECK_FREE_STATE && HAKMEM_CHECK_FREE_STRIDE && hak_st_alloc(*st)) {
-            hak_free_allocated(p);   /* another thread's block, or a full bin */
+            hak_free_allocated(p, s);   /* another thread's block, or a full bin: s is p's slab */
             return;
         }
     }
