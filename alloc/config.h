@@ -138,7 +138,7 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_LARGE_REGION_DIRTY (16u << 20)  /* bytes of free region pages kept resident beyond the recent extents' */
 #endif
 #ifndef HAKMEM_LARGE_DECAY_MS
-#define HAKMEM_LARGE_DECAY_MS 100        /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this long */
+#define HAKMEM_LARGE_DECAY_MS 50         /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this much process CPU time */
 #endif
 #ifndef HAKMEM_LARGE_DIRTY_RING
 #define HAKMEM_LARGE_DIRTY_RING 256      /* free region extents remembered, oldest pages given back first */

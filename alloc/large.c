@@ -61,12 +61,17 @@ typedef struct hak_lextent {
     uint32_t ms;              /* when it was given back (hak_large_ms) */
 } hak_lextent;
 
-/* A coarse monotonic clock in milliseconds (wraps; compared by difference). */
+/* The process's CPU time in milliseconds (wraps; compared by difference). Not wall
+ * time: a process waiting for a core (a loaded machine) must not age its free pages,
+ * or it faults them in again, runs slower still, and ages more of them (seen: 25x
+ * slower under load with a wall clock). */
 static uint32_t hak_large_ms(void)
 {
+    static uint32_t last, calls;   /* under hak_g.lock */
+    if (calls++ % 8) return last;  /* a system call: read at every 8th large free */
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return last;   /* no clock: nothing ages */
+    return last = (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
 static struct {
@@ -287,25 +292,20 @@ static size_t hak_lregion_drop(hak_lregion *g, unsigned from, unsigned to)
 /* Free region pages may stay resident (reused without page faults) within two budgets:
  * at most `keep` bytes together with the cached mappings (the large tier's resident
  * budget, M_TRIM_THRESHOLD), and beyond HAKMEM_LARGE_REGION_DIRTY bytes only pages
- * given back less than HAKMEM_LARGE_DECAY_MS ago: a program cycling big blocks keeps
+ * given back less than HAKMEM_LARGE_DECAY_MS of CPU time ago: a program cycling big blocks keeps
  * its churn resident, one that leaves free pages idle gives them back. Over either, the
  * least recently freed go back to the OS first (the dirty ring, oldest first). Pages no
  * ring entry reaches any more (freed while under budget more than a ring ago, or marked
  * by a heap reset) are found by a walk of every region once the ring is exhausted.
  * Counted: large_evictions (extents dropped), large_evict_walks. */
-static void hak_lregion_evict(size_t keep)
+static void hak_lregion_evict(size_t keep, uint32_t now)
 {
-    uint32_t now = 0;
-    int timed = 0;
     for (;;) {
         int over_keep = hak_lt.region_dirty + hak_lt.cache_resident > keep;
         if (!over_keep && hak_lt.region_dirty <= HAKMEM_LARGE_REGION_DIRTY) return;
         if (hak_lt.dtail == hak_lt.dhead) break;
         const hak_lextent *x = &hak_lt.dring[hak_lt.dtail % HAKMEM_LARGE_DIRTY_RING];
-        if (!over_keep) {
-            if (!timed) { now = hak_large_ms(); timed = 1; }
-            if (now - x->ms < HAKMEM_LARGE_DECAY_MS) return;   /* the oldest is still recent */
-        }
+        if (!over_keep && now - x->ms < HAKMEM_LARGE_DECAY_MS) return;   /* the oldest is still recent */
         hak_lt.dtail++;
         if (x->region >= hak_lt.nreg) continue;
         hak_lregion *g = &hak_lt.reg[x->region];
@@ -334,8 +334,9 @@ static int hak_lregion_put(const hak_large *d)
     g->run_fail = 0;
     hak_lt.region_dirty += d->map_size;   /* a live block's pages are all marked dirty */
     if (hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING) hak_lt.dtail++;   /* full: forget the oldest */
-    hak_lt.dring[hak_lt.dhead++ % HAKMEM_LARGE_DIRTY_RING] = (hak_lextent){ d->map_base, pages, d->region - 1, hak_large_ms() };
-    hak_lregion_evict(atomic_load_explicit(&hak_large_keep, memory_order_relaxed));
+    uint32_t now = hak_large_ms();
+    hak_lt.dring[hak_lt.dhead++ % HAKMEM_LARGE_DIRTY_RING] = (hak_lextent){ d->map_base, pages, d->region - 1, now };
+    hak_lregion_evict(atomic_load_explicit(&hak_large_keep, memory_order_relaxed), now);
     int kept = (int)(g->dirty[at / 64] >> (at % 64) & 1);
     if (g->nused) return kept;
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
