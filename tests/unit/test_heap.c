@@ -1,6 +1,8 @@
 /* test_heap.c - heap-wide paths no op stream reaches, each in a fork child:
  * - large regions: the region table grows past its first 64 regions; malloc_trim
- *   drops the free pages of regions in use and unmaps the empty region a heap keeps; heap_reset keeps at most the cache's resident
+ *   drops the free pages of regions in use and unmaps the empty region a heap keeps;
+ *   over budget, free pages go back by the dirty ring (passing over entries of regions
+ *   gone since) and then by a walk for the pages the ring forgot; heap_reset keeps at most the cache's resident
  *   budget of freed mappings and unmaps the rest;
  * - malloc_trim takes in the remote frees of SuperSlabs exited threads left in the pool
  *   and releases their empty slabs;
@@ -89,11 +91,52 @@ static void reset_drops_freed_mappings(void)
     EXPECT_EQ(gone, N - (int)(HAKMEM_LARGE_CACHE_RESIDENT / (4u << 20)));
 }
 
+/* Free region pages over budget go back oldest first by the dirty ring; entries of a
+ * region unmapped since are passed over, and pages the ring forgot (it overflowed) are
+ * found by a walk of every region. */
+static void evict_stale_and_walk(void)
+{
+    enum { NB = 16, NA = 300 };
+    static void *big[NB], *a[NA];
+    for (int i = 0; i < NB; i++) big[i] = HAK_API(malloc)(REGION_BLOCK);   /* two full regions */
+    for (int i = 0; i < NA; i++) a[i] = HAK_API(malloc)(140000);           /* 36 pages each */
+    EXPECT(big[NB - 1] != NULL && a[NA - 1] != NULL);
+    for (int i = 0; i < NA; i++) HAK_API(free)(a[i]);   /* more frees than the ring holds */
+    EXPECT(hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING);
+    EXPECT(hak_lt.region_dirty > 0);
+    HAK_API(mallopt)(M_TRIM_THRESHOLD, 0);   /* nothing may stay resident now */
+    HAK_API(free)(big[0]);
+    EXPECT_EQ(hak_lt.region_dirty, 0);
+#if HAKMEM_DEBUG_COUNTERS
+    EXPECT(hak_g_stats.large_evict_walks > 0);
+#endif
+    for (int i = 1; i < NB; i++) HAK_API(free)(big[i]);
+    EXPECT_EQ(hak_lt.region_dirty, 0);
+}
+
 /* A thread fills slabs and exits with its blocks live: its SuperSlab goes to the pool.
  * Past its destructor it frees all but one of them: a thread that has exited frees as
  * a foreign one, onto the remote lists of the SuperSlab in the pool (nobody claims it).
  * malloc_trim takes those in and releases the slabs that emptied. */
+/* Run body on a thread whose pthread key destructor `late` runs after hakmem's own
+ * (keys run in creation order, and hakmem's key is made at the first use). */
 static pthread_key_t late_key;
+static void *(*late_body)(void *);
+static void *late_thread(void *arg)
+{
+    pthread_setspecific(late_key, (void *)1);
+    return late_body(arg);
+}
+static void run_past_exit(void *(*body)(void *), void (*late)(void *))
+{
+    HAK_API(free)(HAK_API(malloc)(16));
+    pthread_key_create(&late_key, late);
+    late_body = body;
+    pthread_t th;
+    pthread_create(&th, NULL, late_thread, NULL);
+    pthread_join(th, NULL);
+}
+
 static void *held[2000];
 static void free_after_exit(void *arg)
 {
@@ -103,17 +146,12 @@ static void free_after_exit(void *arg)
 static void *fill_and_exit(void *arg)
 {
     (void)arg;
-    pthread_setspecific(late_key, (void *)1);
     for (int i = 0; i < 2000; i++) held[i] = HAK_API(malloc)(200);
     return NULL;
 }
 static void trim_collects_pool(void)
 {
-    HAK_API(free)(HAK_API(malloc)(16));   /* hakmem's key first: its destructor runs first */
-    pthread_key_create(&late_key, free_after_exit);
-    pthread_t th;
-    pthread_create(&th, NULL, fill_and_exit, NULL);
-    pthread_join(th, NULL);
+    run_past_exit(fill_and_exit, free_after_exit);
     hak_superslab *ss = hak_ss_of((uintptr_t)held[1000]);
     hak_slab *sl = hak_slab_head(ss, hak_slab_at(ss, (uintptr_t)held[1000]));
     EXPECT(ss->in_pool && atomic_load(&ss->owner) == NULL);
@@ -142,17 +180,12 @@ static void late_destructor(void *arg)
 static void *uses_heap_then_exits(void *arg)
 {
     (void)arg;
-    pthread_setspecific(late_key, (void *)1);
     HAK_API(free)(HAK_API(malloc)(48));
     return NULL;
 }
 static void orphan_heap(void)
 {
-    HAK_API(free)(HAK_API(malloc)(16));   /* hakmem's key first: its destructor runs first */
-    pthread_key_create(&late_key, late_destructor);
-    pthread_t th;
-    pthread_create(&th, NULL, uses_heap_then_exits, NULL);
-    pthread_join(th, NULL);
+    run_past_exit(uses_heap_then_exits, late_destructor);
     EXPECT(orphan_block != NULL);
     EXPECT(orphan_owner == &hak_orphan);
     EXPECT(hak_orphan.initialized);
@@ -285,6 +318,7 @@ int main(void)
 {
     unit_child("regions grow past 64, trim unmaps the kept one", regions_grow_and_trim, 0, NULL);
     unit_child("reset unmaps freed mappings beyond the budget", reset_drops_freed_mappings, 0, NULL);
+    unit_child("eviction passes over gone regions, then walks", evict_stale_and_walk, 0, NULL);
     unit_child("trim collects the pool's remote frees", trim_collects_pool, 0, NULL);
     unit_child("orphan heap", orphan_heap, 0, NULL);
     unit_child("first use waits for another thread's init", init_wait, 0, NULL);
