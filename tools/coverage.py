@@ -150,7 +150,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build/covtree", help="the coverage build tree")
     ap.add_argument("--out", default="build/coverage", help="where the report goes")
-    ap.add_argument("--cc", required=True, help="the instrumenting compiler command")
+    ap.add_argument("--cc", default="clang", help="the instrumenting compiler command")
     ap.add_argument("--make", default="make")
     ap.add_argument("--jobs", default="2")
     ap.add_argument("--min", type=float, default=0.0, help="fail below this alloc/ line coverage (percent)")
@@ -160,7 +160,17 @@ def main():
                     help="a folder of more streams to replay (e.g. a fuzzing run's work dir); its verdicts are not checked")
     ap.add_argument("--suites", default=",".join(s for s, _ in SUITES), help="comma-separated subset of the suites")
     ap.add_argument("--no-run", action="store_true", help="report the profiles already in the tree")
+    ap.add_argument("--check-exclusions", action="store_true",
+                    help="only check that every exclusion of docs/coverage.md names one line of its file")
     args = ap.parse_args()
+    if args.check_exclusions:
+        rows = parse_exclusions(EXCLUSIONS_DOC)
+        excl, errors = resolve_exclusions(rows)
+        for e in errors:
+            print("coverage: " + e)
+        print(f"coverage: {len(rows)} exclusion(s), {sum(len(v) for v in excl.values())} line(s): "
+              + ("ok" if not errors and rows else "FAIL"))
+        return 0 if not errors and rows else 1
 
     build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
     out = os.path.join(ROOT, args.out) if not os.path.isabs(args.out) else args.out
