@@ -132,13 +132,14 @@ TEST_TARGETS += test-preload
 
 # --- soak: RSS over time at a fixed live set, with glibc and mimalloc in the same run --
 SOAK_SECONDS ?= 8
-SOAK_SAMPLE  ?= 1
+SOAK_SAMPLE  ?= 0.5
 $(TEST_OUT)/soak/soak: tests/soak/soak.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d $< -o $@
 
 .PHONY: test-soak
 test-soak: $(TEST_OUT)/soak/soak $(TEST_PRELOAD_SOS)
+	@$(PYTHON) tests/soak/soak.py --self-test
 	@$(PYTHON) tests/soak/soak.py --build $(BUILD) --seconds $(SOAK_SECONDS) --sample $(SOAK_SAMPLE)
 TEST_TARGETS += test-soak
 

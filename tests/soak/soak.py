@@ -6,10 +6,16 @@ Allocators: hakmem release and debug (LD_PRELOAD), glibc (no preload) and mimall
 (LD_PRELOAD of libmimalloc.so.2, when installed). Each runs SECONDS with one RSS sample
 every SAMPLE seconds. Checks, each a failure:
   - a run that does not exit 0 (the workload verifies every block);
-  - hakmem's RSS keeps growing at the fixed live set: the mean of the last third of the
-    samples above 1.15 x the middle third's + 4 MiB;
-  - hakmem's RSS (mean of the last third) above 1.5 x mimalloc's + 16 MiB.
-Usage: soak.py --build BUILD [--seconds N] [--sample S] [--out report.md]
+  - hakmem's RSS keeps growing at the fixed live set: the median of the last third of
+    the samples above 1.15 x the middle third's + 4 MiB;
+  - hakmem's RSS (median of the last third) above 1.5 x mimalloc's + 16 MiB.
+Medians, not means: a heap's RSS at one instant swings by tens of MiB (free large pages
+held for reuse, threads exiting mid-churn), and on a loaded machine two such samples in
+a third of eight moved its mean past the bound with no growth at all. A heap that keeps
+growing has every late sample high, so its median shows it as its mean did.
+--self-test judges made-up sample series (flat with spikes: ok; steady growth: fail;
+twice mimalloc's: fail) and runs nothing.
+Usage: soak.py --build BUILD [--seconds N] [--sample S] [--out report.md] | --self-test
 Exit 0 when every check passes, 1 otherwise, 2 on usage errors."""
 import argparse
 import os
@@ -44,17 +50,63 @@ def thirds(samples):
     if n < 3:
         return None
     k = n // 3
-    return statistics.mean(rss[:k]), statistics.mean(rss[k:n - k]), statistics.mean(rss[n - k:])
+    return statistics.median(rss[:k]), statistics.median(rss[k:n - k]), statistics.median(rss[n - k:])
+
+
+def judge(results):
+    """results: name -> (exit code, samples, ops, thirds); the list of problems."""
+    problems = []
+    for name, (rc, samples, ops, t) in results.items():
+        if rc != 0 or not t:
+            problems.append(f"{name}: exit {rc}, {len(samples)} samples")
+    for name in ("hakmem", "hakmem-debug"):
+        if name not in results:
+            continue
+        rc, samples, ops, t = results[name]
+        if t and t[2] > GROWTH_RATIO * t[1] + GROWTH_SLACK_KB:
+            problems.append(f"{name}: RSS keeps growing at a fixed live set: {t[1]:.0f} -> {t[2]:.0f} KiB")
+    if "mimalloc" in results and results["mimalloc"][3] and results.get("hakmem", (0, 0, 0, None))[3]:
+        ours, peer = results["hakmem"][3][2], results["mimalloc"][3][2]
+        if ours > PEER_RATIO * peer + PEER_SLACK_KB:
+            problems.append(f"hakmem: RSS {ours:.0f} KiB against mimalloc's {peer:.0f} KiB")
+    return problems
+
+
+def self_test():
+    """The judge on made-up series of 16 samples (KiB); 0 if every verdict is right."""
+    def series(rss):
+        s = [(i + 1.0, r) for i, r in enumerate(rss)]
+        return (0, s, 1, thirds(s))
+    flat = [100 << 10] * 16
+    spiky = list(flat)
+    spiky[12] = spiky[15] = 160 << 10          # two spikes in the last third
+    growing = [(100 << 10) + i * (6 << 10) for i in range(16)]
+    cases = [("flat with spikes", {"hakmem": series(spiky), "mimalloc": series(flat)}, False),
+             ("steady growth", {"hakmem": series(growing), "mimalloc": series(flat)}, True),
+             ("twice mimalloc", {"hakmem": series([2 * r + (20 << 10) for r in flat]), "mimalloc": series(flat)}, True),
+             ("flat", {"hakmem": series(flat), "mimalloc": series(flat)}, False)]
+    bad = 0
+    for name, res, should_fail in cases:
+        got = judge(res)
+        ok = bool(got) == should_fail
+        bad += not ok
+        print(f"[soak] self-test {name:17s} {'ok' if ok else 'WRONG'}: {'; '.join(got) or 'no problem'}")
+    return 1 if bad else 0
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", required=True)
+    ap.add_argument("--build")
+    ap.add_argument("--self-test", action="store_true", help="judge made-up sample series, run nothing")
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--sample", type=float, default=1)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--out")
     a = ap.parse_args()
+    if a.self_test:
+        return self_test()
+    if not a.build:
+        ap.error("--build is required")
     if a.seconds < 3 * a.sample:
         ap.error("--seconds must cover at least three samples")
     build = os.path.abspath(a.build)
@@ -63,7 +115,7 @@ def main():
               ("glibc", None)]
     if os.path.exists(MIMALLOC):
         allocs.append(("mimalloc", MIMALLOC))
-    results, problems = {}, []
+    results = {}
     for name, pre in allocs:
         rc, samples, ops, err = run(binary, pre, a.seconds, a.sample, a.threads)
         t = thirds(samples)
@@ -71,17 +123,10 @@ def main():
         print(f"[soak] {name:13s} exit {rc}, {len(samples)} samples, {ops} ops"
               + (f", RSS thirds {t[0] / 1024:.0f} / {t[1] / 1024:.0f} / {t[2] / 1024:.0f} MiB" if t else ""), flush=True)
         if rc != 0 or not t:
-            problems.append(f"{name}: exit {rc}, {len(samples)} samples: {err[-300:]}")
-    for name in ("hakmem", "hakmem-debug"):
-        rc, samples, ops, t = results[name]
-        if t and t[2] > GROWTH_RATIO * t[1] + GROWTH_SLACK_KB:
-            problems.append(f"{name}: RSS keeps growing at a fixed live set: {t[1]:.0f} -> {t[2]:.0f} KiB")
-    if "mimalloc" in results and results["mimalloc"][3] and results["hakmem"][3]:
-        ours, peer = results["hakmem"][3][2], results["mimalloc"][3][2]
-        if ours > PEER_RATIO * peer + PEER_SLACK_KB:
-            problems.append(f"hakmem: RSS {ours:.0f} KiB against mimalloc's {peer:.0f} KiB")
+            print(f"[soak] {name} stderr: {err[-300:]}")
+    problems = judge(results)
     lines = [f"# soak: RSS at a fixed live set ({a.seconds:g} s each, {a.threads} threads with churn, a sample every {a.sample:g} s)",
-             "", "| allocator | exit | ops | RSS first third (MiB) | middle (MiB) | last third (MiB) | max (MiB) | growth last/middle |",
+             "", "| allocator | exit | ops | RSS first third, median (MiB) | middle (MiB) | last third (MiB) | max (MiB) | growth last/middle |",
              "|---|---|---|---|---|---|---|---|"]
     for name, (rc, samples, ops, t) in results.items():
         if t:
