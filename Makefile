@@ -130,7 +130,7 @@ help:
 	@echo "make bench           benchmarks against glibc, mimalloc, jemalloc, tcmalloc"
 	@echo "make install         PREFIX=/usr/local DESTDIR= LIBDIR= INCLUDEDIR= (tools/install.mk); make uninstall"
 	@echo "make deps            install every Debian package any target needs (as root)"
-	@echo "make nightly         the nightly fuzzing job (ci/nightly.sh)"
+	@echo "make nightly         the nightly fuzzing job (ci/nightly.py)"
 
 clean:
 	rm -rf $(BUILD)

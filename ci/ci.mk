@@ -1,19 +1,28 @@
 # ci/ci.mk - CI jobs (included by the Makefile):
-#   make nightly              the nightly fuzzing job on this machine (ci/nightly.sh;
-#                             NIGHTLY_BUDGET=seconds, NIGHTLY_OUT=folder, see ci/nightly.sh -h)
+#   make nightly              the nightly fuzzing job on this machine (ci/nightly.py;
+#                             NIGHTLY_BUDGET=seconds, NIGHTLY_OUT=folder, see ci/nightly.py -h)
 #   make ossfuzz              the fuzz targets for OSS-Fuzz / ClusterFuzzLite, from the
 #                             service's environment (ci/ossfuzz.mk; .clusterfuzzlite/build.sh)
 #   make test-ossfuzz         (in make test) builds them as the service does, for every
 #                             engine and sanitizer of .clusterfuzzlite/project.yaml and
 #                             coverage, and checks every binary as its runner does
 #                             (ci/ossfuzz_check.py; OSSFUZZ_FUZZ_SECONDS per binary)
-#   make ci-fuzz-smoke        a few seconds of libFuzzer and AFL++ per target (.ci/run)
+#   make ci-fuzz-smoke        a few seconds of libFuzzer and AFL++ per target (.ci/run;
+#                             ci/fuzz_smoke.py)
+#   make test-nightly         (in make test) the nightly job's command line, triage, filing and
+#                             verdict on fabricated run folders (ci/test_nightly.py)
 
-.PHONY: nightly test-ossfuzz ci-fuzz-smoke ci-print-%
+.PHONY: nightly test-ossfuzz ci-fuzz-smoke test-nightly ci-print-%
 
-# nightly.sh builds what it needs through make and checks its own dependencies.
+# nightly.py builds what it needs through make and checks its own dependencies.
 nightly:
-	@BUILD=$(BUILD) ci/nightly.sh
+	@BUILD=$(BUILD) $(PYTHON) ci/nightly.py
+
+# No build, no fuzzer: stand-in fuzz binaries that print what the real ones print.
+test-nightly:
+	@$(PYTHON) ci/test_nightly.py
+
+TEST_TARGETS += test-nightly
 
 include ci/ossfuzz.mk
 
@@ -32,8 +41,8 @@ TEST_TARGETS += test-ossfuzz
 SMOKE_TIME ?= 5
 SMOKE_AFL  ?= 1
 ci-fuzz-smoke:
-	@BUILD=$(BUILD) SMOKE_TIME=$(SMOKE_TIME) SMOKE_AFL=$(SMOKE_AFL) ci/fuzz-smoke.sh $(FUZZ_TARGETS)
+	@BUILD=$(BUILD) SMOKE_TIME=$(SMOKE_TIME) SMOKE_AFL=$(SMOKE_AFL) $(PYTHON) ci/fuzz_smoke.py $(FUZZ_TARGETS)
 
-# `make ci-print-VAR`: a make variable's value, for scripts (ci/nightly.sh asks for FUZZ_TARGETS).
+# `make ci-print-VAR`: a make variable's value, for scripts (ci/nightly.py asks for FUZZ_TARGETS).
 ci-print-%:
 	@echo $($*)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/reports/check_nightly_plot.py - the nightly summary plots executions and
 coverage over the run: a synthetic run folder (two campaigns, status ticks in
-progress.tsv) goes through ci/nightly-report.py; the summary must link progress.svg,
+progress.tsv) goes through ci/nightly_report.py; the summary must link progress.svg,
 which must be well-formed SVG with one line per campaign in each panel, ending at the
 campaign's final numbers. Exit 1 on a failure."""
 import os
@@ -23,11 +23,11 @@ with tempfile.TemporaryDirectory() as run:
             f.write(f"fuzz_ops\tlibfuzzer\t{s}\t{s * 1500}\t{300 + 8 * s}\n")
             f.write(f"fuzz_ops\tafl\t{s}\t{s * 800}\t{200 + 8 * s}\n")
     out = os.path.join(run, "summary.md")
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "ci", "nightly-report.py"), "--run", run,
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "ci", "nightly_report.py"), "--run", run,
                         "--targets", "fuzz_ops", "--engines", "libfuzzer afl", "--out", out],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        problems.append(f"nightly-report.py exit {r.returncode}: {r.stderr.strip()[:300]}")
+        problems.append(f"nightly_report.py exit {r.returncode}: {r.stderr.strip()[:300]}")
     summary = open(out).read() if os.path.exists(out) else ""
     if "![executions and coverage" not in summary or "(progress.svg)" not in summary:
         problems.append("the summary does not link progress.svg")

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""nightly-report.py - the one Markdown summary of a ci/nightly.sh run, and its verdict.
+"""nightly_report.py - the one Markdown summary of a nightly run (ci/nightly.py), and its verdict.
 
-Reads what nightly.sh left in the run folder: campaigns.tsv, merge.tsv, crashes.tsv,
+Reads what ci/nightly.py left in the run folder: campaigns.tsv, merge.tsv, crashes.tsv,
 progress.tsv (execs and coverage at each status tick, plotted into progress.svg beside --out),
 the oracle's per-process counters stats/<target>/*.json (HAKMEM_FUZZ_STATS, see
-harness/) and escapes/<target>/. Writes --out and prints nothing else but errors.
+harness/), escapes/<target>/, and the logs of the bounded-exhaustive search
+(exhaustive.log), of make verify-teeth (teeth.log) and of the reliability runs (soak.log, soak-report.md, tsan.log,
+preload-long.log). ci/nightly.py calls summarise(); run as a program, it writes the
+summary of a run folder again (the same options). Writes --out and prints nothing else
+but errors.
 Exit status: 0 clean, 1 a finding (reproduced crash, divergence, false alarm, harm
-without fault, failed verify), 3 the job itself went wrong (a campaign or coverage)."""
+without fault, failed verify, an exhaustive-search violation, a weakened build not
+caught, a failed reliability run),
+3 the job itself went wrong (a campaign, a merge or coverage)."""
 import argparse, csv, glob, json, math, os, re, subprocess, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
@@ -66,7 +72,7 @@ def coverage_line(total):
     f = total.split()
     if len(f) >= 13 and f[0] == 'TOTAL':
         return (f'lines {f[9]}, regions {f[3]}, functions {f[6]}, branches {f[12]} '
-                f'(alloc/, fuzz/, verify/ over the merged corpus)')
+                f'(alloc/, by what make test runs: make coverage)')
     return total
 
 
@@ -140,12 +146,39 @@ def cell(s):
     return str(s).replace('|', '\\|').replace('\n', ' ')
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    for a in ('run', 'date', 'budget', 'per', 'jobs', 'seconds', 'targets', 'engines', 'corpus', 'regressions',
-              'verify-rc', 'verify-verdict', 'coverage-rc', 'coverage-total', 'coverage-html', 'out'):
-        ap.add_argument('--' + a, default='')
-    a = ap.parse_args()
+def read_text(path):
+    """The file's text, '' if it cannot be read."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+    except OSError:
+        return ''
+
+
+def last_line(path):
+    """The file's last line (tail -1), '' if it has none or cannot be read."""
+    lines = read_text(path).splitlines()
+    return lines[-1] if lines else ''
+
+
+def failed(rc):
+    """An exit status as the run folder records it: '' or '-' (not run), '0', or a failure."""
+    return str(rc) not in ('', '-', '0')
+
+
+OPTIONS = ('run', 'date', 'budget', 'per', 'jobs', 'seconds', 'targets', 'engines', 'corpus', 'regressions',
+           'verify-rc', 'verify-verdict', 'coverage-rc', 'coverage-total', 'coverage-html',
+           'exhaustive-rc', 'teeth-rc', 'reliability-rc', 'out')
+
+
+def summarise(**kw):
+    """Write the summary of run folder kw['run'] to kw['out'] (every OPTIONS name, with '_'
+    for '-'; missing ones are ''); returns the night's exit status (0, 1 or 3)."""
+    a = argparse.Namespace(**{o.replace('-', '_'): '' for o in OPTIONS})
+    for k, v in kw.items():
+        if not hasattr(a, k):
+            raise TypeError(f'summarise: unknown field {k}')
+        setattr(a, k, str(v))
     targets = a.targets.split()
     camps = tsv(os.path.join(a.run, 'campaigns.tsv'))
     merges = tsv(os.path.join(a.run, 'merge.tsv'))
@@ -168,10 +201,10 @@ def main():
     divergences = max(div_stats, len(div_sigs))
     escapes = sum(v.get('escapes', 0) for v in allc.values())
     esc_files = len(glob.glob(os.path.join(a.run, 'escapes', '*', '*')))
-    verify_failed = a.verify_rc not in ('', '-', '0')
+    verify_failed = failed(a.verify_rc)
     job_errors = [f"{c['target']}/{c['engine']}: {c['status']}" for c in camps if c['status'] != 'ok']
     job_errors += [f"{m['target']} merge: {m['status']}" for m in merges if m['status'] not in ('ok', 'nothing to merge')]
-    if a.coverage_rc not in ('', '-', '0'):
+    if failed(a.coverage_rc):
         job_errors.append(f'make coverage: exit {a.coverage_rc}')
 
     findings = []
@@ -183,6 +216,12 @@ def main():
         findings.append(f'{fa_stats} false alarm(s) / harm without fault')
     if verify_failed:
         findings.append(f'make verify failed (exit {a.verify_rc})')
+    if failed(a.exhaustive_rc):
+        findings.append(f'make verify-exhaustive failed (exit {a.exhaustive_rc})')
+    if failed(a.teeth_rc):
+        findings.append(f'make verify-teeth: a weakened build was not caught (exit {a.teeth_rc})')
+    if failed(a.reliability_rc):
+        findings.append('a reliability run failed (soak, ThreadSanitizer or long preload runs)')
     rc = 1 if findings else (3 if job_errors else 0)
 
     L = []
@@ -212,7 +251,7 @@ def main():
         svg = os.path.join(os.path.dirname(os.path.abspath(a.out)), 'progress.svg')
         svg_plot(svg, series)
         L.append(f'![executions and coverage of each campaign over its time](progress.svg)\n')
-        L.append(f'One line per target and engine (solid: libFuzzer, dashed: AFL++), from the status line nightly.sh '
+        L.append(f'One line per target and engine (solid: libFuzzer, dashed: AFL++), from the status line ci/nightly.py '
                  f'records every {os.environ.get("NIGHTLY_STATUS_EVERY", "5")} s (`progress.tsv`) and the final numbers.\n')
     else:
         L.append('(no campaign recorded execs: nothing to plot)\n')
@@ -277,9 +316,38 @@ def main():
     L.append(f'- this run: `{a.run}/` (nightly.log, logs/, artifacts/, crashes/ with triage logs, stats/, *.tsv)')
     L.append(f'- campaigns, resumed by a rerun into the same folder: `{os.path.join(os.path.dirname(a.run), "work")}/`')
     L.append('- replay a reproducer: `build/hakmem-replay --trace FILE`; minimise an artifact: `make fuzz-min CRASH=FILE`')
+    if a.exhaustive_rc not in ('', '-'):   # its per-depth table and closing lines
+        L.append('\n## Bounded-exhaustive search\n')
+        L += [l for l in read_text(os.path.join(a.run, 'exhaustive.log')).splitlines()
+              if l.startswith(('|', 'hakmem-exhaustive: '))]
+    if a.teeth_rc not in ('', '-'):   # the teeth table and its bound
+        L.append('\n## Teeth (weakened builds, time to detection)\n')
+        lines = read_text(os.path.join(a.run, 'teeth.log')).splitlines()
+        L += [l for l in lines if l.startswith('|')]
+        L.append('')
+        L += [l for l in lines if l.startswith(('(bound', 'teeth: '))] or \
+            [f"no table (exit {a.teeth_rc}): {last_line(os.path.join(a.run, 'teeth.log'))}"]
+    if a.reliability_rc not in ('', '-'):   # TSan and long preload outcome, the soak's table
+        L.append('\n## Reliability\n')
+        L.append(f"- ThreadSanitizer: {last_line(os.path.join(a.run, 'tsan.log'))}")
+        L.append(f"- long preload runs: {last_line(os.path.join(a.run, 'preload-long.log'))}")
+        L.append('')
+        soak = os.path.join(a.run, 'soak-report.md')
+        if os.path.isfile(soak):
+            L += [re.sub(r'^# ', '### ', l) for l in read_text(soak).splitlines()]
+        else:
+            L.append(f"soak: no report ({last_line(os.path.join(a.run, 'soak.log'))})")
     with open(a.out, 'w') as f:
         f.write('\n'.join(L) + '\n')
     return rc
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Write the Markdown summary of a nightly run folder again '
+                                 '(ci/nightly.py writes it at the end of each run).')
+    for o in OPTIONS:
+        ap.add_argument('--' + o, default='', required=o in ('run', 'out'))
+    return summarise(**vars(ap.parse_args()))
 
 
 if __name__ == '__main__':
