@@ -119,7 +119,7 @@ TEST_TARGETS :=
 
 # `make test`: everything a commit must pass. Prints one closing summary line.
 test: libs
-	@tools/run-tests.sh $(TEST_TARGETS)
+	@$(PYTHON) tools/run_tests.py $(TEST_TARGETS)
 
 help:
 	@echo "make                 build the libraries ($(BUILD)/libhakmem.so for LD_PRELOAD)"

@@ -50,6 +50,6 @@ bench-example:
 
 # Runs, prints a RESULT line, and the runner's report pipeline works. No timings.
 test-bench-smoke: $(BENCH_EXES) $(BUILD)/libhakmem.so
-	bench/smoke.sh $(BENCH_BIN) $(BUILD)/libhakmem.so $(BENCH_DIR)/smoke
+	$(PYTHON) bench/smoke.py $(BENCH_BIN) $(BUILD)/libhakmem.so $(BENCH_DIR)/smoke
 
 TEST_TARGETS += test-bench-smoke
