@@ -256,7 +256,7 @@ static void hak_lt_forget_freed(uintptr_t user);
 static size_t hak_lregion_unmap(hak_lregion *g)
 {
     size_t nd = (size_t)hak_bm_count(g->dirty, 0, HAK_LREGION_PAGES) * HAK_PAGE;
-    hak_san_unpoison((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap */
+    hak_san_unpoison_fresh((void *)g->base, HAKMEM_LARGE_REGION);   /* ASan keeps shadow across munmap (dropped, not written) */
     if (!hak_os_unmap((void *)g->base, HAKMEM_LARGE_REGION)) return 0;
     hak_region_set(g->base, HAKMEM_LARGE_REGION, HAK_REGION_NONE);
     hak_lt.region_dirty -= nd;
@@ -772,7 +772,7 @@ static void hak_large_reset(void)
             } else {   /* leave the shadow clean: a live block has only its header poisoned */
                 hak_region_set(e->map_base, e->map_size, HAK_REGION_NONE);
                 if (e->state == HAK_LARGE_LIVE) hak_san_unpoison((void *)(e->user - HAK_LARGE_HDR), HAK_LARGE_HDR);
-                else hak_san_unpoison((void *)e->map_base, e->map_size);
+                else hak_san_unpoison_fresh((void *)e->map_base, e->map_size);
                 hak_os_unmap((void *)e->map_base, e->map_size);
             }
         }
@@ -820,7 +820,7 @@ static size_t hak_release_locked(void)
         hak_large *e = hak_lt_find(hak_lt.cache[--hak_lt.ncache]);
         hak_large c = *e;
         hak_lt.cache_resident -= c.map_size;
-        hak_san_unpoison((void *)c.map_base, c.map_size);
+        hak_san_unpoison_fresh((void *)c.map_base, c.map_size);
         if (!hak_os_unmap((void *)c.map_base, c.map_size)) {   /* stays a freed, tracked block */
             if (hak_os_decommit((void *)c.map_base, c.map_size)) e->dirty = 0;
             continue;

@@ -32,7 +32,8 @@ static inline void hak_san_unpoison(void *p, size_t n) { ASAN_UNPOISON_MEMORY_RE
  * munmap), so its shadow is cleared; writing it would fault in n/8 bytes of shadow
  * (128 MiB for a 1 GiB block), so the shadow pages inside the range are dropped
  * instead (they read back as zero: unpoisoned; usually they were never touched) and
- * only the edges are written. */
+ * only the edges are written. The same before a mapping is unmapped (a region given
+ * back by malloc_trim: writing its shadow was 29% of an ASan fuzz stream's time). */
 static inline void hak_san_unpoison_fresh(void *p, size_t n)
 {
     size_t scale, off;

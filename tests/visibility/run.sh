@@ -27,6 +27,8 @@ for m in uaf-read remote-uaf large-uaf; do asan $m 'ERROR: AddressSanitizer: use
 asan overflow 'ERROR: AddressSanitizer'
 ok=0; "$b/uaf-asan" clean >/dev/null 2>"$b/asan-clean.log" && ok=1
 check "asan: clean run silent" $ok
+ok=0; "$b/uaf-asan" trim-shadow >"$b/asan-trim-shadow.log" 2>&1 && ok=1
+check "asan: a trimmed region's shadow dropped, not written" $ok
 for m in uaf-read remote-uaf large-uaf; do vg $m 'Invalid read of size 1'; done
 grep -q "free'd" "$b/vg-uaf-read.log" && ok=1 || ok=0
 check "valgrind: uaf-read names the free" $ok

@@ -4,14 +4,49 @@
  * remote-uaf: the same for a block another thread freed (it went home, FREE at once);
  * large-uaf:  the same for a 1 MiB block kept mapped in the large tier's cache;
  * overflow:   write one byte past the usable size (must be flagged);
- * clean:      correct use (must be silent, also with leak checking). */
+ * clean:      correct use (must be silent, also with leak checking);
+ * trim-shadow (ASan): blocks of a large region freed (their shadow poisoned), then
+ *             malloc_trim gives the region back: its shadow must be dropped, not
+ *             written (exit 1 if more than its edge pages of shadow stay resident),
+ *             and a new block there must not be flagged. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "hakmem.h"
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UAF_ASAN 1
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(UAF_ASAN)
+#define UAF_ASAN 1
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Resident pages of the ASan shadow of [p, p + n), or -1 without ASan. */
+static long shadow_resident(const void *p, size_t n)
+{
+#ifdef UAF_ASAN
+    size_t scale, off;
+    __asan_get_shadow_mapping(&scale, &off);
+    uintptr_t b = (((uintptr_t)p >> scale) + off) & ~(uintptr_t)4095, e = (((uintptr_t)p + n) >> scale) + off;
+    size_t pages = (e - b + 4095) / 4096;
+    static unsigned char vec[1 << 16];
+    if (pages > sizeof vec || mincore((void *)b, pages * 4096, vec) != 0) return -2;
+    long r = 0;
+    for (size_t i = 0; i < pages; i++) r += vec[i] & 1;
+    return r;
+#else
+    (void)p; (void)n;
+    return -1;
+#endif
+}
 
 static void *free_it(void *p) { hak_free(p); return NULL; }
-#define USAGE "usage: %s uaf-read|remote-uaf|large-uaf|overflow|clean\n"
+#define USAGE "usage: %s uaf-read|remote-uaf|large-uaf|overflow|clean|trim-shadow\n"
 
 int main(int argc, char **argv)
 {
@@ -43,6 +78,26 @@ int main(int argc, char **argv)
     } else if (!strcmp(argv[1], "clean")) {
         p[usable - 1] = 5;            /* the whole usable size is the user's */
         sink = p[usable - 1];
+        hak_free(p);
+    } else if (!strcmp(argv[1], "trim-shadow")) {
+        enum { N = 24, SZ = 256 << 10 };   /* 6 MiB of region blocks */
+        char *b[N];
+        for (int i = 0; i < N; i++) { b[i] = hak_malloc(SZ); memset(b[i], 3, SZ); }
+        char *lo = b[0], *hi = b[0];
+        for (int i = 0; i < N; i++) { if (b[i] < lo) lo = b[i]; if (b[i] > hi) hi = b[i]; }
+        for (int i = 0; i < N; i++) hak_free(b[i]);   /* poisoned: shadow written */
+        hak_malloc_trim(0);
+        unsigned char v;
+        if (mincore((void *)((uintptr_t)lo & ~(uintptr_t)4095), 4096, &v) == 0) {
+            fprintf(stderr, "trim-shadow: the region is still mapped after malloc_trim\n");
+            return 1;
+        }
+        long r = shadow_resident(lo, (size_t)(hi - lo) + SZ);
+        printf("trim-shadow: %ld resident shadow page(s) over %zu KiB given back\n", r, ((size_t)(hi - lo) + SZ) >> 10);
+        if (r > 2) return 1;                          /* only the edges may be written */
+        char *again = hak_malloc(SZ);                 /* a new region there: no stale poison */
+        memset(again, 4, SZ);
+        hak_free(again);
         hak_free(p);
     } else {
         fprintf(stderr, USAGE, argv[0]);
