@@ -26,6 +26,7 @@ const uint64_t hop_wild_values[] = {
 const unsigned hop_nwild = sizeof hop_wild_values / sizeof hop_wild_values[0];
 
 #define HOP_HUGE_MIN (4ull << 20)   /* the 'Z' tier of huge sizes starts here (ops.h) */
+#define HOP_TRIM_GATE 16             /* a trim's byte is a trim if the next byte is below this (1/16), else a flush */
 
 /* Sizes at class, tier and overflow boundaries. */
 const uint64_t hop_edge_sizes[] = {
@@ -51,7 +52,7 @@ static const char *const hop_names[HOP_NCODES] = {
 /* Field layout of each op's bytes after the opcode byte (see ops.h). */
 static const char *const hop_layout[HOP_NCODES] = {
     "sZf", "snZ", "sZf", "skAZ", "s", "s", "sf", "", "a",
-    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska", "sktabV", "skt", "aZ", "skZ", "",
+    "s", "s", "ska", "sab", "sab", "sab", "sktab", "saV", "skaZ", "ska", "sktabV", "skt", "aZ", "skZ", "a",
 };
 static const char *const hop_poke_anchor[2] = { "start", "end" };
 static const char *const hop_poke_src[3] = { "byte", "value", "copy" };
@@ -151,6 +152,7 @@ static void hop_canon(hop *op)
     case HOP_ATTACK:
         if (op->k != HOP_ATK_FORGE_LINK) op->t = 0;
         break;
+    case HOP_FLUSH: case HOP_TRIM: op->a = 0; break;
     default: break;
     }
 }
@@ -228,6 +230,10 @@ int hop_decode(hop_dialect d, const uint8_t *data, size_t size, hop *ops, int ma
         if (op->code == HOP_OVERFLOW || op->code == HOP_UNDERFLOW) op->a = (uint8_t)(1 + op->a % 64);
         if (op->code == HOP_POKE) op->b = (uint8_t)(1 + op->b % 16);
         if (op->code == HOP_HOLD) op->a %= 16;   /* 16..256 blocks: a layout, not a stress test */
+        /* A trim drops every free page, and the streams after it fault them back in (5x
+         * the page faults with one trim per 256 op bytes): its byte is a trim only when
+         * the next one is below HOP_TRIM_GATE, else a flush. */
+        if (op->code == HOP_TRIM && op->a >= HOP_TRIM_GATE) op->code = HOP_FLUSH;
         hop_canon(op);
     }
 #undef NEXT
