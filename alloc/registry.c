@@ -283,8 +283,9 @@ static inline void hak_ref_owner(hak_superslab *ss, hak_thread *t)
     atomic_store_explicit(&r->owner, t, memory_order_relaxed);
 }
 
-/* The header of r's SuperSlab (in-band, at its start: an overflow of the block before
- * it can reach it) still says what the record says. */
+/* The header of r's SuperSlab (out of line, in the arena's header table: what a stray
+ * write or a bug in the release paths could still change) still says what the record
+ * says. */
 static inline int hak_ref_ss_intact(hak_ref_ss *r)
 {
     const hak_superslab *ss = hak_ss_hdr(r->base);
