@@ -264,8 +264,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
     }
     hak_g.pool = NULL;
     hak_g.npool = 0;
-    hak_superslab **tail = &hak_g.pool;
-    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {   /* newest first */
         for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
             if (ss->free_slabs == HAK_SS_ALL_FREE) break;   /* (every slab free: nothing to forget) */
             hak_slab *sl = hak_ss_slab(ss, i);
@@ -293,11 +292,14 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         ss->magic = HAK_SS_MAGIC;   /* a stream may have overwritten its header */
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);
-        ss->prev = tail == &hak_g.pool ? NULL : (hak_superslab *)((char *)tail - offsetof(hak_superslab, next));
-        ss->next = NULL;
+        /* Each goes to the pool's front: the pool is oldest first (SuperSlabs are mapped
+         * at rising addresses, so also address order), and the first blocks after a
+         * reset do not depend on how many SuperSlabs earlier streams mapped. */
+        ss->prev = NULL;
+        ss->next = hak_g.pool;
+        if (hak_g.pool) hak_g.pool->prev = ss;
         ss->in_pool = 1;
-        *tail = ss;          /* keep address order stable from one reset to the next */
-        tail = &ss->next;
+        hak_g.pool = ss;
         hak_g.npool++;
     }
     pthread_mutex_unlock(&hak_g.lock);

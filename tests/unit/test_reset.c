@@ -1,6 +1,7 @@
 /* test_reset.c - a heap reset forgets every block: after rounds of tiny and mid
  * blocks (live, cached, on local and remote lists, slabs released and taken again by
- * another class), every slab is free, the first block is the same after each reset and no state byte of any SuperSlab says
+ * another class), every slab is free, the first block is the same after each reset (also
+ * after a stream mapped another SuperSlab) and no state byte of any SuperSlab says
  * allocated, cached or remote. The reset clears the carved part of each slab in use
  * (what the stream touched); what it leaves is FREE bytes of slabs released earlier,
  * which no check reads: a free, pop or collect looks at a state only after the range
@@ -71,6 +72,14 @@ int main(void)
         EXPECT(p != NULL && hak_state_load(p) == hak_tls.st_alloc);
         HAK_API(heap_reset)();
     }
+    /* A stream that maps another SuperSlab does not move the first block after a reset:
+     * the pool is rebuilt oldest first, so what later streams map comes last. */
+    hak_superslab *newest = hak_g.all;
+    for (int n = 0; hak_g.all == newest && n < 40000; n++) EXPECT(HAK_API(malloc)(20000) != NULL);
+    EXPECT(hak_g.all != newest);
+    HAK_API(heap_reset)();
+    EXPECT(HAK_API(malloc)(40) == first);
+    HAK_API(heap_reset)();
     if (!HAKMEM_BUILD_RELEASE) {   /* the record's state pages go back with the heap's */
         for (int i = 0; i < 6000; i++) blocks[i] = HAK_API(malloc)(sizes[i % 8]);
         for (int i = 0; i < 6000; i++) HAK_API(free)(blocks[i]);
