@@ -103,7 +103,7 @@ static struct {
     int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
 } hak_arena;
 
-static int hak_registry_init(size_t nss);
+static int hak_registry_init(uintptr_t base, size_t nss);
 
 /* Reserve the arena: HAKMEM_ARENA_BITS of address space, shrunk until the kernel agrees
  * (Valgrind refuses very large mappings). Under `ulimit -v` a reservation would count
@@ -131,7 +131,7 @@ static int hak_arena_reserve(void)
         size_t hsize = (size >> HAKMEM_SS_SHIFT) * sizeof(hak_superslab);
         void *hdrs = state == MAP_FAILED ? MAP_FAILED
                    : mmap(NULL, hsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (hdrs == MAP_FAILED || !hak_registry_init(size >> HAKMEM_SS_SHIFT)) {
+        if (hdrs == MAP_FAILED || !hak_registry_init(base, size >> HAKMEM_SS_SHIFT)) {
             if (hdrs != MAP_FAILED) hak_os_unmap(hdrs, hsize);
             if (state != MAP_FAILED) hak_os_unmap(state, ssize);
             if (table != MAP_FAILED) hak_os_unmap(table, tsize);

@@ -2,11 +2,16 @@
  * SuperSlab an address lies in, and, out of band, the true state of every block the
  * debug heap carved, handed out or took back.
  *
- * The registry is a hash table SuperSlab base -> record, insert-only (SuperSlabs are
- * never unmapped while the heap lives). A record holds, per slab, what the debug
- * build's own carve path wrote (class, stride, first block, blocks carved, span head)
- * and one state byte per 16-byte granule of the SuperSlab: the state of the block whose
- * user pointer is that granule, NONE for every granule that is not a carved block start.
+ * The registry is a table SuperSlab base -> record, one slot per SuperSlab slot of the
+ * arena (its own copy of the arena's range: in order, so the slots used are a few
+ * dense pages, not one page per SuperSlab as a hash spreads them), insert-only
+ * (SuperSlabs are never unmapped while the heap lives). A record holds, per slab, what
+ * the debug build's own carve path wrote (class, stride, first block, blocks carved,
+ * span head) and one state byte per 16-byte granule of the SuperSlab: the state of the
+ * block whose user pointer is that granule, NONE for every granule that is not a carved
+ * block start. The records' small parts sit side by side in one area and the state
+ * arrays in another, so a SuperSlab whose memory went back to the OS keeps a few
+ * hundred resident bytes of record, not a page.
  * Every path that moves a block writes its new state here (the hooks below: carve,
  * malloc, free, cache flush, remote push, collect, refill pop, slab release, reset).
  *
@@ -50,7 +55,7 @@ typedef struct hak_ref_slab {
 #define HAK_REF_SLAB_STATES (HAK_SLAB_SIZE >> 4)   /* state bytes of one slab: whole pages */
 static_assert(HAK_REF_SLAB_STATES % HAK_PAGE == 0, "a slab's states are whole pages (given back on release)");
 typedef struct hak_ref_ss {
-    _Atomic uint8_t state[HAK_REF_GRANULES]; /* granule g: user pointer base + 16 g (first: page-aligned) */
+    _Atomic uint8_t *state;                  /* HAK_REF_GRANULES bytes, granule g: user pointer base + 16 g (page-aligned) */
     uintptr_t base;                          /* the SuperSlab this records */
     _Atomic(hak_thread *) owner;             /* what its header's owner must be */
     int suspect;                             /* a fork child's, of a thread the fork left behind */
@@ -58,11 +63,14 @@ typedef struct hak_ref_ss {
 } hak_ref_ss;
 
 static struct {
-    _Atomic(hak_ref_ss *) *slot;   /* hash table: open addressing, linear probing */
+    _Atomic(hak_ref_ss *) *slot;   /* slot i: the record of the SuperSlab at base + i SuperSlabs */
+    uintptr_t base;                /* the arena's first SuperSlab */
     size_t nslots;
-    char *recs;                    /* record area: nss record slots, each followed by a guard page */
+    char *recs;                    /* record area: nslots records side by side */
+    char *states;                  /* state arrays, each followed by a guard page */
     size_t rec_stride, nrecs, maxrecs;
 } hak_reg;
+#define HAK_REF_STATE_STRIDE (HAK_REF_GRANULES + HAK_PAGE)
 
 /* len bytes of read-write memory between two PROT_NONE guard pages (or, with
  * reserve_only, all PROT_NONE, to be opened piecewise). NULL on failure. */
@@ -77,49 +85,54 @@ static void *hak_ref_map(size_t len, int reserve_only)
     return m + HAK_PAGE;
 }
 
-static int hak_registry_init(size_t nss)   /* under the heap lock, before any SuperSlab */
+static size_t hak_ref_round(size_t len) { return (len + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1); }
+/* The arena's nss SuperSlabs from base. Under the heap lock, before any SuperSlab. */
+static int hak_registry_init(uintptr_t base, size_t nss)
 {
     if (HAKMEM_BUILD_RELEASE) return 1;
-    size_t slots = 1024;
-    while (slots < 2 * nss) slots <<= 1;
-    size_t tlen = (slots * sizeof *hak_reg.slot + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1);
-    size_t rstride = ((sizeof(hak_ref_ss) + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1)) + HAK_PAGE;
+    size_t tlen = hak_ref_round(nss * sizeof *hak_reg.slot), rlen = hak_ref_round(nss * sizeof(hak_ref_ss));
     void *t = hak_ref_map(tlen, 0);
     if (!t) return 0;
-    void *r = hak_ref_map(nss * rstride, 1);
-    if (!r) { munmap((char *)t - HAK_PAGE, tlen + 2 * HAK_PAGE); return 0; }
+    void *r = hak_ref_map(rlen, 0);
+    void *st = r ? hak_ref_map(nss * HAK_REF_STATE_STRIDE, 1) : NULL;
+    if (!st) {
+        if (r) munmap((char *)r - HAK_PAGE, rlen + 2 * HAK_PAGE);
+        munmap((char *)t - HAK_PAGE, tlen + 2 * HAK_PAGE);
+        return 0;
+    }
     hak_reg.recs = r;
-    hak_reg.rec_stride = rstride;
+    hak_reg.states = st;
+    hak_reg.rec_stride = sizeof(hak_ref_ss);
     hak_reg.maxrecs = nss;
-    hak_reg.nslots = slots;
+    hak_reg.base = base;
+    hak_reg.nslots = nss;
     __atomic_store_n(&hak_reg.slot, (_Atomic(hak_ref_ss *) *)t, __ATOMIC_RELEASE);
     return 1;
 }
 
-static inline size_t hak_reg_hash(uintptr_t base)
+/* The registry slot of the SuperSlab at base, or nslots when base is outside the arena. */
+static inline size_t hak_reg_index(uintptr_t base)
 {
-    uint64_t k = (uint64_t)(base >> HAKMEM_SS_SHIFT) * 0x9E3779B97F4A7C15ull;
-    return (size_t)(k >> 32) & (hak_reg.nslots - 1);
+    size_t i = (size_t)((base - hak_reg.base) >> HAKMEM_SS_SHIFT);
+    return base < hak_reg.base || i >= hak_reg.nslots ? hak_reg.nslots : i;
 }
 
 /* A new SuperSlab: give it a record and enter it. Under the heap lock. */
 static void hak_registry_add(hak_superslab *ss)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    size_t i = hak_reg_hash(hak_ss_base(ss));
-    for (size_t n = 0; n < hak_reg.nslots; n++, i = (i + 1) & (hak_reg.nslots - 1)) {
-        hak_ref_ss *cur = atomic_load_explicit(&hak_reg.slot[i], memory_order_relaxed);
-        if (cur && cur->base == hak_ss_base(ss)) return;
-        if (cur) continue;
-        HAK_CHECK(hak_reg.nrecs < hak_reg.maxrecs);
-        hak_ref_ss *r = (hak_ref_ss *)(hak_reg.recs + hak_reg.nrecs * hak_reg.rec_stride);
-        HAK_CHECK(mprotect(r, hak_reg.rec_stride - HAK_PAGE, PROT_READ | PROT_WRITE) == 0);
-        hak_reg.nrecs++;
-        r->base = hak_ss_base(ss);
-        atomic_store_explicit(&hak_reg.slot[i], r, memory_order_release);
-        return;
-    }
-    HAK_CHECK(!"registry full");
+    size_t i = hak_reg_index(hak_ss_base(ss));
+    HAK_CHECK(i < hak_reg.nslots);
+    hak_ref_ss *cur = atomic_load_explicit(&hak_reg.slot[i], memory_order_relaxed);
+    if (cur) { HAK_CHECK(cur->base == hak_ss_base(ss)); return; }
+    HAK_CHECK(hak_reg.nrecs < hak_reg.maxrecs);
+    hak_ref_ss *r = (hak_ref_ss *)(hak_reg.recs + hak_reg.nrecs * hak_reg.rec_stride);
+    char *st = hak_reg.states + hak_reg.nrecs * HAK_REF_STATE_STRIDE;
+    HAK_CHECK(mprotect(st, HAK_REF_GRANULES, PROT_READ | PROT_WRITE) == 0);
+    hak_reg.nrecs++;
+    r->state = (_Atomic uint8_t *)st;
+    r->base = hak_ss_base(ss);
+    atomic_store_explicit(&hak_reg.slot[i], r, memory_order_release);
 }
 
 /* The record of the SuperSlab whose 2 MiB range holds p, or NULL. Never reads memory at
@@ -133,13 +146,9 @@ static hak_ref_ss *hak_ref_lookup(const void *p)
     if (last && last->base == base) return last;
     _Atomic(hak_ref_ss *) *reg = __atomic_load_n(&hak_reg.slot, __ATOMIC_ACQUIRE);
     if (!reg) return NULL;
-    size_t i = hak_reg_hash(base);
-    for (size_t n = 0; n < hak_reg.nslots; n++, i = (i + 1) & (hak_reg.nslots - 1)) {
-        hak_ref_ss *cur = atomic_load_explicit(&reg[i], memory_order_acquire);
-        if (!cur) return NULL;
-        if (cur->base == base) return hak_ref_last = cur;
-    }
-    return NULL;
+    size_t i = hak_reg_index(base);
+    hak_ref_ss *cur = i < hak_reg.nslots ? atomic_load_explicit(&reg[i], memory_order_acquire) : NULL;
+    return cur && cur->base == base ? (hak_ref_last = cur) : NULL;
 }
 
 /* The SuperSlab whose 2 MiB range holds p, or NULL. */

@@ -1,13 +1,17 @@
 /* rss_return.c - run under LD_PRELOAD=libhakmem.so: must exit 0.
  *
  * Memory of threads that exited goes back to the OS once their blocks are freed:
- *   exit-then-free  4 threads allocate 75 MB each of 1000-byte blocks (300 MB in all,
+ *   exit-then-free  4 threads allocate 200 MiB each of 1000-byte blocks (800 MiB in all,
  *                   every block written) and exit; the main thread frees every block;
  *   consumer        the same 4 producers, then a consumer thread (started after they
  *                   exited) frees every block and exits.
- * After the frees, the RSS must be within 2x glibc's + 8 MiB (the allocator's fixed
- * footprint: the empty SuperSlabs a thread and the pool keep resident, the slab table)
- * and no more than mimalloc's when libmimalloc is installed: both
+ * After the frees, the RSS must be within 2x glibc's and no more than mimalloc's when
+ * libmimalloc is installed. The size is what makes 2x a fair bound: hakmem keeps a
+ * fixed few MiB (the empty SuperSlabs a thread and the pool keep resident) and a
+ * part per SuperSlab it ever mapped (the slab table, the debug build's record), glibc
+ * little besides the block tables below; at 200 MiB a thread both .so files sit near
+ * 1.8x, and a debug record that keeps a page per SuperSlab (a hashed registry table,
+ * a record's own page) is over 2x. Both
  * run the same program in a child (no LD_PRELOAD; LD_PRELOAD=libmimalloc). One line
  * per scenario with the three figures. */
 #include <pthread.h>
@@ -20,7 +24,7 @@
 #include "peer.h"
 
 #define NPROD 4
-#define PER_THREAD (75u << 20)
+#define PER_THREAD (200u << 20)
 #define BLOCK 1000u
 #define NBLOCKS (PER_THREAD / BLOCK)
 
@@ -88,9 +92,10 @@ int main(int argc, char **argv)
         int have_mi = access(PEER_MIMALLOC, R_OK) == 0;
         if (have_mi && !peer_run(argv[0], names[s], PEER_MIMALLOC, m, sizeof m)) { printf("FAIL: mimalloc run failed\n"); return 1; }
         long gl = atol(g), mi = have_mi ? atol(m) : -1;
-        int good = ours <= 2 * gl + 8192 && (!have_mi || ours <= mi);
-        printf("%s: %-14s RSS after freeing 300 MB of exited threads' blocks: %ld KiB (glibc %ld, mimalloc %s%s)\n",
-               good ? "ok" : "FAIL", names[s], ours, gl, have_mi ? m : "not installed", have_mi ? "" : "");
+        int good = gl > 0 && ours <= 2 * gl && (!have_mi || ours <= mi);
+        printf("%s: %-14s RSS after freeing %u MiB of exited threads' blocks: %ld KiB = %.2fx glibc's %ld (bound 2x), mimalloc %s\n",
+               good ? "ok" : "FAIL", names[s], NPROD * (PER_THREAD >> 20), ours, gl > 0 ? (double)ours / gl : 0.0, gl,
+               have_mi ? m : "not installed");
         ok &= good;
     }
     return ok ? 0 : 1;
