@@ -1,7 +1,7 @@
 /* rss_return.c - run under LD_PRELOAD=libhakmem.so: must exit 0.
  *
  * Memory of threads that exited goes back to the OS once their blocks are freed:
- *   exit-then-free  4 threads allocate 200 MiB each of 1000-byte blocks (800 MiB in all,
+ *   exit-then-free  4 threads allocate 256 MiB each of 1000-byte blocks (1 GiB in all,
  *                   every block written) and exit; the main thread frees every block;
  *   consumer        the same 4 producers, then a consumer thread (started after they
  *                   exited) frees every block and exits.
@@ -9,9 +9,9 @@
  * libmimalloc is installed. The size is what makes 2x a fair bound: hakmem keeps a
  * fixed few MiB (the empty SuperSlabs a thread and the pool keep resident) and a
  * part per SuperSlab it ever mapped (the slab table, the debug build's record), glibc
- * little besides the block tables below; at 200 MiB a thread both .so files sit near
- * 1.8x, and a debug record that keeps a page per SuperSlab (a hashed registry table,
- * a record's own page) is over 2x. Both
+ * little besides the block tables below; at 256 MiB a thread both .so files sit at
+ * 1.7-1.8x, and a debug record that keeps a page per SuperSlab (a hashed registry
+ * table, a record's own page) is at 2.1x. Both
  * run the same program in a child (no LD_PRELOAD; LD_PRELOAD=libmimalloc). One line
  * per scenario with the three figures. */
 #include <pthread.h>
@@ -24,7 +24,7 @@
 #include "peer.h"
 
 #define NPROD 4
-#define PER_THREAD (200u << 20)
+#define PER_THREAD (256u << 20)
 #define BLOCK 1000u
 #define NBLOCKS (PER_THREAD / BLOCK)
 
