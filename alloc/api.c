@@ -110,18 +110,36 @@ static hak_noinline void hak_free_cache(hak_thread *t, void *p, hak_slab *sl)
 static hak_noinline int hak_free_init(hak_thread *t) { return hak_thread_init(t); }
 static hak_noinline int hak_free_claim(hak_thread *t, hak_superslab *ss) { return hak_ss_claim(t, ss); }
 
-/* Free p, a carved block start of slab view sl (the caller proved it): check its state
- * and canary, then cache it (this thread's) or send it home (another thread's). Both
- * ends are tail calls, so a remote free (the common way here) builds no frame. */
-static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+/* hak_free_block's way for a thread not set up yet (or exited) or an ownerless
+ * SuperSlab: p is checked already. */
+static hak_noinline void hak_free_block_rare(void *p, hak_slab *sl)
 {
     uintptr_t a = (uintptr_t)p;
-    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
     hak_thread *t = &hak_tls;
     int live = t->initialized || hak_free_init(t);   /* an exited thread frees as a foreign one */
     hak_superslab *ss = hak_ss_of(a);
     hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
     if (!live || (owner != t && !(owner == NULL && hak_free_claim(t, ss)))) {   /* ownerless: take it over */
+        hak_san_block_free(p, sl->stride - 1);
+        hak_slab_push_remote(ss, hak_slab_head(ss, sl), p);
+        return;
+    }
+    hak_free_cache(t, p, sl);
+}
+
+/* Free p, a carved block start of slab view sl (the caller proved it): check its state
+ * and canary, then cache it (this thread's) or send it home (another thread's). Every
+ * end is a tail call and nothing here calls and returns (the rare steps are in
+ * hak_free_block_rare), so a remote free (the common way here) saves no register. */
+static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
+    hak_thread *t = &hak_tls;
+    hak_superslab *ss = hak_ss_of(a);
+    hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+    if (hak_unlikely(!t->initialized || owner == NULL)) { hak_free_block_rare(p, sl); return; }
+    if (owner != t) {
         /* Another thread's block goes home at once (its owner reuses it before carving
          * fresh memory), so blocks do not scatter over every thread's slabs. */
         hak_san_block_free(p, sl->stride - 1);
