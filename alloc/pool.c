@@ -247,11 +247,8 @@ static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
 }
 
 /* Collect the remote lists of owned SuperSlabs other threads freed into since we last
- * looked: slabs with free blocks join the partial lists, empty ones are released.
- * Collected blocks go straight into the thread cache where it has room (checked once,
- * hak_slab_collect_take): class cls's into top[*got..want) (the refill under way; top
- * NULL: none of cls), every other class's into its bin up to half its free room. */
-static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned *got, unsigned want)
+ * looked: slabs with free blocks join the partial lists, empty ones are released. */
+static void hak_collect_hinted(hak_thread *t)
 {
     for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
         nx = ss->next;
@@ -262,15 +259,7 @@ static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned
             hak_slab *h = hak_ss_slab(ss, i);
             if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
             if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
-            unsigned c = h->cls, k;
-            if (c == cls) {
-                k = top ? hak_slab_collect_take(ss, h, top + *got, want - *got) : hak_slab_collect_take(ss, h, NULL, 0);
-                if (top) *got += k;
-            } else {
-                k = hak_slab_collect_take(ss, h, t->bins[c], (hak_bin_cap(c) - hak_bin_count(t, c)) / 2);
-                t->bins[c] += k;
-            }
-            h->used += k;   /* cached blocks count as used, as a refill's do */
+            hak_slab_collect(ss, h);
             if (h->used == 0 && t->active[h->cls] != h) {
                 hak_slab_empty(t, ss, h);
                 if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) break;   /* given to the pool */
@@ -291,7 +280,7 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
             hak_partial_remove(t, sl);
             if (sl->free || atomic_load_explicit(&sl->remote, memory_order_relaxed)) { HAK_STAT_INC(warm_hits); return sl; }
         }
-        hak_collect_hinted(t, cls, NULL, NULL, 0);
+        hak_collect_hinted(t);
         if (t->partial[cls]) continue;
         if ((sl = hak_new_slab(t, cls))) { HAK_STAT_INC(warm_hits); return sl; }
         HAK_STAT_INC(warm_misses);

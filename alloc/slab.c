@@ -254,50 +254,32 @@ static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
 
 /* Owner: move the remote list onto the local freelist, checking every node (REMOTE)
  * and making it FREE. A node met twice is no longer REMOTE; any other cycle is caught
- * by counting: no list can be longer than the slab's block count.
- * A refill passes out[0..take): the first nodes go there instead, CACHED, and the count
- * taken is returned. Such a node is checked once, here, right before its link is read:
- * from then on only the cache (allocator memory) names it, so no user-writable byte is
- * trusted for it again and no pop checks it a second time. The rest go on the
- * freelist: they stay in user memory, so a pop checks them again. Only with the full remote check and not under the debug reference (which follows
- * every collected node as a freelist node): otherwise take is 0. */
-static unsigned hak_slab_collect_take(hak_superslab *ss, hak_slab *head, void **out, unsigned take)
+ * by counting: no list can be longer than the slab's block count. */
+static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
 {
     void *list = atomic_exchange_explicit(&head->remote, NULL, memory_order_acquire);
-    if (!list) return 0;
+    if (!list) return;
     HAK_STAT_INC(remote_collects);
-    if (!HAKMEM_BUILD_RELEASE || !HAKMEM_CHECK_REMOTE_LINK) take = 0;
     uint32_t max = head->nblocks;
     if (!HAKMEM_BUILD_RELEASE) hak_ref_collect(ss, head, &list);
     void *p = list, *last = NULL;
     uint32_t n = 0;
-    unsigned k = 0;
     while (p) {
         if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) || n >= max) {
             if (last) hak_link_store(last, NULL); else list = NULL;
             hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
             break;
         }
-        void *next = hak_link_load(p);
+        hak_state_store(p, HAK_ST_FREE);
         n++;
-        if (k < take) {
-            hak_state_store(p, HAK_ST_CACHED);
-            out[k++] = p;
-            list = next;   /* the freelist's part starts after p */
-        } else {
-            hak_state_store(p, HAK_ST_FREE);
-            last = p;
-        }
-        p = next;
+        last = p;
+        p = hak_link_load(p);
     }
-    head->used = head->used > n ? head->used - n : 0;
-    if (!list || !last) return k;
+    if (!list) return;
     hak_link_store(last, head->free);
     head->free = list;
-    return k;
+    head->used = head->used > n ? head->used - n : 0;
 }
-
-static void hak_slab_collect(hak_superslab *ss, hak_slab *head) { (void)hak_slab_collect_take(ss, head, NULL, 0); }
 
 /* Walk a whole freelist as a refill would pop it, without taking anything (heap_drain).
  * Popped-state marking catches cycles; the count bound stops a walk in any case. */
