@@ -36,24 +36,32 @@ static int hak_ref_take(hak_slab *head, void *p)
     return 0;
 }
 
+/* Walk the list at *listp of head's slab: every node must be in state `want` (else the
+ * list is cut before it and `kind` reported) and becomes `mark`. */
+static void hak_ref_walk(hak_superslab *ss, hak_slab *head, void **listp, unsigned want, unsigned mark,
+                         hak_corruption_kind kind)
+{
+    unsigned idx;
+    HAK_CHECK(hak_ref_head_pos(head, &idx) == hak_ss_base(ss));
+    void *prev = NULL;
+    for (void *p = *listp; p; prev = p, p = hak_link_load(p)) {
+        hak_ref_ss *r = hak_ref_node(head, p, want);
+        if (!r) {
+            if (prev) hak_link_store(prev, NULL); else *listp = NULL;
+            hak_report(kind, p);
+            return;
+        }
+        hak_ref_set(r, (uintptr_t)p, mark);
+    }
+}
+
 /* Remote collect: every node of the list at *listp must be a REMOTE block of head; it
  * becomes LOCAL (the list joins the local freelist), so a node met twice (a cycle)
  * fails the second time. The list is cut before the first bad node. */
 static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    unsigned idx;
-    HAK_CHECK(hak_ref_head_pos(head, &idx) == hak_ss_base(ss));
-    void *prev = NULL;
-    for (void *p = *listp; p; prev = p, p = hak_link_load(p)) {
-        hak_ref_ss *r = hak_ref_node(head, p, HAK_REF_REMOTE);
-        if (!r) {
-            if (prev) hak_link_store(prev, NULL); else *listp = NULL;
-            hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
-            return;
-        }
-        hak_ref_set(r, (uintptr_t)p, HAK_REF_LOCAL);
-    }
+    hak_ref_walk(ss, head, listp, HAK_REF_REMOTE, HAK_REF_LOCAL, HAK_CORRUPT_BAD_REMOTE_LINK);
 }
 
 /* heap_drain: walk head's local freelist as refills would pop it, taking nothing. A
@@ -61,19 +69,8 @@ static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp)
 static void hak_ref_check_list(hak_superslab *ss, hak_slab *head, void **listp)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    unsigned idx;
-    HAK_CHECK(hak_ref_head_pos(head, &idx) == hak_ss_base(ss));
-    void *prev = NULL, *p;
-    for (p = *listp; p; prev = p, p = hak_link_load(p)) {
-        hak_ref_ss *r = hak_ref_node(head, p, HAK_REF_LOCAL);
-        if (!r) {
-            if (prev) hak_link_store(prev, NULL); else *listp = NULL;
-            hak_report(HAK_CORRUPT_BAD_FREELIST_LINK, p);
-            break;
-        }
-        hak_ref_set(r, (uintptr_t)p, HAK_REF_SEEN);
-    }
-    for (p = *listp; p; p = hak_link_load(p)) hak_ref_set(hak_ref_lookup(p), (uintptr_t)p, HAK_REF_LOCAL);
+    hak_ref_walk(ss, head, listp, HAK_REF_LOCAL, HAK_REF_SEEN, HAK_CORRUPT_BAD_FREELIST_LINK);
+    for (void *p = *listp; p; p = hak_link_load(p)) hak_ref_set(hak_ref_lookup(p), (uintptr_t)p, HAK_REF_LOCAL);
 }
 
 /* --- large blocks: user pointer -> usable size, live or freed, and the 64 header
