@@ -165,6 +165,9 @@ struct hak_superslab {
     _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
     int resident;                  /* 1; 0 after madvise(DONTNEED); -1 slabs unmapped (header page kept) */
     int in_pool;                   /* on the shared pool's list (under hak_g.lock) */
+    int draining;                  /* taken over by a free (its thread exited), not refilled from
+                                    * since: its free slabs' pages go back at once, and it goes
+                                    * back to the pool when empty instead of staying warm */
     hak_superslab *next;           /* owner's list, or pool list (both doubly linked) */
     hak_superslab *prev;
     hak_superslab *all_next;       /* every SuperSlab of the heap */

@@ -136,6 +136,7 @@ static int hak_ss_adopt(hak_thread *t, hak_superslab *ss)
 {
     if (ss->resident < 0 && !hak_arena_recommit_ss(ss)) return 0;
     hak_owned_add(t, ss);
+    ss->draining = 0;
     ss->resident = 1;   /* decommitted pages come back zeroed on touch */
     if (ss->free_slabs == HAK_SS_ALL_FREE) return 1;
     atomic_exchange_explicit(&ss->remote_hint, 0, memory_order_seq_cst);   /* before the scan */
@@ -154,14 +155,22 @@ static int hak_ss_adopt(hak_thread *t, hak_superslab *ss)
 
 /* A free of a block whose SuperSlab is in the pool (its owner exited): the freeing
  * thread takes the SuperSlab over, so blocks dead threads leave behind go back to
- * slabs someone owns, and their memory to the OS when those slabs empty. 1: t owns ss. */
+ * slabs someone owns, and their memory to the OS when those slabs empty. The freer did
+ * not ask for this memory: the SuperSlab is draining (its free slabs' pages go back at
+ * once, the pool takes it back when empty, hak_slab_empty) until a refill of t takes a
+ * slab of it (hak_find_slab). Otherwise a thread that frees what exited threads
+ * allocated keeps their last SuperSlabs resident as its warm ones, and a SuperSlab
+ * whose few blocks sit in its cache holds 2 MiB. 1: t owns ss. */
 static int hak_ss_claim(hak_thread *t, hak_superslab *ss)
 {
     hak_pool_lock();
     int ok = ss->in_pool && !atomic_load_explicit(&ss->owner, memory_order_relaxed) && ss->resident >= 0;
     if (ok) hak_pool_unlink(ss);
     pthread_mutex_unlock(&hak_g.lock);
-    return ok && hak_ss_adopt(t, ss);
+    if (!ok || !hak_ss_adopt(t, ss)) return 0;
+    ss->draining = 1;
+    hak_ss_decommit_free(ss);   /* slabs that emptied while it was in the pool */
+    return 1;
 }
 
 /* Give an owned SuperSlab to the shared pool (thread exit, or too many empty ones).
@@ -198,6 +207,11 @@ static void hak_slab_empty(hak_thread *t, hak_superslab *ss, hak_slab *head)
     hak_partial_remove(t, head);
     if (t->active[head->cls] == head) t->active[head->cls] = NULL;
     hak_slab_release(ss, head);
+    if (ss->draining) {   /* a dead thread's memory going back (hak_ss_claim) */
+        hak_ss_decommit_free(ss);
+        if (ss->free_slabs == HAK_SS_ALL_FREE) hak_ss_disown(t, ss);
+        return;
+    }
     if (ss->free_slabs != HAK_SS_ALL_FREE) return;
     unsigned empties = 0;
     for (hak_superslab *s = t->owned; s; s = s->next) empties += s->free_slabs == HAK_SS_ALL_FREE;
@@ -278,11 +292,15 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
         hak_slab *sl;
         while ((sl = t->partial[cls])) {
             hak_partial_remove(t, sl);
-            if (sl->free || atomic_load_explicit(&sl->remote, memory_order_relaxed)) { HAK_STAT_INC(warm_hits); return sl; }
+            if (sl->free || atomic_load_explicit(&sl->remote, memory_order_relaxed)) {
+                hak_ss_of_slab(sl)->draining = 0;   /* t allocates from it now: kept like its others */
+                HAK_STAT_INC(warm_hits);
+                return sl;
+            }
         }
         hak_collect_hinted(t);
         if (t->partial[cls]) continue;
-        if ((sl = hak_new_slab(t, cls))) { HAK_STAT_INC(warm_hits); return sl; }
+        if ((sl = hak_new_slab(t, cls))) { hak_ss_of_slab(sl)->draining = 0; HAK_STAT_INC(warm_hits); return sl; }
         HAK_STAT_INC(warm_misses);
         if (!hak_pool_acquire(t)) return NULL;
     }
