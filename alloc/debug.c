@@ -37,9 +37,10 @@ static int hak_ref_take(hak_slab *head, void *p)
 }
 
 /* Walk the list at *listp of head's slab: every node must be in state `want` (else the
- * list is cut before it and `kind` reported) and becomes `mark`. */
-static void hak_ref_walk(hak_superslab *ss, hak_slab *head, void **listp, unsigned want, unsigned mark,
-                         hak_corruption_kind kind)
+ * list is cut before it and `kind` reported); the first `nfirst` nodes become
+ * `mark_first`, the others `mark`. */
+static void hak_ref_walk(hak_superslab *ss, hak_slab *head, void **listp, unsigned want, unsigned nfirst,
+                         unsigned mark_first, unsigned mark, hak_corruption_kind kind)
 {
     unsigned idx;
     HAK_CHECK(hak_ref_head_pos(head, &idx) == hak_ss_base(ss));
@@ -51,17 +52,19 @@ static void hak_ref_walk(hak_superslab *ss, hak_slab *head, void **listp, unsign
             hak_report(kind, p);
             return;
         }
-        hak_ref_set(r, (uintptr_t)p, mark);
+        hak_ref_set(r, (uintptr_t)p, nfirst ? mark_first : mark);
+        if (nfirst) nfirst--;
     }
 }
 
-/* Remote collect: every node of the list at *listp must be a REMOTE block of head; it
- * becomes LOCAL (the list joins the local freelist), so a node met twice (a cycle)
+/* Remote collect: every node of the list at *listp must be a REMOTE block of head. The
+ * first `take` go into a thread cache (CACHED), the rest join the local freelist
+ * (LOCAL), as hak_slab_collect_take moves them; either way a node met twice (a cycle)
  * fails the second time. The list is cut before the first bad node. */
-static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp)
+static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp, unsigned take)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    hak_ref_walk(ss, head, listp, HAK_REF_REMOTE, HAK_REF_LOCAL, HAK_CORRUPT_BAD_REMOTE_LINK);
+    hak_ref_walk(ss, head, listp, HAK_REF_REMOTE, take, HAK_REF_CACHED, HAK_REF_LOCAL, HAK_CORRUPT_BAD_REMOTE_LINK);
 }
 
 /* heap_drain: walk head's local freelist as refills would pop it, taking nothing. A
@@ -69,7 +72,7 @@ static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp)
 static void hak_ref_check_list(hak_superslab *ss, hak_slab *head, void **listp)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    hak_ref_walk(ss, head, listp, HAK_REF_LOCAL, HAK_REF_SEEN, HAK_CORRUPT_BAD_FREELIST_LINK);
+    hak_ref_walk(ss, head, listp, HAK_REF_LOCAL, 0, HAK_REF_SEEN, HAK_REF_SEEN, HAK_CORRUPT_BAD_FREELIST_LINK);
     for (void *p = *listp; p; p = hak_link_load(p)) hak_ref_set(hak_ref_lookup(p), (uintptr_t)p, HAK_REF_LOCAL);
 }
 

@@ -208,6 +208,7 @@ struct hak_thread {
     void *slots[HAK_TCACHE_SLOTS];
 };
 #define HAK_THREAD_INIT { .bins = { [0 ... HAK_NCLASS - 1] = HAK_BIN_UNREADY }, .st_alloc = HAK_ST_UNREADY }
+static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return (unsigned)(t->bins[c] - &t->slots[hak_bin_base(c)]); }
 
 static void hak_report(hak_corruption_kind kind, const void *ptr);
 

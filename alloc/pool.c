@@ -261,8 +261,12 @@ static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
 }
 
 /* Collect the remote lists of owned SuperSlabs other threads freed into since we last
- * looked: slabs with free blocks join the partial lists, empty ones are released. */
-static void hak_collect_hinted(hak_thread *t)
+ * looked: slabs with free blocks join the partial lists, empty ones are released.
+ * Collected blocks go straight into the thread cache where it has room (checked once,
+ * hak_slab_collect_take): class cls's into top[*got..want) (the refill under way; top
+ * NULL: none of cls), every other class's into its bin up to half its free room, but
+ * for a draining SuperSlab's slabs (hak_ss_claim), whose blocks t did not ask for. */
+static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned *got, unsigned want)
 {
     for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
         nx = ss->next;
@@ -273,7 +277,15 @@ static void hak_collect_hinted(hak_thread *t)
             hak_slab *h = hak_ss_slab(ss, i);
             if (h->cls == HAK_CLASS_NONE || h->head != i) continue;
             if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
-            hak_slab_collect(ss, h);
+            unsigned c = h->cls, k;
+            if (c == cls) {
+                k = top ? hak_slab_collect_take(ss, h, top + *got, want - *got) : hak_slab_collect_take(ss, h, NULL, 0);
+                if (top) *got += k;
+            } else {   /* a draining SuperSlab's blocks stay on their slabs, which may empty */
+                k = hak_slab_collect_take(ss, h, t->bins[c], ss->draining ? 0 : (hak_bin_cap(c) - hak_bin_count(t, c)) / 2);
+                t->bins[c] += k;
+            }
+            h->used += k;   /* cached blocks count as used, as a refill's do */
             if (h->used == 0 && t->active[h->cls] != h) {
                 hak_slab_empty(t, ss, h);
                 if (atomic_load_explicit(&ss->owner, memory_order_relaxed) != t) break;   /* given to the pool */
@@ -298,7 +310,7 @@ static hak_slab *hak_find_slab(hak_thread *t, unsigned cls)
                 return sl;
             }
         }
-        hak_collect_hinted(t);
+        hak_collect_hinted(t, cls, NULL, NULL, 0);
         if (t->partial[cls]) continue;
         if ((sl = hak_new_slab(t, cls))) { hak_ss_of_slab(sl)->draining = 0; HAK_STAT_INC(warm_hits); return sl; }
         HAK_STAT_INC(warm_misses);

@@ -322,5 +322,5 @@ static void hak_ref_large_moved(uintptr_t old_user, uintptr_t user, size_t usabl
 static void hak_ref_reset(void);   /* heap_reset: both records are empty again */
 /* List validation (debug.c): refill pop, remote collect, heap_drain. */
 static int hak_ref_take(hak_slab *head, void *p);
-static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp);
+static void hak_ref_collect(hak_superslab *ss, hak_slab *head, void **listp, unsigned take);
 static void hak_ref_check_list(hak_superslab *ss, hak_slab *head, void **listp);

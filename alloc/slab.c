@@ -252,34 +252,52 @@ static void hak_slab_push_remote(hak_superslab *ss, hak_slab *head, void *p)
     HAK_STAT_INC(remote_frees);
 }
 
-/* Owner: move the remote list onto the local freelist, checking every node (REMOTE)
- * and making it FREE. A node met twice is no longer REMOTE; any other cycle is caught
- * by counting: no list can be longer than the slab's block count. */
-static void hak_slab_collect(hak_superslab *ss, hak_slab *head)
+/* Owner: take the remote list in, checking every node (REMOTE). The first nodes, up to
+ * `take`, go into out[] (a thread cache's free slots) as CACHED and their count is
+ * returned; the rest join the local freelist as FREE. A node met twice is no longer
+ * REMOTE; any other cycle is caught by counting: no list can be longer than the slab's
+ * block count. A node put into out[] is checked once, here, right before its link is
+ * read: from then on only the cache (allocator memory) names it, so no user-writable
+ * byte is trusted for it again and no pop checks it a second time; the freelist's nodes
+ * stay in user memory and a pop checks them again. Every build takes the same nodes
+ * (the debug record marks them CACHED as it walks: hak_ref_collect), so both hand out
+ * the same blocks in the same order. */
+static unsigned hak_slab_collect_take(hak_superslab *ss, hak_slab *head, void **out, unsigned take)
 {
     void *list = atomic_exchange_explicit(&head->remote, NULL, memory_order_acquire);
-    if (!list) return;
+    if (!list) return 0;
     HAK_STAT_INC(remote_collects);
     uint32_t max = head->nblocks;
-    if (!HAKMEM_BUILD_RELEASE) hak_ref_collect(ss, head, &list);
+    if (!HAKMEM_BUILD_RELEASE) hak_ref_collect(ss, head, &list, take);
     void *p = list, *last = NULL;
     uint32_t n = 0;
+    unsigned k = 0;
     while (p) {
         if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) || n >= max) {
             if (last) hak_link_store(last, NULL); else list = NULL;
             hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
             break;
         }
-        hak_state_store(p, HAK_ST_FREE);
+        void *next = hak_link_load(p);
         n++;
-        last = p;
-        p = hak_link_load(p);
+        if (k < take) {
+            hak_state_store(p, HAK_ST_CACHED);
+            out[k++] = p;
+            list = next;   /* the freelist's part starts after p */
+        } else {
+            hak_state_store(p, HAK_ST_FREE);
+            last = p;
+        }
+        p = next;
     }
-    if (!list) return;
+    head->used = head->used > n ? head->used - n : 0;
+    if (!list || !last) return k;
     hak_link_store(last, head->free);
     head->free = list;
-    head->used = head->used > n ? head->used - n : 0;
+    return k;
 }
+
+static void hak_slab_collect(hak_superslab *ss, hak_slab *head) { (void)hak_slab_collect_take(ss, head, NULL, 0); }
 
 /* Walk a whole freelist as a refill would pop it, without taking anything (heap_drain).
  * Popped-state marking catches cycles; the count bound stops a walk in any case. */

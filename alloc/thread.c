@@ -63,7 +63,6 @@ static void hak_thread_layout(hak_thread *t)
         t->bins[c] = &t->slots[base];
     }
 }
-static inline unsigned hak_bin_count(const hak_thread *t, unsigned c) { return (unsigned)(t->bins[c] - &t->slots[hak_bin_base(c)]); }
 
 /* Lay t out and list it (fork and heap_reset reach it through the list). */
 static void hak_thread_setup(hak_thread *t)
@@ -183,12 +182,13 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
         /* Reuse before carving: local frees, then other threads' frees, then blocks that
          * came back to other slabs of the class, then fresh memory of the active slab. */
         for (int pass = 0; pass < 2 && got < want; pass++) {
-            if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed)) hak_slab_collect(ss, sl);
+            if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed))
+                got += hak_slab_collect_take(ss, sl, top + got, want - got);   /* checked once, cached */
             got = hak_refill_pop(ss, sl, top, got, want);
         }
         unsigned from_active = got;
         if (got < want && atomic_load_explicit(&sl->count, memory_order_relaxed) < sl->nblocks) {
-            hak_collect_hinted(t);
+            hak_collect_hinted(t, cls, top, &got, want);
             hak_slab *ps;
             while (got < want && (ps = t->partial[cls])) {
                 unsigned before = got;

@@ -58,6 +58,16 @@ test-api:
 	@tests/api/run.sh $(BUILD)
 TEST_TARGETS += test-api
 
+# --- layout: release and debug hand out the same blocks in the same order ----------
+$(TEST_OUT)/layout/same_layout: tests/layout/same_layout.c $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -MMD -MP -MF $@.d $< -o $@ $(BUILD)/libhakmem.a $(BUILD)/libhakmem-debug.a -ldl
+
+.PHONY: test-layout
+test-layout: $(TEST_OUT)/layout/same_layout
+	@$(TEST_OUT)/layout/same_layout
+TEST_TARGETS += test-layout
+
 # --- glibc: mallinfo2, malloc_trim, malloc_stats, malloc_info, mallopt, free_sized --
 GLIBC_BINS := $(foreach m,$(TEST_MODES),$(TEST_OUT)/glibc/glibc_test.$(m))
 

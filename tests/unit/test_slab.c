@@ -178,6 +178,53 @@ int main(void)
         EXPECT(hak_slab_pop(sl) == NULL);
     }
 
+    /* collect straight into a cache: the first nodes become CACHED in out[], checked
+     * once there; the rest go on the freelist FREE (a pop checks them again). A bad
+     * link or a cycle among the taken nodes is still reported at collect. Every build
+     * takes the same nodes; the debug record says CACHED for the taken ones, LOCAL for
+     * the rest (debug-norel: the record alone catches the bad link and the cycle). */
+    {
+        void *got[4] = { 0 };
+        unit_clear_reports();
+        sl->free = NULL;
+        sl->used = 10;
+        for (unsigned i = 60; i < 64; i++) hak_slab_push_remote(ss, sl, out[i]);   /* list 63 62 61 60 */
+        EXPECT_EQ(hak_slab_collect_take(ss, sl, got, 2), 2);
+        EXPECT(got[0] == out[63] && got[1] == out[62]);
+        EXPECT_EQ(hak_state_load(out[63]), HAK_ST_CACHED);
+        EXPECT_EQ(hak_state_load(out[61]), HAK_ST_FREE);
+        if (!HAKMEM_BUILD_RELEASE) {
+            EXPECT_EQ(hak_ref_get(hak_ref_lookup(out[63]), (uintptr_t)out[63]), HAK_REF_CACHED);
+            EXPECT_EQ(hak_ref_get(hak_ref_lookup(out[62]), (uintptr_t)out[62]), HAK_REF_CACHED);
+            EXPECT_EQ(hak_ref_get(hak_ref_lookup(out[61]), (uintptr_t)out[61]), HAK_REF_LOCAL);
+            hak_ref_note(out[63], HAK_REF_ALLOC);   /* malloc of a taken node: the record agrees (else it aborts) */
+            hak_ref_note(out[63], HAK_REF_CACHED);
+        }
+        EXPECT_EQ(sl->used, 6);
+        EXPECT(hak_slab_pop(sl) == out[61]);
+        EXPECT(hak_slab_pop(sl) == out[60]);
+        EXPECT(hak_slab_pop(sl) == NULL);
+        EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 0);
+        /* a use-after-free write into a node that goes to the cache */
+        hak_slab_push_remote(ss, sl, out[64]);
+        hak_slab_push_remote(ss, sl, out[65]);
+        hak_link_store(out[65], (char *)out[64] + 8);
+        EXPECT_EQ(hak_slab_collect_take(ss, sl, got, 4), 1);
+        EXPECT(got[0] == out[65]);
+        EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+        EXPECT(unit_last_ptr == (char *)out[64] + 8);
+        EXPECT(sl->free == NULL);
+        /* a cycle among taken nodes: the second visit finds the node CACHED */
+        unit_clear_reports();
+        hak_slab_push_remote(ss, sl, out[66]);
+        hak_slab_push_remote(ss, sl, out[67]);
+        hak_link_store(out[66], out[67]);
+        EXPECT_EQ(hak_slab_collect_take(ss, sl, got, 4), 2);
+        EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_REMOTE_LINK], 1);
+        EXPECT(unit_last_ptr == out[67]);
+        EXPECT(sl->free == NULL);
+    }
+
     /* release puts the slabs back in the free mask */
     uint64_t before = ss->free_slabs;
     hak_slab_release(ss, other);
