@@ -147,6 +147,24 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_LARGE_FREED_RING 256      /* freed region blocks remembered (their double free is named) */
 #endif
 
+/* --- peak RSS of many threads: pages a thread keeps resident but does not use --- */
+#ifndef HAKMEM_TRIM_REFILLS
+#if HAKMEM_TCACHE_SMALL
+#define HAKMEM_TRIM_REFILLS 16        /* (fuzzing: streams reach the trim) */
+#else
+#define HAKMEM_TRIM_REFILLS 128       /* a thread's refills between trims: a slab free through a whole interval gives its pages back */
+#endif
+#endif
+#ifndef HAKMEM_WARM_SLABS
+#if HAKMEM_TCACHE_SMALL
+#define HAKMEM_WARM_SLABS 1           /* (fuzzing) */
+#else
+#define HAKMEM_WARM_SLABS 2           /* free slabs a thread keeps resident through a trim however long idle */
+#endif
+#endif
+static_assert(HAKMEM_WARM_SLABS <= 1024, "warm slabs per thread");
+static_assert(HAKMEM_TRIM_REFILLS >= 1 && HAKMEM_TRIM_REFILLS <= (1u << 30), "trim interval in refills");
+
 /* --- tools ----------------------------------------------------------------------- */
 #ifndef HAKMEM_VALGRIND
 #define HAKMEM_VALGRIND 0             /* 1: Valgrind client requests (MALLOCLIKE/FREELIKE) */

@@ -52,7 +52,7 @@ static void hak_internal_error(const char *what, int line);
     X(malloc_slow) X(free_slow) X(refills) X(refill_blocks) X(carved) X(flushes)     \
     X(remote_frees) X(remote_cas_retries) X(remote_collects) X(warm_hits) X(warm_misses) \
     X(pool_batches) X(pool_locks) X(pool_lock_waits)                                  \
-    X(ss_mapped) X(ss_returned) X(slabs_released) X(large_allocs) X(large_reused)   \
+    X(ss_mapped) X(ss_returned) X(slabs_released) X(slabs_trimmed) X(large_allocs) X(large_reused)   \
     X(registry_lookups) X(refill_minflt) X(reports) X(os_failures) X(large_regions) \
     X(large_evictions) X(large_evict_walks)
 typedef struct hak_stats {
@@ -162,6 +162,7 @@ struct hak_superslab {
     _Atomic(hak_thread *) owner;   /* NULL: in the shared pool or abandoned */
     uint64_t free_slabs;           /* bit i: slab i unused (owner only) */
     uint64_t touched;              /* bit i: slab i's pages may be resident (owner only) */
+    uint64_t idle;                 /* bit i: slab i was free and touched at the owner's last trim (hak_thread_trim) */
     _Atomic int remote_hint;       /* a remote free happened since the owner last looked */
     int resident;                  /* 1; 0 after madvise(DONTNEED); -1 slabs unmapped (header page kept) */
     int in_pool;                   /* on the shared pool's list (under hak_g.lock) */
@@ -200,6 +201,7 @@ struct hak_thread {
     hak_superslab *owned;              /* SuperSlabs this thread owns */
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
+    uint32_t trim_clock;               /* refills since the last hak_thread_trim */
     uint8_t id;                        /* 1..255, not unique */
     uint8_t st_alloc;                  /* HAK_ST_ALLOC | (id & HAK_ST_HINT): what malloc stores in a
                                         * block's state; free's fast path takes a block whose state

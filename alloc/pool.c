@@ -112,11 +112,10 @@ static void hak_pool_unlink(hak_superslab *ss)
     hak_g.npool--;
 }
 
-/* Give the pages of ss's free slabs that may be resident back to the OS (they read as
- * zero afterwards); the SuperSlab stays mapped. */
-static void hak_ss_decommit_free(hak_superslab *ss)
+/* Give the pages of the slabs `bits` of ss (free ones) back to the OS (they read as zero
+ * afterwards, their state-table bytes too); the SuperSlab stays mapped. */
+static void hak_ss_decommit_slabs(hak_superslab *ss, uint64_t bits)
 {
-    uint64_t bits = ss->free_slabs & ss->touched;
     for (unsigned i = 1; i < HAK_SLABS_PER_SS;) {
         if (!((bits >> i) & 1)) { i++; continue; }
         unsigned j = i;
@@ -128,6 +127,8 @@ static void hak_ss_decommit_free(hak_superslab *ss)
         i = j;
     }
 }
+/* ... every free slab of ss that may be resident. */
+static void hak_ss_decommit_free(hak_superslab *ss) { hak_ss_decommit_slabs(ss, ss->free_slabs & ss->touched); }
 
 /* Take a SuperSlab over (new, empty, or abandoned by an exited thread). Slabs whose
  * blocks all came back meanwhile are released. 0 if its slabs were unmapped and their
@@ -138,6 +139,7 @@ static int hak_ss_adopt(hak_thread *t, hak_superslab *ss)
     hak_owned_add(t, ss);
     ss->draining = 0;
     ss->resident = 1;   /* decommitted pages come back zeroed on touch */
+    ss->idle = 0;
     if (ss->free_slabs == HAK_SS_ALL_FREE) return 1;
     atomic_exchange_explicit(&ss->remote_hint, 0, memory_order_seq_cst);   /* before the scan */
     for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
@@ -252,12 +254,37 @@ static hak_slab *hak_new_slab(hak_thread *t, unsigned cls)
                 if (((fs >> i) & want) == want) {
                     hak_slab_init(ss, i, cls, span);
                     ss->touched |= want << i;
+                    ss->idle &= ~(want << i);
                     return hak_ss_slab(ss, i);
                 }
             }
         }
     }
     return NULL;
+}
+
+/* Every HAKMEM_TRIM_REFILLS refills of t: the slabs of t's SuperSlabs that were free
+ * (and resident) at the last trim and still are give their pages back. Only t can reuse
+ * them, and peak RSS is the sum over threads, so pages t left idle a whole interval
+ * cost the process memory it does not use (a thread that empties slabs in bursts, as
+ * larson and prodcons do, refills many times before it needs them all again). The
+ * clock is a count of t's refills, not time: the release and debug builds give back
+ * the same slabs at the same op. A slab reused in between is not idle (hak_new_slab). */
+static void hak_thread_trim(hak_thread *t)
+{
+    unsigned warm = 0;
+    for (hak_superslab *ss = t->owned; ss; ss = ss->next) warm += (unsigned)__builtin_popcountll(ss->free_slabs & ss->touched);
+    unsigned over = warm > HAKMEM_WARM_SLABS ? warm - HAKMEM_WARM_SLABS : 0;
+    for (hak_superslab *ss = t->owned; ss; ss = ss->next) {
+        uint64_t old = ss->idle & ss->free_slabs & ss->touched, take = 0;
+        for (unsigned i = HAK_SLABS_PER_SS; over && i-- > 1;)   /* the highest first: hak_new_slab takes the lowest */
+            if ((old >> i) & 1) { take |= 1ull << i; over--; }
+        if (take) {
+            hak_ss_decommit_slabs(ss, take);
+            HAK_STAT_ADD(slabs_trimmed, (unsigned)__builtin_popcountll(take & ~ss->touched));
+        }
+        ss->idle = ss->free_slabs & ss->touched;
+    }
 }
 
 /* Collect the remote lists of owned SuperSlabs other threads freed into since we last

@@ -170,6 +170,10 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
     unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
     if (!want) want = 1;
     HAK_STAT_INC(refills);
+    if (hak_unlikely(++t->trim_clock >= HAKMEM_TRIM_REFILLS)) {
+        t->trim_clock = 0;
+        hak_thread_trim(t);
+    }
     for (int tries = 0; got == 0 && tries < 64; tries++) {
         hak_slab *sl = t->active[cls];
         if (!sl) {
@@ -261,6 +265,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         memset(t->active, 0, sizeof t->active);
         memset(t->partial, 0, sizeof t->partial);
         t->owned = NULL;
+        t->trim_clock = 0;   /* trims must not depend on earlier streams either */
     }
     hak_g.pool = NULL;
     hak_g.npool = 0;
@@ -289,6 +294,7 @@ HAK_EXPORT void HAK_API(heap_reset)(void)
         }
         ss->free_slabs = HAK_SS_ALL_FREE;
         ss->touched = 0;     /* slab choice must not depend on earlier streams (pages stay resident) */
+        ss->idle = 0;
         ss->magic = HAK_SS_MAGIC;   /* a stream may have overwritten its header */
         atomic_store_explicit(&ss->owner, NULL, memory_order_relaxed);
         atomic_store_explicit(&ss->remote_hint, 0, memory_order_relaxed);

@@ -3,7 +3,7 @@
 # the tests that also hold without any release check against debug-norel (the debug
 # build with every release check compiled out: its record alone must catch all).
 # The registry test is about the debug record: debug builds only.
-UNIT_TESTS := sizeclass header slab cache enomem reset os heap preload
+UNIT_TESTS := sizeclass header slab cache enomem reset os heap preload trim
 UNIT_BUILDS := release debug
 UNIT_NOREL_TESTS := slab cache registry
 UNIT_DEFS_release := -DHAKMEM_PREFIX=hakt_ -DHAKMEM_BUILD_RELEASE=1 -DHAKMEM_VARIANT_NAME='"release"'

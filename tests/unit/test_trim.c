@@ -1,0 +1,100 @@
+/* test_trim.c - a thread gives back the pages of slabs it left free a whole trim
+ * interval (hak_thread_trim): after it emptied many slabs of one class and then only
+ * refilled from slabs it already had, at most HAKMEM_WARM_SLABS of its free slabs are
+ * still resident, their state-table pages too; the others read as zero and carve again
+ * like fresh memory. A slab taken again before the next trim keeps its pages. */
+#include <string.h>
+#include <sys/mman.h>
+#include "hakmem.c"
+#include "unit.h"
+
+#define BIG 1000   /* class 1040: 63 blocks a slab */
+#define NBIG (63 * 10)
+
+static void *big[NBIG];
+static void *small[200];
+
+/* Resident pages of [p, p + n). */
+static size_t resident_pages(uintptr_t p, size_t n)
+{
+    static unsigned char vec[HAK_SLAB_SIZE * HAK_SLABS_PER_SS / HAK_PAGE];
+    size_t pages = (n + HAK_PAGE - 1) / HAK_PAGE, r = 0;
+    if (pages > sizeof vec || mincore((void *)(p & ~(uintptr_t)(HAK_PAGE - 1)), pages * HAK_PAGE, vec) != 0) return (size_t)-1;
+    for (size_t i = 0; i < pages; i++) r += vec[i] & 1;
+    return r;
+}
+
+/* Free slabs of this thread's SuperSlabs with any page (or state page) resident. */
+static unsigned free_resident_slabs(int state)
+{
+    unsigned n = 0;
+    for (hak_superslab *ss = hak_tls.owned; ss; ss = ss->next)
+        for (unsigned i = 1; i < HAK_SLABS_PER_SS; i++) {
+            if (!((ss->free_slabs >> i) & 1)) continue;
+            uintptr_t at = hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT);
+            n += state ? resident_pages((uintptr_t)hak_state_of(at), HAK_SLAB_SIZE >> 4) != 0
+                       : resident_pages(at, HAK_SLAB_SIZE) != 0;
+        }
+    return n;
+}
+
+/* Refills of the 16-byte class from its own slab: no slab is taken or released. */
+static void churn(unsigned rounds)
+{
+    for (unsigned r = 0; r < rounds; r++) {
+        for (unsigned i = 0; i < 200; i++) small[i] = HAK_API(malloc)(16);
+        for (unsigned i = 0; i < 200; i++) HAK_API(free)(small[i]);
+        HAK_API(thread_flush)();
+    }
+}
+
+int main(void)
+{
+    HAK_API(set_corruption_handler)(unit_record, NULL);
+    churn(1);   /* the 16-byte class has its slab */
+    for (unsigned i = 0; i < NBIG; i++) {
+        big[i] = HAK_API(malloc)(BIG);
+        memset(big[i], 0x5a, BIG);   /* every page of every slab resident */
+    }
+    for (unsigned i = 0; i < NBIG; i++) HAK_API(free)(big[i]);
+    HAK_API(thread_flush)();         /* the slabs empty: released, still resident */
+    unsigned before = free_resident_slabs(0), before_state = free_resident_slabs(1);
+    EXPECT(before >= 8);             /* 10 slabs of the class, the active one kept */
+    EXPECT(before_state >= 8);
+
+    churn(2 * HAKMEM_TRIM_REFILLS);  /* well over two trims' worth of refills */
+    EXPECT(free_resident_slabs(0) <= HAKMEM_WARM_SLABS);
+    EXPECT(free_resident_slabs(1) <= HAKMEM_WARM_SLABS);
+    unsigned touched_free = 0;
+    for (hak_superslab *ss = hak_tls.owned; ss; ss = ss->next)
+        touched_free += (unsigned)__builtin_popcountll(ss->free_slabs & ss->touched);
+    EXPECT(touched_free <= HAKMEM_WARM_SLABS);
+#if HAKMEM_DEBUG_COUNTERS
+    EXPECT(atomic_load(&hak_g_stats.slabs_trimmed) >= before - HAKMEM_WARM_SLABS);
+#endif
+
+    /* Given-back slabs carve again: every block intact, no report. */
+    for (unsigned i = 0; i < NBIG; i++) {
+        big[i] = HAK_API(malloc)(BIG);
+        EXPECT(big[i] != NULL);
+        memset(big[i], (int)(i & 0xff), BIG);
+    }
+    unsigned bad = 0;
+    for (unsigned i = 0; i < NBIG; i++) {
+        const unsigned char *p = big[i];
+        bad += p[0] != (i & 0xff) || p[BIG - 1] != (i & 0xff);
+    }
+    EXPECT_EQ(bad, 0);
+
+    /* A slab taken again before the next trim is not idle: freed again just before a
+     * trim, it stays resident (within the warm count). */
+    for (unsigned i = 0; i < NBIG; i++) HAK_API(free)(big[i]);
+    HAK_API(thread_flush)();
+    hak_tls.trim_clock = HAKMEM_TRIM_REFILLS - 2;   /* the next refills trim */
+    churn(1);
+    EXPECT(free_resident_slabs(0) >= 8);   /* free since less than an interval: kept */
+    EXPECT_EQ(unit_total_reports(), 0);
+    HAK_API(heap_drain)();
+    EXPECT_EQ(unit_total_reports(), 0);
+    return unit_finish("trim");
+}
