@@ -127,37 +127,49 @@ static hak_noinline void hak_free_block_rare(void *p, hak_slab *sl)
     hak_free_cache(t, p, sl);
 }
 
-/* Free p, a carved block start of slab view sl (the caller proved it): check its state
- * and canary, then cache it (this thread's) or send it home (another thread's). Every
- * end is a tail call and nothing here calls and returns (the rare steps are in
- * hak_free_block_rare), so a remote free (the common way here) saves no register. */
-static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+/* Send p, a checked live block of slab view s (its index in the slab table), where it
+ * belongs: another thread's SuperSlab's remote list, this thread's cache, or (rare)
+ * hak_free_block_rare. A thread owns a SuperSlab only while it is set up (exit and fork
+ * hand its SuperSlabs on), so the remote way needs no look at this thread's own state;
+ * the SuperSlab and the span head come from s by shifts and masks. Every end is a tail
+ * call and nothing here calls and returns (the rare steps are in hak_free_block_rare),
+ * so a remote free (the common way here) saves no register. */
+hak_hot_inline void hak_free_block_send(void *p, uintptr_t s)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
+    hak_slab *sl = hak_arena.table + s;
     hak_thread *t = &hak_tls;
-    hak_superslab *ss = hak_ss_of(a);
+    hak_superslab *ss = hak_arena.ss + (s >> (HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT));
     hak_thread *owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
-    if (hak_unlikely(!t->initialized || owner == NULL)) { hak_free_block_rare(p, sl); return; }
-    if (owner != t) {
+    if (hak_likely(owner != t && owner != NULL)) {
         /* Another thread's block goes home at once (its owner reuses it before carving
          * fresh memory), so blocks do not scatter over every thread's slabs. */
         hak_san_block_free(p, sl->stride - 1);
-        hak_slab_push_remote(ss, hak_slab_head(ss, sl), p);
+        hak_slab_push_remote(ss, hak_arena.table + ((s & ~(uintptr_t)(HAK_SLABS_PER_SS - 1)) + sl->head), p);
         return;
     }
+    if (hak_unlikely(owner == NULL || !t->initialized)) { hak_free_block_rare(p, sl); return; }
     hak_free_cache(t, p, sl);
+}
+
+/* Free p, a carved block start of slab view sl (the caller proved it): check its state
+ * and canary, then cache it (this thread's) or send it home (another thread's). */
+static hak_noinline void hak_free_block(void *p, hak_slab *sl)
+{
+    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, HAKMEM_CHECK_FREE_STATE, HAKMEM_CHECK_CANARY)) return;
+    hak_free_block_send(p, (uintptr_t)(sl - hak_arena.table));
 }
 
 /* The fast path's way to hak_free_block when p's state entry says allocated but the
  * block is not for this thread's bin (another thread's hint, or the bin is full); s is
  * p's slab index, which the fast path has already computed. With
  * the stride check on, an entry that says allocated exists only for a carved block
- * start, so the region map and the range and stride check are not asked again. */
+ * start, so the region map and the range and stride check are not asked again, nor
+ * the state (the fast path read it: allocated); the canary is. */
 static hak_noinline void hak_free_allocated(void *p, uintptr_t s)
 {
     HAK_STAT_INC(free_slow);
-    hak_free_block(p, hak_arena.table + s);
+    if (!hak_block_check(p, HAK_CORRUPT_DOUBLE_FREE, 0, HAKMEM_CHECK_CANARY)) return;
+    hak_free_block_send(p, s);
 }
 
 static hak_noinline void hak_free_slow(void *p)

@@ -10,10 +10,13 @@
 static void *blocks[4096];
 
 static unsigned remote_cached;
+static int remote_set_up;
 static void *remote_free_thread(void *arg)
 {
     for (int i = 0; i < 64; i++) HAK_API(free)(((void **)arg)[i]);
-    remote_cached = hak_bin_count(&hak_tls, hak_size_class(200));
+    /* a thread that only frees others' blocks needs no cache: it is not even set up */
+    remote_set_up = hak_tls.initialized;
+    remote_cached = remote_set_up ? hak_bin_count(&hak_tls, hak_size_class(200)) : 0;
     HAK_API(thread_flush)();
     return NULL;
 }
@@ -74,6 +77,7 @@ int main(void)
     pthread_create(&th, NULL, remote_free_thread, mine);
     pthread_join(th, NULL);
     EXPECT_EQ(remote_cached, 0);
+    EXPECT_EQ(remote_set_up, 0);
     for (int i = 0; i < 64; i++) EXPECT_EQ(hak_state_load(mine[i]), HAK_ST_REMOTE);
     hak_slab *rs = hak_slab_head(hak_ss_of((uintptr_t)mine[0]), hak_slab_at(hak_ss_of((uintptr_t)mine[0]), (uintptr_t)mine[0]));
     EXPECT(atomic_load(&rs->remote) != NULL);
