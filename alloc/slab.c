@@ -268,30 +268,33 @@ static unsigned hak_slab_collect_take(hak_superslab *ss, hak_slab *head, void **
     if (!list) return 0;
     HAK_STAT_INC(remote_collects);
     uint32_t max = head->nblocks;
+    if (take > max) take = max;   /* so the count bound is for the freelist's part only */
     if (!HAKMEM_BUILD_RELEASE) hak_ref_collect(ss, head, &list, take);
     void *p = list, *last = NULL;
-    uint32_t n = 0;
     unsigned k = 0;
-    while (p) {
-        if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) || n >= max) {
-            if (last) hak_link_store(last, NULL); else list = NULL;
-            hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
-            break;
-        }
+    for (; p && k < take; k++) {   /* the first nodes: into out[] */
+        if (HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) break;
         void *next = hak_link_load(p);
-        n++;
-        if (k < take) {
-            hak_state_store(p, HAK_ST_CACHED);
-            out[k++] = p;
-            list = next;   /* the freelist's part starts after p */
-        } else {
-            hak_state_store(p, HAK_ST_FREE);
-            last = p;
-        }
+        hak_state_store(p, HAK_ST_CACHED);
+        out[k] = p;
         p = next;
     }
+    list = p;   /* the freelist's part starts after the taken nodes */
+    uint32_t n = k;
+    if (k == take) {
+        for (; p; n++) {
+            if ((HAKMEM_CHECK_REMOTE_LINK && !hak_node_ok(head, p, 1, 1, HAK_ST_REMOTE)) || n >= max) break;
+            hak_state_store(p, HAK_ST_FREE);
+            last = p;
+            p = hak_link_load(p);
+        }
+    }
+    if (p) {   /* a bad node: the list is cut before it */
+        if (last) hak_link_store(last, NULL); else list = NULL;
+        hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
+    }
     head->used = head->used > n ? head->used - n : 0;
-    if (!list || !last) return k;
+    if (!last) return k;
     hak_link_store(last, head->free);
     head->free = list;
     return k;
