@@ -137,6 +137,9 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #ifndef HAKMEM_LARGE_REGION_DIRTY
 #define HAKMEM_LARGE_REGION_DIRTY (16u << 20)  /* bytes of free region pages kept resident beyond the recent extents' */
 #endif
+#ifndef HAKMEM_LARGE_GROW_ROOM
+#define HAKMEM_LARGE_GROW_ROOM 50        /* % of the blocks before it a new region block leaves free (realloc grows in place) */
+#endif
 #ifndef HAKMEM_LARGE_DECAY_MS
 #define HAKMEM_LARGE_DECAY_MS 50         /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this much process CPU time */
 #endif
@@ -193,6 +196,7 @@ static_assert(HAKMEM_LARGE_REGION_MAX >= 132u * 1024 && HAKMEM_LARGE_REGION_MAX 
               "region blocks: at least every size just above the mid tier");
 static_assert(HAKMEM_LARGE_REGION_DIRTY <= HAKMEM_LARGE_CACHE_RESIDENT, "region pages kept: within the large budget");
 static_assert(HAKMEM_LARGE_DIRTY_RING >= 16 && HAKMEM_LARGE_DIRTY_RING <= 65536, "dirty extent ring");
+static_assert(HAKMEM_LARGE_GROW_ROOM >= 0 && HAKMEM_LARGE_GROW_ROOM <= 200, "region growth room: 0..200% of the run before");
 static_assert(HAKMEM_LARGE_DECAY_MS <= 60000, "free region page decay: at most a minute");
 static_assert(HAKMEM_LARGE_FREED_RING >= 1 && HAKMEM_LARGE_FREED_RING <= 65536, "freed ring");
 

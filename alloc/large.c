@@ -1,7 +1,8 @@
 /* large.c - the large tier. Blocks up to HAKMEM_LARGE_REGION_MAX share regions: 2 MiB-
  * aligned mappings of HAKMEM_LARGE_REGION bytes cut into pages by a bitmap, first fit
  * (so 70,000 live blocks of 132 KiB take a few hundred mappings, not one each, and
- * never reach vm.max_map_count). Bigger blocks get one 2 MiB-aligned mapping each,
+ * never reach vm.max_map_count), where a place leaves the blocks before it room to grow
+ * if any does (hak_lregion_fit). Bigger blocks get one 2 MiB-aligned mapping each,
  * mremap on realloc, and a cache of freed mappings kept resident within a budget.
  * Freed region pages stay resident within the same budget (beyond
  * HAKMEM_LARGE_REGION_DIRTY only while recently freed, hak_lregion_evict), then go back
@@ -50,6 +51,7 @@ typedef struct hak_lregion {
     uint64_t dirty[HAK_LREGION_WORDS];   /* page i may be resident (not dropped since used) */
     uint32_t nused;                      /* pages used */
     uint32_t run_fail;                   /* a search for this many free pages failed (0: none since a free) */
+    uint32_t room_fail;                  /* ... with growth room (hak_lregion_fit) */
 } hak_lregion;
 
 /* An extent of a region given back with its pages resident: where the over-budget path
@@ -201,18 +203,40 @@ static int hak_lregion_new(void)
     return (int)ri;
 }
 
-/* First fit of `pages` free pages in region g, or -1. */
-static int hak_lregion_fit(hak_lregion *g, unsigned pages)
+/* Pages set in bm just below page s, counted back to at most max. */
+static unsigned hak_bm_run_before(const uint64_t *bm, unsigned s, unsigned max)
+{
+    unsigned n = 0;
+    while (n < max && s > n && (bm[(s - n - 1) / 64] >> ((s - n - 1) % 64) & 1)) n++;
+    return n;
+}
+
+/* Where `pages` free pages of region g go, or -1. Exact (room 0): first fit. With room:
+ * the first free run that also leaves HAKMEM_LARGE_GROW_ROOM percent of the used run
+ * before it free after that run's end, so the block (or blocks) before can grow in
+ * place: a growing realloc (1.5x, say) finds the pages after it free instead of copying
+ * itself elsewhere. The room is only address space; its pages are never touched. */
+static int hak_lregion_fit(hak_lregion *g, unsigned pages, int room)
 {
     if (!g->base || HAK_LREGION_PAGES - g->nused < pages || (g->run_fail && pages >= g->run_fail)) return -1;
+    if (room && g->room_fail && pages >= g->room_fail) return -1;   /* the room needed only grows with pages */
     for (unsigned i = 0;;) {
         unsigned s = hak_bm_next(g->used, i, HAK_LREGION_PAGES, 0);
         if (s + pages > HAK_LREGION_PAGES) break;
+        if (room) {
+            unsigned e = hak_bm_next(g->used, s, HAK_LREGION_PAGES, 1);
+            unsigned before = hak_bm_run_before(g->used, s, HAK_LREGION_PAGES / 8);
+            unsigned skip = (unsigned)((uint64_t)before * HAKMEM_LARGE_GROW_ROOM / 100);
+            if (e - s >= skip + pages) return (int)(s + skip);
+            if (e == HAK_LREGION_PAGES) break;
+            i = e;
+            continue;
+        }
         unsigned e = hak_bm_next(g->used, s, s + pages, 1);
         if (e == s + pages) return (int)s;
         i = e;
     }
-    g->run_fail = pages;
+    if (room) g->room_fail = pages; else g->run_fail = pages;
     return -1;
 }
 
@@ -221,12 +245,16 @@ static int hak_lregion_fit(hak_lregion *g, unsigned pages)
 static int hak_lregion_take(hak_large *d, unsigned pages, int *dirty)
 {
     int ri = -1, at = -1;
-    if (hak_lt.cursor < hak_lt.nreg) {
-        ri = (int)hak_lt.cursor;
-        at = hak_lregion_fit(&hak_lt.reg[ri], pages);
+    /* With room, then packed; packed only under `ulimit -v` (the window arena), where
+     * address space is what runs out. */
+    for (int room = HAKMEM_LARGE_GROW_ROOM > 0 && !hak_arena.window; room >= 0 && at < 0; room--) {
+        if (hak_lt.cursor < hak_lt.nreg) {
+            ri = (int)hak_lt.cursor;
+            at = hak_lregion_fit(&hak_lt.reg[ri], pages, room);
+        }
+        for (unsigned i = 0; at < 0 && i < hak_lt.nreg; i++)
+            if ((at = hak_lregion_fit(&hak_lt.reg[i], pages, room)) >= 0) ri = (int)i;
     }
-    for (unsigned i = 0; at < 0 && i < hak_lt.nreg; i++)
-        if ((at = hak_lregion_fit(&hak_lt.reg[i], pages)) >= 0) ri = (int)i;
     if (at < 0) {
         if ((ri = hak_lregion_new()) < 0) return 0;
         at = 0;
@@ -331,7 +359,7 @@ static int hak_lregion_put(const hak_large *d)
     unsigned at = (unsigned)((d->map_base - g->base) / HAK_PAGE), pages = (unsigned)(d->map_size / HAK_PAGE);
     hak_bm_set(g->used, at, pages, 0);
     g->nused -= pages;
-    g->run_fail = 0;
+    g->run_fail = g->room_fail = 0;
     hak_lt.region_dirty += d->map_size;   /* a live block's pages are all marked dirty */
     if (hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING) hak_lt.dtail++;   /* full: forget the oldest */
     uint32_t now = hak_large_ms();

@@ -10,7 +10,11 @@
  * faults (getrusage), not the time. Every 500 operations the program sleeps 120 ms:
  * waiting is not work, so free pages must not age while it waits (a wall-clock decay
  * gave them back at every pause, and on a loaded machine at every wait for a core).
- * Contents are checked at both ends of every block. */
+ * Contents are checked at both ends of every block.
+ * And a growing realloc must mostly stay in place: at most a third of them may move
+ * (each move copies the whole block). Region blocks packed first fit, each new one right
+ * after the last, found the pages after them taken and moved 415 of 743 (56%); with
+ * room left after the blocks before a new one, 142 (19%). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +95,8 @@ int main(void)
     for (unsigned s = 0; s < SLOTS; s++) free(blk[s]);
     long faults = minflt() - f0;
     unsigned long bound = pages / 16 + WARM_PAGES;
-    printf("%s: %ld minor faults for %lu pages written (at most %lu); %lu of %lu reallocs moved\n",
-           (unsigned long)faults <= bound ? "ok" : "FAIL", faults, pages, bound, moved, reallocs);
-    return (unsigned long)faults <= bound ? 0 : 1;
+    int ok = (unsigned long)faults <= bound && moved * 3 <= reallocs;
+    printf("%s: %ld minor faults for %lu pages written (at most %lu); %lu of %lu reallocs moved (at most a third)\n",
+           ok ? "ok" : "FAIL", faults, pages, bound, moved, reallocs);
+    return ok ? 0 : 1;
 }

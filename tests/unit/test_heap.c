@@ -23,6 +23,9 @@
 /* small regions: 8 blocks of the largest region size fill one, and 65 regions are
  * 260 MiB of address space */
 #define HAKMEM_LARGE_REGION (4u << 20)
+/* packed first fit: the region counts below are a packed layout's (the room a new
+ * block leaves for the ones before it to grow is tested by tests/preload/large_churn) */
+#define HAKMEM_LARGE_GROW_ROOM 0
 #include "hakmem.c"
 #include "unit.h"
 #include "child.h"
