@@ -244,7 +244,9 @@ fuzz-bench: deps-fuzz $(BUILD)/rgcc/regress-fuzz_freelist $(BUILD)/fast/regress-
 # COVERAGE_MIN percent of alloc/ lines. A fuzzing run's work folder, if present, is
 # replayed too (its verdicts unchecked).
 COV_BUILD    ?= $(BUILD)/covtree
-COV_CC       := $(CLANG) -Qunused-arguments $(COV_CFLAGS) -mllvm -runtime-counter-relocation
+# (atomic counters: a racy increment in the threaded tests made a branch's derived count
+# negative or falsely positive, a direction "taken" that never was)
+COV_CC       := $(CLANG) -Qunused-arguments $(COV_CFLAGS) -fprofile-update=atomic -mllvm -runtime-counter-relocation
 COVERAGE_MIN ?= 99.5
 coverage: deps-fuzz deps-cov
 	@$(PYTHON) tools/coverage.py --build $(COV_BUILD) --out $(BUILD)/coverage --cc '$(COV_CC)' --make '$(MAKE)' \

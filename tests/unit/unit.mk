@@ -3,7 +3,7 @@
 # the tests that also hold without any release check against debug-norel (the debug
 # build with every release check compiled out: its record alone must catch all).
 # The registry test is about the debug record: debug builds only.
-UNIT_TESTS := sizeclass header slab cache enomem reset os heap preload trim
+UNIT_TESTS := sizeclass header slab cache enomem reset os heap preload trim checks
 UNIT_BUILDS := release debug
 UNIT_NOREL_TESTS := slab cache registry
 UNIT_DEFS_release := -DHAKMEM_PREFIX=hakt_ -DHAKMEM_BUILD_RELEASE=1 -DHAKMEM_VARIANT_NAME='"release"'
@@ -26,3 +26,9 @@ UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(foreach b,$(UNIT_BUILDS),$(BUILD)/unit/
 test-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 TEST_TARGETS += test-unit
+# The unit programs without running them, and their list (tools/coverage.py runs each
+# alone, so a check direction can be traced to the program that took it).
+.PHONY: unit-bins list-unit-bins
+unit-bins: $(UNIT_BINS)
+list-unit-bins:
+	@echo $(UNIT_BINS)
