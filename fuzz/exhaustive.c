@@ -12,8 +12,9 @@
  * a stream is enumerated only in canonical first-use order (the first slot a stream
  * names is 0, the next new one 1, ...), so streams that differ by a renaming of slots
  * are run once. Sizes are one representative per size class (two tiny classes, one
- * mid, one large): sizes of one class are equivalent. A symbol may be several ops
- * (';'-separated): the layouts "spray" (8 blocks of a class through the cache onto its
+ * mid, one large, one huge: a mapping of its own): sizes of one class are equivalent.
+ * `trim` (malloc_trim(0)) gives back what the heap can between any two symbols. A
+ * symbol may be several ops (';'-separated): the layouts "spray" (8 blocks of a class through the cache onto its
  * slab freelist, in scratch slots >= 40) and "pop" (8 allocations that refill from
  * that list) put freelist faults within a few symbols. Each symbol has a
  * precondition on the state of its slots (e empty, l live, f freed) and the current
@@ -51,14 +52,16 @@
  * live); "T0"/"T1": only on thread 0 / not on thread 0 (thread switches). */
 typedef struct xsym { const char *ops, *pre; } xsym;
 static const xsym x_alphabet[] = {
-    /* ordinary ops: two tiny classes, one mid, one large */
+    /* ordinary ops: two tiny classes, one mid, one large, one huge; trim */
     { "alloc $s 32",                       "s:e" },
     { "alloc $s 100",                      "s:e" },
     { "alloc $s 3000",                     "s:e" },
     { "alloc $s 300000",                   "s:e" },
+    { "alloc $s 4194304",                  "s:e" },   /* huge: a mapping of its own, beyond a large region */
     { "free $s",                           "s:l" },
     { "realloc $s 100",                    "s:l" },
     { "flush",                             "" },
+    { "trim",                              "" },      /* malloc_trim(0): empty slabs, regions, cached mappings go */
     { "thread 1",                          "T0" },
     { "thread 0",                          "T1" },
     /* layouts (scratch slots 40-55) */
