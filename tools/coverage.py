@@ -114,8 +114,8 @@ def md_cells(line):
 
 
 def parse_checks(path):
-    """The table in docs/coverage.md headed | check | file | line | condition | fails when | untaken because |:
-    [(name, file, line text, condition, fail value (bool), {direction: reason})]."""
+    """The table in docs/coverage.md headed | check | file | line | condition | fails when | fail witness |
+    untaken because |: [(name, file, line text, condition, fail value (bool), {direction: reason}, witness)]."""
     rows, on = [], False
     for line in open(os.path.join(ROOT, path), encoding="utf-8"):
         line = line.rstrip("\n")
@@ -128,7 +128,7 @@ def parse_checks(path):
             cells = md_cells(line)
             if set(cells[0]) <= set("-: "):
                 continue
-            name, f, text, cond, fails, why = (cells + [""] * 6)[:6]
+            name, f, text, cond, fails, wit, why = (cells + [""] * 7)[:7]
             reasons = {}
             m = re.match(r"^((?:pass|fail)(?:\s*,\s*(?:pass|fail))?)\s*:\s*(.+)$", why)
             if m:
@@ -136,7 +136,8 @@ def parse_checks(path):
                     reasons[d] = m.group(2)
             elif why:
                 reasons["?"] = why
-            rows.append((name, f.strip("`"), text.strip("`"), cond.strip("`"), fails.strip() == "true", reasons))
+            rows.append((name, f.strip("`"), text.strip("`"), cond.strip("`"), fails.strip() == "true", reasons,
+                         wit.strip("`")))
     return rows
 
 
@@ -146,7 +147,7 @@ def resolve_checks(rows):
     alloc/ that no row covers."""
     out, errors, lines_of = [], [], collections.defaultdict(list)
     for row in rows:
-        name, f, text, cond, fails, reasons = row
+        name, f, text, cond, fails, reasons, _ = row
         try:
             src = open(os.path.join(ROOT, f), encoding="utf-8").read().split("\n")
         except OSError:
@@ -191,7 +192,7 @@ def check_branches(js, resolved):
         if re.match(r"#define hak_(un)?likely\(", l):
             macro_at[n] = l.index("__builtin_expect") + 1
     by_file = collections.defaultdict(list)
-    for i, ((_, f, _, _, _, _), ln) in enumerate(resolved):
+    for i, ((_, f, _, _, _, _, _), ln) in enumerate(resolved):
         by_file[os.path.join(ROOT, f)].append((i, ln))
     res = [[False, False] for _ in resolved]
     srcs = {}
@@ -202,7 +203,7 @@ def check_branches(js, resolved):
             continue
         src = srcs.setdefault(fn, open(fn, encoding="utf-8").read().split("\n"))
         for i, ln in rows:
-            (_, _, _, cond, fails, _) = resolved[i][0]
+            (_, _, _, cond, fails, _, _) = resolved[i][0]
             line = src[ln - 1]
             hits = []
             for b in fj["branches"]:
@@ -278,20 +279,38 @@ SUITE_OBJECTS = {"api": "tests/api/", "glibc": "tests/glibc/", "misuse": "tests/
                  "stress": "tests/stress/"}
 
 
-def check_directions(args, build, objs, groups, checks):
-    """Every check row's (pass, fail) directions in the builds with every release check
-    on, and for each taken direction the first input that took it: a text stream (one
-    process per file), a test program, or a corpus folder. Returns (taken, by)."""
+def group_result(args, build, objs, label, d, checks, cache={}):
+    """The check rows' (pass, fail) directions taken by one profile group (the inputs of
+    one label, in folder d), from the objects that group ran; None without profiles."""
+    if d in cache:
+        return cache[d]
     rel = lambda o: os.path.relpath(o, build)
+    cache[d] = None
+    raws = glob.glob(os.path.join(d, "*.profraw"))
+    pd = os.path.join(d, "group.profdata")
+    if not raws or sh([args.llvm_profdata, "merge", "-sparse", "-o", pd] + raws, quiet=True)[0]:
+        return None
+    m = re.match(r"regress-(\S+) ", label)
+    if label.endswith(".txt") and not m:
+        cands = [o for o in objs if rel(o) == f"rgcc/regress-{FILE_DRIVER}"]
+    elif m:
+        cands = [o for o in objs if rel(o) == f"rgcc/regress-{m.group(1)}"]
+    elif label.startswith("tests/unit: "):
+        cands = [o for o in objs if rel(o) == "unit/" + label.split(": ", 1)[1]]
+    else:
+        cands = [o for o in objs if rel(o).startswith(SUITE_OBJECTS.get(label, "\0")) or o.endswith(".so")]
+    if not cands:
+        return None
+    a = [cands[0]] + [x for o in cands[1:] for x in ("-object", o)] + [f"-instr-profile={pd}"]
+    rc, js, _ = sh([args.llvm_cov, "export", "-format=text", "-skip-functions"] + a + ["alloc"], quiet=True, merge=False)
+    cache[d] = check_branches(json.loads(js), checks) if rc == 0 else None
+    return cache[d]
 
-    def export(objects, profdata):
-        if not objects:
-            return None
-        a = [objects[0]] + [x for o in objects[1:] for x in ("-object", o)] + [f"-instr-profile={profdata}"]
-        rc, js, _ = sh([args.llvm_cov, "export", "-format=text", "-skip-functions"] + a + ["alloc"],
-                       quiet=True, merge=False)
-        return check_branches(json.loads(js), checks) if rc == 0 else None
 
+def check_directions(args, build, objs, groups, checks):
+    """For each check row's (pass, fail) direction, the first input that took it in a
+    build with every release check on (None: untaken): a text stream (one process per
+    file), a unit program, a suite or a corpus folder."""
     # Counters are keyed by function name and structure, not by binary: every build's copy
     # of a function lands on the same record, so a weakened build's counts are kept out by
     # its process, never merged (a group is one process, one suite or one corpus folder).
@@ -301,27 +320,74 @@ def check_directions(args, build, objs, groups, checks):
     for label, d in sorted((g for g in groups if not weak_group(g[0])), key=rank):
         if all(p and f for p, f in by):
             break
-        raws = glob.glob(os.path.join(d, "*.profraw"))
-        if not raws:
-            continue
-        pd = os.path.join(d, "group.profdata")
-        if sh([args.llvm_profdata, "merge", "-sparse", "-o", pd] + raws, quiet=True)[0]:
-            continue
-        m = re.match(r"regress-(\S+) ", label)
-        if label.endswith(".txt") and not m:
-            cands = [o for o in objs if rel(o) == f"rgcc/regress-{FILE_DRIVER}"]
-        elif m:
-            cands = [o for o in objs if rel(o) == f"rgcc/regress-{m.group(1)}"]
-        elif label.startswith("tests/unit: "):
-            cands = [o for o in objs if rel(o) == "unit/" + label.split(": ", 1)[1]]
-        else:
-            cands = [o for o in objs if rel(o).startswith(SUITE_OBJECTS.get(label, "\0")) or o.endswith(".so")]
-        res = export(cands, pd)
-        for i, r in enumerate(res or []):
+        for i, r in enumerate(group_result(args, build, objs, label, d, checks) or []):
             for k in (0, 1):
                 if r[k] and by[i][k] is None:
                     by[i][k] = label
     return by
+
+
+def witness_errors(args, build, objs, groups, checks, by):
+    """Each row's named fail witness must take its fail direction; a row whose fail
+    direction was taken must name one (the quick check in make test replays them)."""
+    errors, dirs = [], {label: d for label, d in groups}
+    for i, ((name, f, _, _, _, _, wit), ln) in enumerate(checks):
+        if not wit:
+            if by[i][1]:
+                errors.append(f"check `{name}` ({f}:{ln}): no fail witness named; `{by[i][1]}` takes it")
+            continue
+        if wit not in dirs:
+            errors.append(f"check `{name}` ({f}:{ln}): the fail witness `{wit}` is no input of this run")
+            continue
+        r = group_result(args, build, objs, wit, dirs[wit], checks)
+        if not r or not r[i][1]:
+            errors.append(f"check `{name}` ({f}:{ln}): the fail witness `{wit}` does not take the fail direction"
+                          + (f" (`{by[i][1]}` does)" if by[i][1] else ""))
+    return errors
+
+
+def quick(args, build, make, env):
+    """make test's part: replay only the fail witnesses the checks table names that are
+    text streams or unit programs (each alone, in the instrumented tree), and fail if a
+    witness no longer takes its check's fail direction."""
+    rows = parse_checks(CHECKS_DOC)
+    checks, errors = resolve_checks(rows)
+    rel_build = os.path.relpath(build, ROOT)
+    wits = sorted({c[6] for c, _ in checks if c[6].endswith(".txt") or c[6].startswith("tests/unit: ")})
+    driver = os.path.join(build, "rgcc", f"regress-{FILE_DRIVER}")
+    units = {w: os.path.join(build, "unit", w.split(": ", 1)[1]) for w in wits if w.startswith("tests/unit: ")}
+    targets = [os.path.relpath(driver, ROOT)] + [os.path.relpath(u, ROOT) for u in units.values()]
+    t0 = time.time()
+    rc, _, _ = sh(make + targets, env=env, quiet=True)
+    if rc:
+        print("coverage: quick: the instrumented driver and unit programs did not build")
+        return 1
+    prof = os.path.join(build, "quick")
+    shutil.rmtree(prof, ignore_errors=True)
+    groups = []
+    for i, w in enumerate(wits):
+        d = os.path.join(prof, "g%04d" % i)
+        os.makedirs(d)
+        groups.append((w, d))
+        cmd = [units[w]] if w in units else [driver, os.path.join(ROOT, w)]
+        r, _, _ = sh(cmd, env=dict(env, LLVM_PROFILE_FILE=os.path.join(d, "%c%m-%p.profraw")), quiet=True)
+        if r:
+            errors.append(f"quick: `{w}` failed (exit {r})")
+    objs = [driver] + list(units.values())
+    n = 0
+    for i, ((name, f, _, _, _, _, wit), ln) in enumerate(checks):
+        if wit not in wits:
+            continue
+        n += 1
+        res = group_result(args, build, objs, wit, dict(groups)[wit], checks)
+        if not res or not res[i][1]:
+            errors.append(f"check `{name}` ({f}:{ln}): its fail witness `{wit}` no longer takes the fail direction")
+    for e in errors:
+        print("coverage: " + e)
+    print(f"coverage: quick: {n} fail directions of {len(checks)} checks, by {len(wits)} witnesses (text streams, "
+          f"unit programs) replayed alone in {os.path.relpath(build, ROOT)} ({time.time() - t0:.0f} s): "
+          + ("all taken" if not errors else "FAIL"))
+    return 1 if errors else 0
 
 
 def pct(a, b):
@@ -342,6 +408,9 @@ def main():
                     help="a folder of more streams to replay (e.g. a fuzzing run's work dir); its verdicts are not checked")
     ap.add_argument("--suites", default=",".join(s for s, _ in SUITES), help="comma-separated subset of the suites")
     ap.add_argument("--no-run", action="store_true", help="report the profiles already in the tree")
+    ap.add_argument("--quick", action="store_true",
+                    help="only replay the checks table's fail witnesses that are text streams or unit programs, and "
+                         "fail if one no longer takes its check's fail direction (make test)")
     ap.add_argument("--check-exclusions", action="store_true",
                     help="only check that every exclusion and every check row of docs/coverage.md names one line "
                          "of its file, and that every check call of alloc/ has a row")
@@ -380,6 +449,14 @@ def main():
         with open(os.path.join(d, "label"), "w") as fh:
             fh.write(label)
         return dict(env, LLVM_PROFILE_FILE=os.path.join(d, "%c%m-%p.profraw"))
+    if args.quick:
+        stamp = os.path.join(build, "cc.txt")   # objects of another compiler command are stale
+        if os.path.exists(stamp) and open(stamp).read() != args.cc:
+            shutil.rmtree(build)
+        os.makedirs(build, exist_ok=True)
+        with open(stamp, "w") as fh:
+            fh.write(args.cc)
+        return quick(args, build, make, env)
     failed = []
     wanted = args.suites.split(",")
     if not args.no_run:
@@ -503,7 +580,8 @@ def main():
     errors += cerr
     by = check_directions(args, build, objs, groups, checks)
     check_rows, untaken_checks = [], 0
-    for ((name, f, _, cond, fails, reasons), ln), taken in zip(checks, by):
+    errors += witness_errors(args, build, objs, groups, checks, by)
+    for ((name, f, _, cond, fails, reasons, _), ln), taken in zip(checks, by):
         cells = []
         for k, d in enumerate(("pass", "fail")):
             if taken[k]:
