@@ -45,7 +45,11 @@ $(foreach c,$(WEAK_CHECKS),$(eval VARIANT_DEFS_weak-$(call weak_name,$(c)) := \
     -DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_CHECK_$(c)=0 \
     -DHAKMEM_VARIANT_NAME='"weak-$(call weak_name,$(c))"'))
 WEAK_VARIANTS := $(foreach c,$(WEAK_CHECKS),weak-$(call weak_name,$(c)))
-VARIANTS := release debug nochecks debug-norel $(WEAK_VARIANTS)
+# A judge self-test build: every check on, and malloc_trim raises a report about nothing
+# (the verdict must be a false alarm, also after a harmless fault: the fault-free twin).
+VARIANT_DEFS_alarm-trim := -DHAKMEM_PREFIX=hak_ -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -DHAKMEM_TEST_FALSE_ALARM=1 \
+    -DHAKMEM_VARIANT_NAME='"alarm-trim"'
+VARIANTS := release debug nochecks debug-norel $(WEAK_VARIANTS) alarm-trim
 
 # $(call alloc_obj,FLAVOR,VARIANT): the allocator object for that build.
 alloc_obj = $(BUILD)/$(1)/alloc-$(2).o

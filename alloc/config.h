@@ -64,6 +64,10 @@
 #ifndef HAKMEM_CHECK_POP_RETAG
 #define HAKMEM_CHECK_POP_RETAG HAKMEM_RELEASE_CHECKS   /* pop: a taken node leaves FREE at once (a cycle then fails) */
 #endif
+#ifndef HAKMEM_TEST_FALSE_ALARM
+#define HAKMEM_TEST_FALSE_ALARM 0   /* judge self-test builds only: malloc_trim reports a corruption that is not there */
+#endif
+static_assert(HAKMEM_TEST_FALSE_ALARM == 0 || HAKMEM_TEST_FALSE_ALARM == 1, "a switch");
 static_assert(HAKMEM_RELEASE_CHECKS == 0 || HAKMEM_RELEASE_CHECKS == 1, "a switch");
 static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK_CANARY | HAKMEM_CHECK_LINK_RANGE
                | HAKMEM_CHECK_LINK_STRIDE | HAKMEM_CHECK_LINK_STATE | HAKMEM_CHECK_REMOTE_LINK

@@ -142,6 +142,8 @@ HAK_EXPORT void HAK_API(get_heap_stats)(hak_heap_stats *out)
 HAK_EXPORT int HAK_API(malloc_trim)(size_t pad)
 {
     (void)pad;   /* glibc keeps pad bytes at the top of its main heap; hakmem has no top */
+    static const char hak_no_block;   /* (a false alarm needs an address: one no block has) */
+    if (HAKMEM_TEST_FALSE_ALARM) hak_report(HAK_CORRUPT_DOUBLE_FREE, &hak_no_block);
     return hak_release_free_memory() > 0;
 }
 

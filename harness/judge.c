@@ -26,6 +26,53 @@ static void *other_block(const hbackend *be)
     return be->malloc(48);
 }
 
+/* An event is "about" a fault by its subject (the pointer lies in what the fault wrote
+ * or named) or only by order (the latest fault before it). A first detection or an
+ * unreported harm that is about a fault only by order may not be about any fault. */
+static int by_order(const hrun *rel, const hrun *dbg)
+{
+    const hrun *runs[2] = { rel, dbg };
+    for (int k = 0; k < 2; k++) {
+        const hrun *r = runs[k];
+        int nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV, nh = r->nharms < HR_MAXEV ? r->nharms : HR_MAXEV;
+        for (int i = 0; i < nr; i++) if (!r->rep[i].by_subject) return 1;
+        for (int i = 0; i < nh; i++) if (!r->harm[i].by_subject && !r->harm[i].reported) return 1;
+    }
+    return 0;
+}
+
+/* The fault-free twin: the stream replayed with every fault skipped is a legal program.
+ * A report there is a false alarm, harm there a bug, whatever the faults of the stream
+ * seemed to explain (a harmless fault before a report that is about none would
+ * otherwise pass it off as a detection). Run when some event was about a fault only by
+ * order (by_order); its verdict replaces v when it finds one. */
+static void twin_check(const hop *ops, int n, int other, hverdict *v, FILE *trace)
+{
+    static hrun tw[2];
+    static uint8_t all[HOP_MAX];
+    const hbackend *be[2] = { &oracle_release, &oracle_debug }, *peer[2] = { &oracle_debug, &oracle_release };
+    memset(all, 1, sizeof all);
+    for (int k = 0; k < 2; k++) {
+        hrun *r = &tw[k];
+        if (trace) fprintf(trace, "[%s] the fault-free twin: the stream again with every fault skipped\n", be[k]->name);
+        r->skip = all;
+        oracle_run(be[k], other ? other_block(peer[k]) : NULL, ops, n, r, trace);
+        r->skip = NULL;
+        if (r->nreports) {
+            v->status = HV_FALSE_ALARM;
+            snprintf(v->msg, sizeof v->msg, "hakmem-oracle: FALSE ALARM: %s build reported %s at op %d with every fault of the stream "
+                     "skipped (a legal program: the report is about no fault)", r->build, hak_corruption_name(r->rep[0].kind), r->rep[0].op);
+            return;
+        }
+        if (r->nharms) {
+            v->status = HV_BUG;
+            snprintf(v->msg, sizeof v->msg, "hakmem-oracle: BUG: %s build did harm at op %d with every fault of the stream skipped: %s slot %d",
+                     r->build, r->harm[0].op, oracle_harm_name(r->harm[0].kind), r->harm[0].slot);
+            return;
+        }
+    }
+}
+
 void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE *trace)
 {
     int other = needs_other(ops, n);
@@ -50,6 +97,7 @@ void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE
     }
     rel->skip = dbg->skip = NULL;
     oracle_judge(ops, n, rel, dbg, v);
+    if (v->status != HV_FALSE_ALARM && v->status != HV_BUG && by_order(rel, dbg)) twin_check(ops, n, other, v, trace);
 }
 
 /* The first harm of r that no earlier report of r was about: a report about the same
@@ -64,14 +112,20 @@ static const hevent *unreported_harm(const hrun *r)
     return NULL;
 }
 
-/* The detection of r that the verdict is about: its first report in the stream (ops and
- * end of stream), else its first report at the drain. */
+/* The detection of r that the verdict is about: its first report made by an op a program
+ * makes (the ops and the end of stream), else its first report at the harness's own
+ * probe, else at the drain. */
 static const hevent *first_detection(const hrun *r)
 {
     int nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
-    for (int k = 0; k < nr; k++) if (r->rep[k].phase != HP_DRAIN) return &r->rep[k];
+    for (int k = 0; k < nr; k++) if (r->rep[k].phase == HP_STREAM || r->rep[k].phase == HP_END) return &r->rep[k];
+    for (int k = 0; k < nr; k++) if (r->rep[k].phase == HP_PROBE) return &r->rep[k];
     return nr ? &r->rep[0] : NULL;
 }
+
+/* A report in a phase no program has (the probe, the drain) covers only a detection
+ * made in such a phase too: production would not have seen it. */
+static int program_phase(int phase) { return phase == HP_STREAM || phase == HP_END; }
 
 /* Why release's reports do not cover debug's detection d (NULL if one does: *cover). */
 static const char *coverage(const hrun *rel, const hevent *d, const hevent **cover)
@@ -83,6 +137,7 @@ static const char *coverage(const hrun *rel, const hevent *d, const hevent **cov
         const hevent *r = &rel->rep[k];
         if (d->fault >= 0 && r->fault != d->fault) { why = "release reported only about another fault"; continue; }
         if (d->phase != HP_DRAIN && r->phase == HP_DRAIN) { why = "release reported it only at the harness-only drain"; continue; }
+        if (program_phase(d->phase) && r->phase == HP_PROBE) { why = "release reported it only at the harness's own malloc_usable_size probe"; continue; }
         if (r->op - d->op > HV_DELAY_MAX) { why = "release reported it too late (more than HV_DELAY_MAX ops after debug)"; continue; }
         const hevent *h = unreported_harm(rel);
         if (h && h->seq < r->seq) { why = "release handed out a bad block before it reported"; continue; }
@@ -98,7 +153,8 @@ static void describe_run(char *b, size_t cap, const hrun *r)
     const hevent *d = first_detection(r);
     if (r->died) o += (size_t)snprintf(b + o, cap - o, "died of signal %d at op %d", r->died, r->died_op);
     else if (d) o += (size_t)snprintf(b + o, cap - o, "reported %s at op %d%s (ptr %#lx, about fault op %d)", hak_corruption_name(d->kind),
-                                      d->op, d->phase == HP_DRAIN ? " (drain)" : "", (unsigned long)d->ptr, d->fault);
+                                      d->op, d->phase == HP_DRAIN ? " (drain)" : d->phase == HP_PROBE ? " (the harness's probe)" : "",
+                                      (unsigned long)d->ptr, d->fault);
     else o += (size_t)snprintf(b + o, cap - o, "no report");
     const hevent *h = unreported_harm(r);
     if (o < cap && h) {

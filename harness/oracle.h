@@ -63,8 +63,9 @@ const char *oracle_harm_name(int kind);
 
 /* Phases of a run: the ops; the end of stream a program could do too (free every live
  * block, every thread returns its cache: thread exit); the harness-only drain (every
- * freelist checked as if popped), which production never runs. */
-enum { HP_STREAM, HP_END, HP_DRAIN };
+ * freelist checked as if popped), which production never runs; and the harness's own
+ * probe of each block handed out (malloc_usable_size), which no program makes either. */
+enum { HP_STREAM, HP_END, HP_DRAIN, HP_PROBE };
 
 typedef struct hevent {
     int op;            /* op index; n for the end of stream, n + 1 for the drain */
@@ -92,6 +93,7 @@ typedef struct hrun {
     const char *build;
     int nops;
     int nreports, nharms;          /* counts (events beyond HR_MAXEV are counted only) */
+    int nreal;                     /* reports not raised by the harness's own probe (HP_PROBE) */
     hevent rep[HR_MAXEV], harm[HR_MAXEV];
     int first_fault;               /* op index of the first applied fault, nops+2 if none */
     int nfaults;                   /* applied faults */
@@ -101,7 +103,7 @@ typedef struct hrun {
     hfault f[HR_MAXF];
     uint8_t fclass[HOP_MAX];       /* class of the fault each op applied (0: none) */
     uint8_t noop[HOP_MAX];         /* 1: op i was a fault that would not have changed memory */
-    uint8_t freported[HOP_MAX];    /* 1: a report about the fault of op i came (every report, not only rep[]) */
+    uint8_t freported[HOP_MAX];    /* 1: a report about the fault of op i came (every report but probes', not only rep[]) */
     const uint8_t *skip;           /* in: faults to skip (the release run's noop[]), or NULL */
     volatile int progress;         /* op being replayed (read by a parent after a crash) */
     int died;                      /* system backend: the child died of signal `died` */

@@ -46,11 +46,14 @@ static void on_report(hak_corruption_kind kind, const void *ptr, void *arg)
     hctx *c = arg;
     hrun *r = c->out;
     hevent e = make_event(c, (int)kind, -1, -1, ptr);
-    if (e.fault >= 0 && e.fault < HOP_MAX) r->freported[e.fault] = 1;
+    if (c->phase != HP_PROBE) {   /* a probe's report: no program would have seen it */
+        if (e.fault >= 0 && e.fault < HOP_MAX) r->freported[e.fault] = 1;
+        r->nreal++;
+    }
     if (r->nreports < HR_MAXEV) r->rep[r->nreports] = e;
     r->nreports++;
     if (c->trace) fprintf(c->trace, "[%s]        REPORT %s ptr=%p (op %d%s; about fault op %d%s)\n", c->be->name,
-                          hak_corruption_name(kind), ptr, e.op, c->phase == HP_DRAIN ? ", drain" : "", e.fault,
+                          hak_corruption_name(kind), ptr, e.op, c->phase == HP_DRAIN ? ", drain" : c->phase == HP_PROBE ? ", the harness's probe" : "", e.fault,
                           e.by_subject ? "" : ", by order");
 }
 
@@ -66,7 +69,7 @@ static void harm(hctx *c, int kind, int slot, int other, const void *p)
 {
     hrun *r = c->out;
     hevent e = make_event(c, kind, slot, other, p);
-    e.reported = e.fault < 0 || !e.by_subject ? r->nreports > 0 : e.fault < HOP_MAX && r->freported[e.fault];
+    e.reported = e.fault < 0 || !e.by_subject ? r->nreal > 0 : e.fault < HOP_MAX && r->freported[e.fault];
     if (r->nharms < HR_MAXEV) r->harm[r->nharms] = e;
     r->nharms++;
     if (c->trace) {
@@ -136,6 +139,56 @@ static int fault_write(hctx *c, uint8_t *dst, const uint8_t *src, size_t len, in
 
 static int is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 
+/* A live block (a slot's or a held one) overlapping [a, b): its slot, HELD_BLOCK for a
+ * held one, or -1. */
+#define HELD_BLOCK (-2)
+static int live_at(const hctx *c, uintptr_t a, uintptr_t b)
+{
+    int o = iv_overlap(c, a, b);
+    if (o >= 0) return o;
+    return held_overlap(c, a, b) ? HELD_BLOCK : -1;
+}
+
+/* malloc_usable_size of a block the allocator just handed out: the harness's own probe,
+ * which no program makes. A report it raises is phase HP_PROBE: it covers no detection
+ * made by a real op (the judge), and counts for no harm's "reported" (harm). */
+static size_t probe_usable(hctx *c, void *p, int *reported)
+{
+    int was = c->phase, n = c->out->nreports;
+    c->phase = HP_PROBE;
+    size_t u = c->be->usable(p);
+    c->phase = was;
+    *reported = c->out->nreports != n;
+    return u;
+}
+
+/* The checks every block the allocator hands out must pass, for slot si (-1: a held
+ * block): aligned, in the heap, overlapping no live or held block, as big as asked.
+ * 0 after recording the harm; else *usable is its usable size. */
+static int block_ok(hctx *c, int si, uint8_t *p, size_t size, uint64_t align, size_t *usable)
+{
+    if ((uintptr_t)p & 15) { harm(c, HH_ALIGN, si, -1, p); return 0; }
+    if (align > 16 && align <= (1u << 24) && ((uintptr_t)p & (align - 1))) { harm(c, HH_ALIGN, si, -1, p); return 0; }
+    /* (a 0-byte block may legally end where its mapping ends: nothing to own) */
+    if (c->be->owns && size && !c->be->owns(p, size)) { harm(c, HH_FOREIGN, si, -1, p); return 0; }
+    /* Overlap of the requested bytes first: this needs no call into the allocator, so
+     * a bad block is recorded before any report our own probing below could cause. */
+    int o = size ? live_at(c, (uintptr_t)p, (uintptr_t)p + size) : -1;
+    if (o != -1) { harm(c, HH_OVERLAP, si, o == HELD_BLOCK ? -1 : o, p); return 0; }
+    int probe_reported;
+    size_t u = probe_usable(c, p, &probe_reported);
+    /* A probe that reported says nothing about the size (the report is the news; the
+     * judge weighs it): the block counts as asked for. */
+    if (probe_reported && u < size) u = size;
+    *usable = u;
+    if (u < size) { harm(c, HH_SMALL, si, -1, p); return 0; }
+    if (u > size && (o = live_at(c, (uintptr_t)p + size, (uintptr_t)p + u)) != -1) {
+        harm(c, HH_OVERLAP, si, o == HELD_BLOCK ? -1 : o, p);
+        return 0;
+    }
+    return 1;
+}
+
 /* The allocator handed out p for slot s; check it and make it the slot's block. */
 static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align, int zeroed, uint8_t fill,
                          const hslot *prev)
@@ -152,23 +205,10 @@ static void accept_block(hctx *c, int si, void *vp, size_t size, uint64_t align,
     s->zero = 0;
     s->gen++;
     s->state = SL_BAD;
-    if ((uintptr_t)p & 15) { harm(c, HH_ALIGN, si, -1, p); return; }
-    if (align > 16 && align <= (1u << 24) && ((uintptr_t)p & (align - 1))) { harm(c, HH_ALIGN, si, -1, p); return; }
-    /* (a 0-byte block may legally end where its mapping ends: nothing to own) */
-    if (c->be->owns && size && !c->be->owns(p, size)) { harm(c, HH_FOREIGN, si, -1, p); return; }
-    /* Overlap of the requested bytes first: this needs no call into the allocator, so
-     * a bad block is recorded before any report our own probing below could cause. */
-    int o = size ? iv_overlap(c, (uintptr_t)p, (uintptr_t)p + size) : -1;
-    if (o >= 0) { harm(c, HH_OVERLAP, si, o, p); return; }
-    if (c->nheld && held_has(c, (uintptr_t)p)) { harm(c, HH_OVERLAP, si, -1, p); return; }
-    size_t u = c->be->usable(p);
+    size_t u = 0;
+    if (!block_ok(c, si, p, size, align, &u)) return;
     s->usable = u;
-    if (u < size) { harm(c, HH_SMALL, si, -1, p); return; }
     size_t span = u > size ? u : size;
-    if (span > size && (o = iv_overlap(c, (uintptr_t)p + size, (uintptr_t)p + span)) >= 0) {
-        harm(c, HH_OVERLAP, si, o, p);
-        return;
-    }
     if (zeroed) {   /* the first 4 KiB and the last word must read as zero */
         static const uint8_t zeros[4096];
         size_t lim = size < 4096 ? size : 4096;
@@ -240,8 +280,7 @@ static uint8_t *dangling(const hctx *c, int si)
 {
     const hslot *s = &c->slot[si];
     if (s->state != SL_FREED || !s->p) return NULL;
-    if (iv_overlap(c, (uintptr_t)s->p, (uintptr_t)s->p + 1) >= 0) return NULL;
-    if (c->nheld && held_has(c, (uintptr_t)s->p)) return NULL;   /* handed out again, held */
+    if (live_at(c, (uintptr_t)s->p, (uintptr_t)s->p + 1) != -1) return NULL;   /* handed out again */
     return s->p;
 }
 
@@ -286,8 +325,7 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
     case HOP_BAD_UNCARVED: {
         if ((s->state != SL_LIVE && s->state != SL_FREED) || s->big || !s->usable) return NULL;
         q = s->p + (s->usable + 1) * (1 + op->a % 64);
-        if (iv_overlap(c, (uintptr_t)q, (uintptr_t)q + 1) >= 0) return NULL;   /* someone's live block */
-        if (c->nheld && held_has(c, (uintptr_t)q)) return NULL;      /* a held one (hold, edge): block starts */
+        if (live_at(c, (uintptr_t)q, (uintptr_t)q + 1) != -1) return NULL;   /* someone's live block */
         *from_slot = 1;
         return q;
     }
@@ -297,7 +335,7 @@ static uint8_t *bad_pointer(hctx *c, const hop *op, int *from_slot)
         q = s->p - 16 * (1 + op->a % 4);
         /* below a small block lies the block before it: a live one's pointer is no bad
          * pointer (freeing it is the user's right) */
-        if (iv_overlap(c, (uintptr_t)q, (uintptr_t)q + 1) >= 0 || (c->nheld && held_has(c, (uintptr_t)q))) return NULL;
+        if (live_at(c, (uintptr_t)q, (uintptr_t)q + 1) != -1) return NULL;
         *from_slot = 1;
         return q;
     }
@@ -517,7 +555,8 @@ static void exec_fault(hctx *c, const hop *op)
         be->free(q);
         break;
     case HOP_FREE_OLD:
-        if (!s->old || (s->old_big && !be->owns) || iv_overlap(c, (uintptr_t)s->old, (uintptr_t)s->old + 1) >= 0) return;
+        /* (not once the allocator handed the address out again, to a slot or held) */
+        if (!s->old || (s->old_big && !be->owns) || live_at(c, (uintptr_t)s->old, (uintptr_t)s->old + 1) != -1) return;
         fault_applied(c, fault_class(c, op, 1));
         fault_subject(c, (uintptr_t)s->old, (uintptr_t)s->old + 1);
         be->free(s->old);
@@ -673,19 +712,19 @@ static void exec_fault(hctx *c, const hop *op)
 
 /* ---- layout builders ----------------------------------------------------------------- */
 
-static int held_room(hctx *c) { return held_ready(c) && c->nheld < HOP_HOLD_MAX; }
-
-/* Allocate one block into the held set; 0 when the allocator or the set is out of room. */
+/* Allocate one block into the held set, checked as a slot's block is (block_ok); NULL
+ * when the allocator or the set is out of room, or the block is bad (harm: it is never
+ * held, written or freed). */
 static void *hold_one(hctx *c, size_t size, size_t *usable)
 {
-    if (!held_room(c)) return NULL;
-    void *p = c->be->malloc(size);
+    if (!held_ready(c) || !held_room_for(c, size)) return NULL;
+    uint8_t *p = c->be->malloc(size);
     if (!p) return NULL;
-    size_t u = c->be->usable(p);
+    size_t u = 0;
+    if (!block_ok(c, -1, p, size, 16, &u)) return NULL;
     *usable = u;
     uintptr_t a = (uintptr_t)p, b = a + (u > size ? u : size) + (u == 0 && size == 0);
-    if (iv_overlap(c, a, b) >= 0) harm(c, HH_OVERLAP, -1, iv_overlap(c, a, b), p);
-    else if (held_add(c, a)) harm(c, HH_OVERLAP, -1, -1, p);   /* handed out twice */
+    held_add(c, a, b);
     c->held[c->nheld++] = (hheld){ a, b };
     return p;
 }
@@ -716,7 +755,7 @@ static void exec_edge(hctx *c, const hop *op)
             if (!p) break;
             bytes += u;
             uintptr_t end = (uintptr_t)p + u, next = (end + bound - 1) & ~(bound - 1);
-            if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; held_forget(c, (uintptr_t)p); break; }   /* the last block before it */
+            if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; held_forget(c, c->held[c->nheld].a, c->held[c->nheld].b); break; }   /* the last block before it */
         }
     }
     NOTE("%u held, slot's block %p", c->nheld - from, hit);

@@ -159,18 +159,15 @@ int held_ready(hctx *c)
     hheld *h = map_zero(HOP_HOLD_MAX * sizeof *c->held);
     hhdir *d = map_zero(HDIR_SLOTS * sizeof *c->hdir);
     hhmap *m = map_zero(HOP_HOLD_MAX * sizeof *c->hmap);
-    uintptr_t *o = map_zero(HOP_HOLD_MAX * sizeof *c->hodd);
-    if (!h || !d || !m || !o) {
+    if (!h || !d || !m) {
         if (h) munmap(h, HOP_HOLD_MAX * sizeof *c->held);
         if (d) munmap(d, HDIR_SLOTS * sizeof *c->hdir);
         if (m) munmap(m, HOP_HOLD_MAX * sizeof *c->hmap);
-        if (o) munmap(o, HOP_HOLD_MAX * sizeof *c->hodd);
         return 0;
     }
     c->held = h;
     c->hdir = d;
     c->hmap = m;
-    c->hodd = o;
     return 1;
 }
 
@@ -178,7 +175,7 @@ void held_new_stream(hctx *c)
 {
     c->nheld = 0;
     c->hgen++;   /* every directory entry of earlier streams is stale */
-    c->nmap = c->nodd = 0;
+    c->nmap = 0;
     c->hlast_map = NULL;
 }
 
@@ -219,44 +216,55 @@ static hhmap *held_map_make(hctx *c, uintptr_t chunk)
     return c->hlast_map = &c->hmap[e->map];
 }
 
-static int odd_find(const hctx *c, uintptr_t a)
-{
-    for (unsigned k = 0; k < c->nodd; k++) if (c->hodd[k] == a) return (int)k;
-    return -1;
-}
+/* The granules [a, b) covers, chunk by chunk: f(map, first word, mask) for each word
+ * (map NULL: the chunk has no bitmap). Held blocks are 16-aligned (a block that is not
+ * is harm and never held), so granules are exact for them: a block ending at or before
+ * another's start never shares a granule with it. */
+#define HELD_WORDS_FOR(a, b, body) do { \
+    uintptr_t g_ = (a) >> 4, ge_ = ((b) + 15) >> 4;   /* granules [g_, ge_) */ \
+    while (g_ < ge_) { \
+        uintptr_t chunk_ = g_ >> (HCHUNK_SHIFT - 4); \
+        unsigned i_ = (unsigned)(g_ & ((1u << (HCHUNK_SHIFT - 4)) - 1)); \
+        uintptr_t left_ = ((chunk_ + 1) << (HCHUNK_SHIFT - 4)) - g_, n_ = ge_ - g_ < left_ ? ge_ - g_ : left_; \
+        unsigned e_ = i_ + (unsigned)n_; \
+        for (unsigned w_ = i_ / 64; w_ * 64 < e_; w_++) { \
+            unsigned lo_ = w_ * 64 > i_ ? 0 : i_ % 64, hi_ = (w_ + 1) * 64 <= e_ ? 64 : e_ % 64; \
+            uint64_t mask = (hi_ == 64 ? ~0ull : (1ull << hi_) - 1) & ~((1ull << lo_) - 1); \
+            unsigned word = w_; \
+            body \
+        } \
+        g_ += n_; \
+    } \
+} while (0)
 
-int held_has(const hctx *c, uintptr_t a)
+int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
 {
-    if (a & 15) return c->nodd && odd_find(c, a) >= 0;
-    const hhmap *m = held_map(c, a >> HCHUNK_SHIFT);
-    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
-    return m && (m->w[g / 64] >> (g % 64) & 1);
-}
-
-int held_add(hctx *c, uintptr_t a)
-{
-    if (a & 15) {
-        if (odd_find(c, a) >= 0) return 1;
-        if (c->nodd < HOP_HOLD_MAX) c->hodd[c->nodd++] = a;
-        return 0;
-    }
-    hhmap *m = held_map_make(c, a >> HCHUNK_SHIFT);
-    if (!m) return 0;   /* (cannot happen: one chunk per held block at most) */
-    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
-    uint64_t bit = 1ull << (g % 64);
-    if (m->w[g / 64] & bit) return 1;
-    m->w[g / 64] |= bit;
+    if (!c->nheld || b <= a) return 0;
+    HELD_WORDS_FOR(a, b, {
+        const hhmap *m = held_map(c, chunk_);
+        if (m && (m->w[word] & mask)) return 1;
+    });
     return 0;
 }
 
-void held_forget(hctx *c, uintptr_t a)
+int held_room_for(const hctx *c, size_t len)
 {
-    if (a & 15) {
-        int k = odd_find(c, a);
-        if (k >= 0) c->hodd[k] = c->hodd[--c->nodd];
-        return;
-    }
-    hhmap *m = held_map_make(c, a >> HCHUNK_SHIFT);   /* (a held block's chunk is there) */
-    unsigned g = (unsigned)(a >> 4) & ((1u << (HCHUNK_SHIFT - 4)) - 1);
-    if (m) m->w[g / 64] &= ~(1ull << (g % 64));
+    /* a block of len bytes has bitmaps in at most len / 64 KiB + 2 chunks */
+    return c->nheld < HOP_HOLD_MAX && c->nmap + len / (1u << HCHUNK_SHIFT) + 2 <= HOP_HOLD_MAX;
+}
+
+void held_add(hctx *c, uintptr_t a, uintptr_t b)
+{
+    HELD_WORDS_FOR(a, b, {
+        hhmap *m = held_map_make(c, chunk_);
+        if (m) m->w[word] |= mask;   /* (room was checked: held_room_for) */
+    });
+}
+
+void held_forget(hctx *c, uintptr_t a, uintptr_t b)
+{
+    HELD_WORDS_FOR(a, b, {
+        hhmap *m = (hhmap *)held_map(c, chunk_);
+        if (m) m->w[word] &= ~mask;
+    });
 }

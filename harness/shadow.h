@@ -35,13 +35,14 @@ typedef struct hslot {
     uint8_t  hdr[16];    /* (what an attacker with the block can read, and later write back) */
 } hslot;
 
-/* Blocks a hold/edge op keeps live, outside the slots, in op order; and the set of
- * their start addresses, so a held block handed out again is seen without sorting: one
- * bit per 16-byte granule in a bitmap per 64 KiB of addresses (blocks an allocator hands
- * out one after another land in one bitmap: a hash set of the addresses, its entries
- * scattered over megabytes, was 9% of a fault stream's time), found through a directory
- * whose entries of older streams are stale by generation; a start that is not 16-aligned
- * (only a broken allocator hands one out) in a plain array. */
+/* Blocks a hold/edge op keeps live, outside the slots, in op order; and the bytes they
+ * cover, so a block handed out over a held one (wholly or in part) is seen without
+ * sorting: one bit per 16-byte granule a held block covers, in a bitmap per 64 KiB of
+ * addresses (blocks an allocator hands out one after another land in one bitmap: a hash
+ * set of the addresses, its entries scattered over megabytes, was 9% of a fault stream's
+ * time), found through a directory whose entries of older streams are stale by
+ * generation. Held blocks are checked as a slot's are (16-aligned, in the heap, overlapping
+ * nothing live) before they are held, so granules are exact for them. */
 typedef struct hheld { uintptr_t a, b; } hheld;
 typedef struct hhdir { uintptr_t chunk; uint32_t gen, map; } hhdir;   /* chunk: address >> HCHUNK_SHIFT */
 #define HCHUNK_SHIFT 16
@@ -72,9 +73,8 @@ typedef struct hctx {
     unsigned nheld;
     hhdir *hdir;          /* 2 * HOP_HOLD_MAX directory slots (every held block may have a chunk of its own) */
     hhmap *hmap;          /* HOP_HOLD_MAX bitmaps; this stream uses the first nmap */
-    uintptr_t *hodd;      /* HOP_HOLD_MAX held starts that are not 16-aligned; this stream's: the first nodd */
     uint32_t hgen;        /* this stream's generation in hdir */
-    uint32_t nmap, nodd;
+    uint32_t nmap;
     uintptr_t hlast;      /* the chunk last looked up (this stream) and its bitmap */
     hhmap *hlast_map;
 } hctx;
@@ -93,9 +93,10 @@ void iv_remove(hctx *c, uintptr_t a);
 void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, b) */
 int  held_ready(hctx *c);                                   /* map the held arrays (once); 0 if out of memory */
 void held_new_stream(hctx *c);                              /* the set is empty again */
-int  held_has(const hctx *c, uintptr_t a);                       /* a held block starts at a */
-int  held_add(hctx *c, uintptr_t a);                        /* 1 if one already did */
-void held_forget(hctx *c, uintptr_t a);
+int  held_room_for(const hctx *c, size_t len);              /* room to hold one more block of len bytes */
+int  held_overlap(const hctx *c, uintptr_t a, uintptr_t b); /* 1 if a held block covers a granule of [a, b) */
+void held_add(hctx *c, uintptr_t a, uintptr_t b);           /* [a, b) is held (16-aligned a) */
+void held_forget(hctx *c, uintptr_t a, uintptr_t b);        /* [a, b) is no longer held */
 
 /* Fill patterns. */
 uint64_t pat_word(const hslot *s, int slotno, unsigned w);
