@@ -163,8 +163,9 @@ fuzz-regress: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/rgcc/regress-$(t) $
 # not there, every stream in corpus/regressions/judge/ must be called a false alarm (each
 # file says so: #expect false_alarm alarm-trim), also where a harmless fault comes first;
 # against the real builds they replay ok (fuzz-regress).
-test-judge-teeth: $(BUILD)/rgcc/teeth/regress-alarm-trim
+test-judge-teeth: $(BUILD)/rgcc/teeth/regress-alarm-trim $(BUILD)/rgcc/regress-fuzz_ops
 	$(BUILD)/rgcc/teeth/regress-alarm-trim -v corpus/regressions/judge
+	$(BUILD)/rgcc/regress-fuzz_ops -v corpus/regressions/judge
 TEST_TARGETS += test-judge-teeth
 
 # Deterministic teeth: each weakened build must be flagged on its committed reproducer

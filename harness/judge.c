@@ -83,13 +83,16 @@ void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE
     oracle_run(&oracle_release, other ? other_block(&oracle_debug) : NULL, ops, n, rel, trace);
     dbg->skip = rel->noop;
     oracle_run(&oracle_debug, other ? other_block(&oracle_release) : NULL, ops, n, dbg, trace);
-    if (dbg->nasym) {
-        /* A fault that changed release's memory was a no-op in debug's (bytes that depend
-         * on the address, such as a large header's check words): replay both with every
-         * fault skipped that was a no-op in either, so both get the same effects. */
-        static uint8_t both[HOP_MAX];
-        int m = n < HOP_MAX ? n : HOP_MAX;
-        for (int i = 0; i < m; i++) both[i] = rel->noop[i] | dbg->noop[i];
+    /* A fault that changed release's memory was a no-op in debug's (bytes that depend on
+     * the address, such as a large header's check words), or applied in one heap and not
+     * the other (a freed pointer another block covers in one heap only): replay both with
+     * every fault skipped that was a no-op or not applicable in either, until both runs
+     * agree on every fault (skipping one may move later blocks: a few rounds at most). */
+    static uint8_t both[HOP_MAX];
+    int m = n < HOP_MAX ? n : HOP_MAX;
+    memset(both, 0, (size_t)m);
+    for (int round = 0; round < 4 && (dbg->nasym || (round > 0 && rel->nasym)); round++) {
+        for (int i = 0; i < m; i++) both[i] |= rel->noop[i] | dbg->noop[i];
         rel->skip = both;
         oracle_run(&oracle_release, other ? other_block(&oracle_debug) : NULL, ops, n, rel, trace);
         dbg->skip = both;

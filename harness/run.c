@@ -536,17 +536,34 @@ static void exec_attack(hctx *c, const hop *op)
     }
 }
 
+static void exec_fault_here(hctx *c, const hop *op);
+
+/* A fault op: skipped where the other run found it a no-op or not applicable; else
+ * applied here if it can be. One that does not apply here (whether it does depends on
+ * addresses: a freed pointer another block now covers, a big block that may be unmapped)
+ * is marked like a no-op, so both runs end up skipping it (oracle_check). */
 static void exec_fault(hctx *c, const hop *op)
+{
+    hrun *r = c->out;
+    if (r->skip && c->i < HOP_MAX && r->skip[c->i]) {   /* a no-op in the release run */
+        r->nskipped++;
+        NOTE("skipped: a no-op in the release run");
+        return;
+    }
+    int before = r->nfaults;
+    exec_fault_here(c, op);
+    if (r->nfaults == before && c->i < HOP_MAX && !r->noop[c->i]) {
+        r->noop[c->i] = 1;   /* (not counted as skipped: it did not apply, as a fault on an empty slot) */
+        if (r->skip) r->nasym++;   /* the release run applied it */
+    }
+}
+
+static void exec_fault_here(hctx *c, const hop *op)
 {
     hslot *s = &c->slot[op->s];
     const hbackend *be = c->be;
     int from_slot = 0;
     uint8_t *q;
-    if (c->out->skip && c->i < HOP_MAX && c->out->skip[c->i]) {   /* a no-op in the release run */
-        c->out->nskipped++;
-        NOTE("skipped: a no-op in the release run");
-        return;
-    }
     switch (op->code) {
     case HOP_DOUBLE_FREE:
         if ((s->big && !be->owns) || !(q = dangling(c, op->s))) return;
