@@ -162,10 +162,13 @@ fuzz-regress: deps-fuzz $(foreach t,$(FUZZ_TARGETS),$(BUILD)/rgcc/regress-$(t) $
 # The judge's own teeth: against a build whose malloc_trim reports a corruption that is
 # not there, every stream in corpus/regressions/judge/ must be called a false alarm (each
 # file says so: #expect false_alarm alarm-trim), also where a harmless fault comes first;
-# against the real builds they replay ok (fuzz-regress).
+# against the real builds they replay ok. And the judge's rules that take a sequence of
+# streams in one process (corpus/regressions/pairs/, in name order: a stream that leaves
+# the heap's large mappings so that a fault of the next applies in one build's heap only).
 test-judge-teeth: $(BUILD)/rgcc/teeth/regress-alarm-trim $(BUILD)/rgcc/regress-fuzz_ops
 	$(BUILD)/rgcc/teeth/regress-alarm-trim -v corpus/regressions/judge
 	$(BUILD)/rgcc/regress-fuzz_ops -v corpus/regressions/judge
+	$(BUILD)/rgcc/regress-fuzz_ops -v corpus/regressions/pairs
 TEST_TARGETS += test-judge-teeth
 
 # Deterministic teeth: each weakened build must be flagged on its committed reproducer

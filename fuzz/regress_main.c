@@ -180,6 +180,11 @@ static void run_file(const char *path)
     else snprintf(want, sizeof want, "%s", expect_default);
     if (order_check) {   /* a known-open hole (expected not ok) may end by layout until it is closed */
         if (strcmp(want, "ok")) { printf("order check: skipped %s (expects %s)\n", path, want); return; }
+        /* a stream whose point is the heap an earlier stream left (it says why) */
+        if (hop_is_text(buf, len) && memmem(buf, len, "\n#order-dependent ", 18)) {
+            printf("order check: skipped %s (#order-dependent)\n", path);
+            return;
+        }
         if (ord_n == ord_cap) { ord_cap = ord_cap ? 2 * ord_cap : 256; ord_files = realloc(ord_files, ord_cap * sizeof *ord_files); }
         ord_files[ord_n++] = strdup(path);
         return;
