@@ -290,10 +290,10 @@ static void hak_thread_trim(hak_thread *t)
 /* Collect the remote lists of owned SuperSlabs other threads freed into since we last
  * looked: slabs with free blocks join the partial lists, empty ones are released.
  * Collected blocks go straight into the thread cache where it has room (checked once,
- * hak_slab_collect_take): class cls's into top[*got..want) (the refill under way; top
- * NULL: none of cls), every other class's into its bin up to half its free room, but
+ * hak_slab_collect_take): class cls's into top[*got..room) (the refill under way, up to
+ * its bin's free room; top NULL: none of cls), every other class's into its bin up to half its free room, but
  * for a draining SuperSlab's slabs (hak_ss_claim), whose blocks t did not ask for. */
-static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned *got, unsigned want)
+static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned *got, unsigned room)
 {
     for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
         nx = ss->next;
@@ -306,7 +306,7 @@ static void hak_collect_hinted(hak_thread *t, unsigned cls, void **top, unsigned
             if (!atomic_load_explicit(&h->remote, memory_order_relaxed)) continue;
             unsigned c = h->cls, k;
             if (c == cls) {
-                k = top ? hak_slab_collect_take(ss, h, top + *got, want - *got) : hak_slab_collect_take(ss, h, NULL, 0);
+                k = top ? hak_slab_collect_take(ss, h, top + *got, room - *got) : hak_slab_collect_take(ss, h, NULL, 0);
                 if (top) *got += k;
             } else {   /* a draining SuperSlab's blocks stay on their slabs, which may empty */
                 k = hak_slab_collect_take(ss, h, t->bins[c], ss->draining ? 0 : (hak_bin_cap(c) - hak_bin_count(t, c)) / 2);

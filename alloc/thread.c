@@ -163,11 +163,13 @@ static unsigned hak_refill_pop(hak_superslab *ss, hak_slab *sl, void **top, unsi
     return got;
 }
 
-/* Fill the bin of cls with up to half its capacity. Returns the number added. */
+/* Fill the bin of cls with up to half its free room (a collected remote list: up to all
+ * of it, below). Returns the number added. */
 static unsigned hak_refill_body(hak_thread *t, unsigned cls)
 {
     void **top = t->bins[cls];
-    unsigned want = (hak_bin_cap(cls) - hak_bin_count(t, cls)) / 2, got = 0;
+    unsigned room = hak_bin_cap(cls) - hak_bin_count(t, cls);
+    unsigned want = room / 2, got = 0;
     if (!want) want = 1;
     HAK_STAT_INC(refills);
     if (hak_unlikely(++t->trim_clock >= HAKMEM_TRIM_REFILLS)) {
@@ -185,14 +187,18 @@ static unsigned hak_refill_body(hak_thread *t, unsigned cls)
         hak_superslab *ss = hak_ss_of_slab(sl);
         /* Reuse before carving: local frees, then other threads' frees, then blocks that
          * came back to other slabs of the class, then fresh memory of the active slab. */
+        /* A remote list is walked whole when it is taken in (every node checked): its
+         * nodes go into the bin up to the bin's whole free room, not only `want`, as
+         * the walk has already touched them; the rest go onto the freelist, to be
+         * touched again by a later pop. */
         for (int pass = 0; pass < 2 && got < want; pass++) {
             if (pass && atomic_load_explicit(&sl->remote, memory_order_relaxed))
-                got += hak_slab_collect_take(ss, sl, top + got, want - got);   /* checked once, cached */
+                got += hak_slab_collect_take(ss, sl, top + got, room - got);   /* checked once, cached */
             got = hak_refill_pop(ss, sl, top, got, want);
         }
         unsigned from_active = got;
         if (got < want && atomic_load_explicit(&sl->count, memory_order_relaxed) < sl->nblocks) {
-            hak_collect_hinted(t, cls, top, &got, want);
+            hak_collect_hinted(t, cls, top, &got, room);
             hak_slab *ps;
             while (got < want && (ps = t->partial[cls])) {
                 unsigned before = got;
