@@ -66,23 +66,31 @@ def sh(cmd, env=None, quiet=False, merge=True):
     return p.returncode, p.stdout, time.time() - t0
 
 
-def parse_exclusions(path):
-    """The table in docs/coverage.md headed | file | first line | lines | reason |."""
+def md_cells(line):
+    """The cells of a Markdown table row; `\\|` inside a cell is a literal |."""
+    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    return [c.strip().replace("\\|", "|") for c in cells]
+
+
+def md_table(path, header):
+    """The body rows (lists of cells) of the first table in path whose header row matches
+    the regular expression header."""
     rows, on = [], False
     for line in open(os.path.join(ROOT, path), encoding="utf-8"):
         line = line.rstrip("\n")
-        if re.match(r"^\|\s*file\s*\|\s*first line\s*\|\s*lines\s*\|\s*reason\s*\|", line):
-            on = True
-            continue
-        if on:
-            if not line.startswith("|"):
-                break
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set(cells[0]) <= set("-: "):
-                continue
-            f, first, n, reason = cells[0], cells[1], cells[2], cells[3]
-            rows.append((f.strip("`"), first.strip("`").replace("\\|", "|"), int(n), reason))
+        if not on:
+            on = bool(re.match(header, line))
+        elif not line.startswith("|"):
+            break
+        elif not set(md_cells(line)[0]) <= set("-: "):
+            rows.append(md_cells(line))
     return rows
+
+
+def parse_exclusions(path):
+    """The table in docs/coverage.md headed | file | first line | lines | reason |."""
+    return [(f.strip("`"), first.strip("`"), int(n), reason) for f, first, n, reason, *_ in
+            md_table(path, r"^\|\s*file\s*\|\s*first line\s*\|\s*lines\s*\|\s*reason\s*\|")]
 
 
 def resolve_exclusions(rows):
@@ -107,37 +115,21 @@ CHECK_CALLS = re.compile(r"\b(hak_report|HAK_CHECK|hak_ref_out_of_step)\(")
 CHECK_REACH = 4   # a check call lies on its row's line or at most this many lines below
 
 
-def md_cells(line):
-    """The cells of a Markdown table row; `\|` inside a cell is a literal |."""
-    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
-    return [c.strip().replace("\\|", "|") for c in cells]
-
-
 def parse_checks(path):
     """The table in docs/coverage.md headed | check | file | line | condition | fails when | fail witness |
     untaken because |: [(name, file, line text, condition, fail value (bool), {direction: reason}, witness)]."""
-    rows, on = [], False
-    for line in open(os.path.join(ROOT, path), encoding="utf-8"):
-        line = line.rstrip("\n")
-        if re.match(r"^\|\s*check\s*\|\s*file\s*\|\s*line\s*\|\s*condition\s*\|", line):
-            on = True
-            continue
-        if on:
-            if not line.startswith("|"):
-                break
-            cells = md_cells(line)
-            if set(cells[0]) <= set("-: "):
-                continue
-            name, f, text, cond, fails, wit, why = (cells + [""] * 7)[:7]
-            reasons = {}
-            m = re.match(r"^((?:pass|fail)(?:\s*,\s*(?:pass|fail))?)\s*:\s*(.+)$", why)
-            if m:
-                for d in re.split(r"\s*,\s*", m.group(1)):
-                    reasons[d] = m.group(2)
-            elif why:
-                reasons["?"] = why
-            rows.append((name, f.strip("`"), text.strip("`"), cond.strip("`"), fails.strip() == "true", reasons,
-                         wit.strip("`")))
+    rows = []
+    for cells in md_table(path, r"^\|\s*check\s*\|\s*file\s*\|\s*line\s*\|\s*condition\s*\|"):
+        name, f, text, cond, fails, wit, why = (cells + [""] * 7)[:7]
+        reasons = {}
+        m = re.match(r"^((?:pass|fail)(?:\s*,\s*(?:pass|fail))?)\s*:\s*(.+)$", why)
+        if m:
+            for d in re.split(r"\s*,\s*", m.group(1)):
+                reasons[d] = m.group(2)
+        elif why:
+            reasons["?"] = why
+        rows.append((name, f.strip("`"), text.strip("`"), cond.strip("`"), fails.strip() == "true", reasons,
+                     wit.strip("`")))
     return rows
 
 
