@@ -9,27 +9,76 @@ static hak_thread hak_orphan;
 /* Lock order: the orphan heap's lock, then hak_g.lock (an orphan refill takes it). */
 static void hak_atfork_prepare(void) { pthread_mutex_lock(&hak_orphan_lock); pthread_mutex_lock(&hak_g.lock); }
 static void hak_atfork_parent(void) { pthread_mutex_unlock(&hak_g.lock); pthread_mutex_unlock(&hak_orphan_lock); }
+static void hak_block_release(hak_thread *t, void *p);
+
+/* A fork child: thread t is gone (its TLS is still mapped: the child has the parent's
+ * memory). The blocks its cache held go back to their slabs as its exit's flush would
+ * send them, from the forking thread self: onto self's local freelists or the owner's
+ * remote list. t may have been anywhere in a push or pop, so a slot may be stale or
+ * name a block twice: only a carved block still CACHED goes, and leaves CACHED. Its
+ * SuperSlab's debug record is trusted less (hak_ref_forked), as the operation on it may
+ * be half done. t is left uninitialised: a second visit finds nothing. */
+static void hak_forked_flush(hak_thread *self, hak_thread *t)
+{
+    if (!t->initialized) return;
+    hak_internal_begin();
+    for (unsigned c = 0; c < HAK_NCLASS; c++) {
+        void **base = &t->slots[hak_bin_base(c)];
+        uintptr_t n = (uintptr_t)(t->bins[c] - base);
+        if (n > hak_bin_cap(c)) n = 0;   /* a torn bin pointer: its blocks stay where they are */
+        for (uintptr_t i = 0; i < n; i++) {
+            uintptr_t a = (uintptr_t)base[i];
+            if (hak_region_of(a) != HAK_REGION_SS) continue;
+            hak_superslab *ss = hak_ss_of(a);
+            if (!hak_slab_holds(hak_slab_at(ss, a), a, 1) || hak_state_load(base[i]) != HAK_ST_CACHED) continue;
+            hak_ref_forked(ss);
+            hak_block_release(self, base[i]);
+        }
+        t->bins[c] = base;
+    }
+    hak_internal_end();
+    /* Nothing reads t's cache again (a thread of the child that gets this TLS address
+     * has it laid out afresh): the slots' whole pages go back, 25 KiB a thread. */
+    uintptr_t lo = ((uintptr_t)t->slots + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
+    uintptr_t hi = (uintptr_t)(t->slots + HAK_TCACHE_SLOTS) & ~(uintptr_t)(HAK_PAGE - 1);
+    t->initialized = 0;
+    if (hi > lo) (void)hak_os_decommit((void *)lo, hi - lo);
+}
+
 static void hak_atfork_child(void)
 {
     /* Only the forking thread survives, and the orphan heap (its lock was held across
-     * the fork): their SuperSlabs stay theirs; the others' go to the pool as
-     * abandoned, to be adopted with their remote lists. */
+     * the fork): their SuperSlabs stay theirs. Every other thread is treated as exited:
+     * its cache goes back (hak_forked_flush) and its SuperSlabs go to the pool as
+     * abandoned, to be adopted with their remote lists, so the child can give their
+     * memory back. The owners are found from the SuperSlabs themselves, not only from
+     * the thread list (which holds at most HAKMEM_MAX_THREADS): a SuperSlab left owned
+     * by a dead thread's TLS address would be taken for its own by a new thread of
+     * the child that gets that address. The child is single-threaded: the lock is let
+     * go first, as the flush may give SuperSlabs to the pool. */
     hak_thread *self = &hak_tls;
-    for (unsigned i = 0; i < hak_g.nthreads; i++) {
-        hak_thread *t = hak_g.threads[i];
-        if (t == self || t == &hak_orphan) continue;
-        for (hak_superslab *ss = t->owned, *nx; ss; ss = nx) {
-            nx = ss->next;
-            for (unsigned k = 1; k < HAK_SLABS_PER_SS; k++) {   /* its partial lists die with it */
-                hak_slab *sl = hak_ss_slab(ss, k);
-                sl->in_partial = 0;
-                sl->prev_partial = sl->next_partial = 0;
-            }
-            hak_ss_set_owner(ss, NULL);
-            hak_ref_forked(ss);
-            hak_pool_push(ss);
-        }
+    pthread_mutex_unlock(&hak_g.lock);
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {   /* before any flush moves a block */
+        hak_thread *o = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+        if (o && o != self && o != &hak_orphan) hak_ref_forked(ss);
     }
+    for (unsigned i = 0; i < hak_g.nthreads; i++)   /* listed ones that may own nothing */
+        if (hak_g.threads[i] != self && hak_g.threads[i] != &hak_orphan) hak_forked_flush(self, hak_g.threads[i]);
+    for (hak_superslab *ss = hak_g.all; ss; ss = ss->all_next) {
+        hak_thread *o = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+        if (!o || o == self || o == &hak_orphan) continue;
+        hak_forked_flush(self, o);   /* unlisted ones (a no-op for the listed) */
+        for (unsigned k = 1; k < HAK_SLABS_PER_SS; k++) {   /* its partial lists die with it */
+            hak_slab *sl = hak_ss_slab(ss, k);
+            sl->in_partial = 0;
+            sl->prev_partial = sl->next_partial = 0;
+        }
+        hak_ss_set_owner(ss, NULL);
+        pthread_mutex_lock(&hak_g.lock);
+        hak_pool_push(ss);
+        pthread_mutex_unlock(&hak_g.lock);
+    }
+    pthread_mutex_lock(&hak_g.lock);
     hak_g.nthreads = 0;
     if (self->initialized) hak_g.threads[hak_g.nthreads++] = self;
     if (hak_orphan.initialized) hak_g.threads[hak_g.nthreads++] = &hak_orphan;
