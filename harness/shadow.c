@@ -240,8 +240,16 @@ static hhmap *held_map_make(hctx *c, uintptr_t chunk)
 int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
 {
     if (!c->nheld || b <= a) return 0;
+    /* A range over more chunks than this stream has bitmaps (a huge block): the held
+     * blocks themselves, one by one, are fewer than its chunks. */
+    if (((b - 1) >> HCHUNK_SHIFT) - (a >> HCHUNK_SHIFT) >= c->nmap) {
+        for (unsigned k = 0; k < c->nheld; k++) if (c->held[k].a < b && a < c->held[k].b) return 1;
+        return 0;
+    }
+    uintptr_t last = ~(uintptr_t)0;
+    const hhmap *m = NULL;
     HELD_WORDS_FOR(a, b, {
-        const hhmap *m = held_map(c, chunk_);
+        if (chunk_ != last) { last = chunk_; m = held_map(c, chunk_); }
         if (m && (m->w[word] & mask)) return 1;
     });
     return 0;
