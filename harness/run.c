@@ -182,9 +182,12 @@ static int block_ok(hctx *c, int si, uint8_t *p, size_t size, uint64_t align, si
     if (probe_reported && u < size) u = size;
     *usable = u;
     if (u < size) { harm(c, HH_SMALL, si, -1, p); return 0; }
-    if (u > size && (o = live_at(c, (uintptr_t)p + size, (uintptr_t)p + u)) != -1) {
-        harm(c, HH_OVERLAP, si, o == HELD_BLOCK ? -1 : o, p);
-        return 0;
+    /* the usable bytes past the requested ones (held blocks: only granules the first
+     * check did not cover) */
+    if (u > size) {
+        uintptr_t e = (uintptr_t)p + size, covered = size ? (e + 15) & ~(uintptr_t)15 : e;
+        if ((o = iv_overlap(c, e, (uintptr_t)p + u)) >= 0) { harm(c, HH_OVERLAP, si, o, p); return 0; }
+        if ((uintptr_t)p + u > covered && held_overlap(c, covered, (uintptr_t)p + u)) { harm(c, HH_OVERLAP, si, -1, p); return 0; }
     }
     return 1;
 }

@@ -216,28 +216,42 @@ static hhmap *held_map_make(hctx *c, uintptr_t chunk)
     return c->hlast_map = &c->hmap[e->map];
 }
 
-/* The granules [a, b) covers, chunk by chunk: f(map, first word, mask) for each word
- * (map NULL: the chunk has no bitmap). Held blocks are 16-aligned (a block that is not
- * is harm and never held), so granules are exact for them: a block ending at or before
- * another's start never shares a granule with it. */
-#define HELD_WORDS_FOR(a, b, body) do { \
-    uintptr_t g_ = (a) >> 4, ge_ = ((b) + 15) >> 4;   /* granules [g_, ge_) */ \
-    while (g_ < ge_) { \
-        uintptr_t chunk_ = g_ >> (HCHUNK_SHIFT - 4); \
-        unsigned i_ = (unsigned)(g_ & ((1u << (HCHUNK_SHIFT - 4)) - 1)); \
-        uintptr_t left_ = ((chunk_ + 1) << (HCHUNK_SHIFT - 4)) - g_, n_ = ge_ - g_ < left_ ? ge_ - g_ : left_; \
-        unsigned e_ = i_ + (unsigned)n_; \
-        for (unsigned w_ = i_ / 64; w_ * 64 < e_; w_++) { \
-            unsigned lo_ = w_ * 64 > i_ ? 0 : i_ % 64, hi_ = (w_ + 1) * 64 <= e_ ? 64 : e_ % 64; \
-            uint64_t mask = (hi_ == 64 ? ~0ull : (1ull << hi_) - 1) & ~((1ull << lo_) - 1); \
-            unsigned word = w_; \
-            body \
-        } \
-        g_ += n_; \
-    } \
-} while (0)
+/* Granules [i, e) of one chunk's bitmap (0 <= i < e <= its granules): op 0 tests
+ * whether any is set, 1 sets them, 2 clears them. Held blocks are 16-aligned (a block
+ * that is not is harm and never held), so granules are exact for them: a block ending at
+ * or before another's start never shares a granule with it. */
+enum { HG_TEST, HG_SET, HG_CLEAR };
+static int granules(hhmap *m, unsigned i, unsigned e, int op)
+{
+    unsigned w = i >> 6, we = (e - 1) >> 6;
+    uint64_t lo = ~0ull << (i & 63), hi = ~0ull >> (63 - ((e - 1) & 63));
+    for (; w <= we; w++) {
+        uint64_t mask = (w == i >> 6 ? lo : ~0ull) & (w == we ? hi : ~0ull);
+        if (op == HG_TEST) { if (m->w[w] & mask) return 1; }
+        else if (op == HG_SET) m->w[w] |= mask;
+        else m->w[w] &= ~mask;
+    }
+    return 0;
+}
 
-int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
+/* op over the granules of [a, b), chunk by chunk (b > a); a chunk with no bitmap has
+ * nothing held (HG_SET makes one: room was checked, held_room_for). */
+static int held_range(hctx *c, uintptr_t a, uintptr_t b, int op)
+{
+    const unsigned per = 1u << (HCHUNK_SHIFT - 4);   /* granules per chunk */
+    uintptr_t g = a >> 4, ge = (b + 15) >> 4;
+    while (g < ge) {
+        uintptr_t chunk = g >> (HCHUNK_SHIFT - 4);
+        unsigned i = (unsigned)(g & (per - 1));
+        unsigned e = ge - g < per - i ? i + (unsigned)(ge - g) : per;
+        hhmap *m = op == HG_SET ? held_map_make(c, chunk) : (hhmap *)held_map(c, chunk);
+        if (m && granules(m, i, e, op)) return 1;
+        g += e - i;
+    }
+    return 0;
+}
+
+int held_overlap_slow(const hctx *c, uintptr_t a, uintptr_t b)
 {
     if (!c->nheld || b <= a) return 0;
     /* A range over more chunks than this stream has bitmaps (a huge block): the held
@@ -246,13 +260,7 @@ int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
         for (unsigned k = 0; k < c->nheld; k++) if (c->held[k].a < b && a < c->held[k].b) return 1;
         return 0;
     }
-    uintptr_t last = ~(uintptr_t)0;
-    const hhmap *m = NULL;
-    HELD_WORDS_FOR(a, b, {
-        if (chunk_ != last) { last = chunk_; m = held_map(c, chunk_); }
-        if (m && (m->w[word] & mask)) return 1;
-    });
-    return 0;
+    return held_range((hctx *)c, a, b, HG_TEST);   /* (a test writes nothing) */
 }
 
 int held_room_for(const hctx *c, size_t len)
@@ -261,18 +269,6 @@ int held_room_for(const hctx *c, size_t len)
     return c->nheld < HOP_HOLD_MAX && c->nmap + len / (1u << HCHUNK_SHIFT) + 2 <= HOP_HOLD_MAX;
 }
 
-void held_add(hctx *c, uintptr_t a, uintptr_t b)
-{
-    HELD_WORDS_FOR(a, b, {
-        hhmap *m = held_map_make(c, chunk_);
-        if (m) m->w[word] |= mask;   /* (room was checked: held_room_for) */
-    });
-}
+void held_add_slow(hctx *c, uintptr_t a, uintptr_t b) { if (b > a) held_range(c, a, b, HG_SET); }
 
-void held_forget(hctx *c, uintptr_t a, uintptr_t b)
-{
-    HELD_WORDS_FOR(a, b, {
-        hhmap *m = (hhmap *)held_map(c, chunk_);
-        if (m) m->w[word] &= ~mask;
-    });
-}
+void held_forget(hctx *c, uintptr_t a, uintptr_t b) { if (b > a) held_range(c, a, b, HG_CLEAR); }

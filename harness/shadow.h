@@ -94,8 +94,33 @@ void iv_taint(hctx *c, uintptr_t a, uintptr_t b);          /* a fault wrote [a, 
 int  held_ready(hctx *c);                                   /* map the held arrays (once); 0 if out of memory */
 void held_new_stream(hctx *c);                              /* the set is empty again */
 int  held_room_for(const hctx *c, size_t len);              /* room to hold one more block of len bytes */
-int  held_overlap(const hctx *c, uintptr_t a, uintptr_t b); /* 1 if a held block covers a granule of [a, b) */
-void held_add(hctx *c, uintptr_t a, uintptr_t b);           /* [a, b) is held (16-aligned a) */
+int  held_overlap_slow(const hctx *c, uintptr_t a, uintptr_t b);
+void held_add_slow(hctx *c, uintptr_t a, uintptr_t b);
+
+/* Both are called for every block a hold or edge op takes (thousands per stream): the
+ * common case, a range within one bitmap word of the chunk last used, is inline. */
+static inline uint64_t *held_word(const hctx *c, uintptr_t a, uintptr_t b, uint64_t *mask)
+{
+    uintptr_t g = a >> 4, ge = (b + 15) >> 4;
+    if (b <= a || (g >> 6) != ((ge - 1) >> 6) || !c->hlast_map || c->hlast != g >> (HCHUNK_SHIFT - 4)) return NULL;
+    *mask = (~0ull << (g & 63)) & (~0ull >> (63 - ((ge - 1) & 63)));
+    return &c->hlast_map->w[(g & ((1u << (HCHUNK_SHIFT - 4)) - 1)) >> 6];
+}
+/* 1 if a held block covers a granule of [a, b) */
+static inline int held_overlap(const hctx *c, uintptr_t a, uintptr_t b)
+{
+    uint64_t mask, *w;
+    if (!c->nheld) return 0;
+    if ((w = held_word(c, a, b, &mask))) return (*w & mask) != 0;
+    return held_overlap_slow(c, a, b);
+}
+/* [a, b) is held (16-aligned a) */
+static inline void held_add(hctx *c, uintptr_t a, uintptr_t b)
+{
+    uint64_t mask, *w;
+    if ((w = held_word(c, a, b, &mask))) *w |= mask;
+    else held_add_slow(c, a, b);
+}
 void held_forget(hctx *c, uintptr_t a, uintptr_t b);        /* [a, b) is no longer held */
 
 /* Fill patterns. */
