@@ -255,6 +255,18 @@ static size_t hak_usable(void *p)
     return 0;
 }
 
+HAK_EXPORT size_t HAK_API(block_size)(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    unsigned region = hak_region_of(a);
+    if (region == HAK_REGION_LARGE) return hak_large_size_unchecked(p);
+    if (region == HAK_REGION_SS) {
+        hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
+        if (hak_slab_holds(sl, a, 1)) return sl->stride - 1u;
+    }
+    return 0;
+}
+
 /* An error return of an entry point that takes a pointer: p is validated first (and
  * reported if bad), whatever the other arguments say. */
 static void *hak_fail_after_check(void *p, int err)

@@ -632,6 +632,17 @@ static void hak_large_free(void *p)
 }
 
 /* Usable size of live large block p; 0 after a report. */
+/* The usable size of the large block at p by its descriptor, no check, no report
+ * (block_size). */
+static size_t hak_large_size_unchecked(const void *p)
+{
+    pthread_mutex_lock(&hak_g.lock);
+    hak_large *d = hak_lt_find((uintptr_t)p);
+    size_t n = d && d->state != HAK_LARGE_FREED ? hak_large_usable(d) : 0;
+    pthread_mutex_unlock(&hak_g.lock);
+    return n;
+}
+
 static size_t hak_large_usable_of(void *p)
 {
     pthread_mutex_lock(&hak_g.lock);

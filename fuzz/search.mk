@@ -68,7 +68,7 @@ EXHAUSTIVE_CKPT       ?= $(BUILD)/exhaustive/checkpoint
 EXHAUSTIVE_KNOWN      ?=
 EXHAUSTIVE_KNOWN_ARGS  = $(if $(strip $(EXHAUSTIVE_KNOWN)),--known "$(EXHAUSTIVE_KNOWN)")
 EXHAUSTIVE_TEETH      ?= weak-free-state:divergence weak-free-stride:divergence \
-                         weak-link-state:escape weak-remote-link:crash weak-canary:divergence \
+                         weak-link-state:divergence weak-remote-link:crash weak-canary:divergence \
                          weak-arg-first:divergence
 $(BUILD)/hakmem-exhaustive: $(call fuzz_objs,rgcc,release,$(BUILD)/rgcc/h/exhaustive.o)
 	@mkdir -p $(@D)

@@ -41,6 +41,26 @@ static int by_order(const hrun *rel, const hrun *dbg)
     return 0;
 }
 
+/* The ops a twin needs to replay when every event is about a fault by its subject: up
+ * to the last first-detection of either build and the report covering debug's (a false
+ * alarm that mattered came by then); the whole stream if one came only at the end or
+ * the drain. */
+static int twin_prefix(const hrun *rel, const hrun *dbg, const hverdict *v, int n)
+{
+    int k = v->rel_cover_op;
+    const hrun *runs[2] = { rel, dbg };
+    for (int j = 0; j < 2; j++) {
+        const hrun *r = runs[j];
+        int nr = r->nreports < HR_MAXEV ? r->nreports : HR_MAXEV;
+        for (int i = 0; i < nr; i++) {
+            if (r->rep[i].phase == HP_END || r->rep[i].phase == HP_DRAIN) return n;
+            if (r->rep[i].op > k) k = r->rep[i].op;
+            break;   /* (the first report of each build) */
+        }
+    }
+    return k + 1 < n ? k + 1 : n;
+}
+
 /* The fault-free twin: the stream replayed with every fault skipped is a legal program.
  * A report there is a false alarm, harm there a bug, whatever the faults of the stream
  * seemed to explain (a harmless fault before a report that is about none would
@@ -98,9 +118,22 @@ void oracle_check(const hop *ops, int n, hrun *rel, hrun *dbg, hverdict *v, FILE
         dbg->skip = both;
         oracle_run(&oracle_debug, other ? other_block(&oracle_release) : NULL, ops, n, dbg, trace);
     }
+    if (dbg->nasym || rel->nasym) {
+        /* Still apart (each round made another fault a no-op in one run only): skip every
+         * fault from the first one the runs ever disagreed on; before it both applied the
+         * same faults to the same layout, so from there on they agree. */
+        int first = m;
+        for (int i = 0; i < m; i++) if (both[i] | rel->noop[i] | dbg->noop[i]) { first = i; break; }
+        for (int i = first; i < m; i++) both[i] = 1;
+        rel->skip = both;
+        oracle_run(&oracle_release, other ? other_block(&oracle_debug) : NULL, ops, n, rel, trace);
+        dbg->skip = both;
+        oracle_run(&oracle_debug, other ? other_block(&oracle_release) : NULL, ops, n, dbg, trace);
+    }
     rel->skip = dbg->skip = NULL;
     oracle_judge(ops, n, rel, dbg, v);
-    if (v->status != HV_FALSE_ALARM && v->status != HV_BUG && by_order(rel, dbg)) twin_check(ops, n, other, v, trace);
+    if (v->status != HV_FALSE_ALARM && v->status != HV_BUG && (rel->nreports || dbg->nreports || by_order(rel, dbg)))
+        twin_check(ops, by_order(rel, dbg) ? n : twin_prefix(rel, dbg, v, n), other, v, trace);
 }
 
 /* The first harm of r that no earlier report of r was about: a report about the same
@@ -139,6 +172,7 @@ static const char *coverage(const hrun *rel, const hevent *d, const hevent **cov
     for (int k = 0; k < nr; k++) {
         const hevent *r = &rel->rep[k];
         if (d->fault >= 0 && r->fault != d->fault) { why = "release reported only about another fault"; continue; }
+        if (d->by_subject && !r->by_subject) { why = "release's report is about that fault only by order (its pointer is in no subject)"; continue; }
         if (d->phase != HP_DRAIN && r->phase == HP_DRAIN) { why = "release reported it only at the harness-only drain"; continue; }
         if (program_phase(d->phase) && r->phase == HP_PROBE) { why = "release reported it only at the harness's own malloc_usable_size probe"; continue; }
         if (r->op - d->op > HV_DELAY_MAX) { why = "release reported it too late (more than HV_DELAY_MAX ops after debug)"; continue; }
@@ -188,7 +222,7 @@ void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverd
 {
     char a[400], b[400], optext[160];
     memset(v, 0, sizeof *v);
-    const hevent *dd = first_detection(dbg), *rd = first_detection(rel), *cover = NULL;
+    const hevent *dd = first_detection(dbg), *rd = first_detection(rel), *cover = NULL;   /* (dd: may move on, below) */
     const hevent *dh = unreported_harm(dbg), *rh = unreported_harm(rel);
     v->dbg_op = first_op(dbg);
     v->rel_op = first_op(rel);
@@ -203,6 +237,20 @@ void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverd
     if (dd) {
         why = coverage(rel, dd, &cover);
         if (cover) { v->rel_cover_op = cover->op; v->delay = cover->op - dd->op; }
+    }
+    /* Fault by fault: every other fault debug reported by subject in the stream (before
+     * any harm it had not reported) must be covered as well; the first that is not is
+     * the detection the verdict is about. */
+    int ndr = dbg->nreports < HR_MAXEV ? dbg->nreports : HR_MAXEV;
+    for (int k = 0; dd && !why && k < ndr; k++) {
+        const hevent *e = &dbg->rep[k], *c2;
+        if (e == dd || !program_phase(e->phase) || !e->by_subject || e->fault < 0 || e->fault == dd->fault) continue;
+        if (dh && dh->seq < e->seq) break;
+        int seen = 0;
+        for (int j = 0; j < k; j++) seen |= dbg->rep[j].fault == e->fault && dbg->rep[j].by_subject && program_phase(dbg->rep[j].phase);
+        if (seen) continue;
+        const char *w = coverage(rel, e, &c2);
+        if (w) { dd = e; why = w; v->rel_cover_op = -1; v->delay = -1; }
     }
     /* attribution: what debug detected, else release, else the first harm, else the first fault */
     const hrun *src = dd ? dbg : rel;

@@ -38,6 +38,7 @@ typedef struct hbackend {
     int    (*owns)(const void *, size_t);
     const char *(*build_name)(void);
     int    (*trim)(size_t);          /* malloc_trim (the C library's too) */
+    size_t (*block_size)(const void *);   /* hakmem only: the metadata's usable size, unchecked */
 } hbackend;
 
 extern const hbackend oracle_release;   /* hak_*: release or a weakened variant */

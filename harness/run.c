@@ -47,7 +47,9 @@ static void on_report(hak_corruption_kind kind, const void *ptr, void *arg)
     hrun *r = c->out;
     hevent e = make_event(c, (int)kind, -1, -1, ptr);
     if (c->phase != HP_PROBE) {   /* a probe's report: no program would have seen it */
-        if (e.fault >= 0 && e.fault < HOP_MAX) r->freported[e.fault] = 1;
+        /* (only a report about it by subject says a fault was reported: one about it
+         * only by order may be about an earlier fault, or none) */
+        if (e.by_subject && e.fault >= 0 && e.fault < HOP_MAX) r->freported[e.fault] = 1;
         r->nreal++;
     }
     if (r->nreports < HR_MAXEV) r->rep[r->nreports] = e;
@@ -177,9 +179,13 @@ static int block_ok(hctx *c, int si, uint8_t *p, size_t size, uint64_t align, si
     if (o != -1) { harm(c, HH_OVERLAP, si, o == HELD_BLOCK ? -1 : o, p); return 0; }
     int probe_reported;
     size_t u = probe_usable(c, p, &probe_reported);
-    /* A probe that reported says nothing about the size (the report is the news; the
-     * judge weighs it): the block counts as asked for. */
-    if (probe_reported && u < size) u = size;
+    /* A probe that reported (a smashed header, say) gives no size: the heap's metadata
+     * says what the block really is, unchecked. A block it knows nothing of is not the
+     * heap's; one smaller than asked is harm either way. (The C library: as asked.) */
+    if (probe_reported) {
+        u = c->be->block_size ? c->be->block_size(p) : size;
+        if (!u && size) { harm(c, HH_FOREIGN, si, -1, p); return 0; }
+    }
     *usable = u;
     if (u < size) { harm(c, HH_SMALL, si, -1, p); return 0; }
     /* the usable bytes past the requested ones (held blocks: only granules the first
@@ -450,12 +456,14 @@ static int poke_class(const hctx *c, const hslot *s, const uint8_t *dst, size_t 
  * the part outside, so a write whose outside bytes are already there is a no-op even if
  * it changes user bytes (which bytes are outside differ between builds: a large
  * header's words depend on the address). */
-static int poke_changes_outside(const hslot *s, const uint8_t *dst, const uint8_t *src, size_t len)
+static int poke_changes_outside(const hctx *c, const hslot *s, const uint8_t *dst, const uint8_t *src, size_t len)
 {
     uint8_t old[16];
     fw_copy(old, dst, len);
     for (size_t i = 0; i < len; i++)
-        if ((dst + i < s->p || dst + i >= s->p + s->usable) && old[i] != src[i]) return 1;
+        if ((dst + i < s->p || dst + i >= s->p + s->usable) && old[i] != src[i]
+            && live_at(c, (uintptr_t)dst + i, (uintptr_t)dst + i + 1) == -1)   /* (another live block's byte: user data too) */
+            return 1;
     return 0;
 }
 
@@ -482,8 +490,8 @@ static void exec_poke(hctx *c, const hop *op)
         break;
     }
     }
-    if (s->state == SL_LIVE && !poke_changes_outside(s, dst, src, len)) {
-        fault_noop(c);   /* only the user's own bytes would change: not a fault here */
+    if (s->state == SL_LIVE && !poke_changes_outside(c, s, dst, src, len)) {
+        fault_noop(c);   /* only user bytes (its own, or a live neighbour's) would change: not a fault here */
         return;
     }
     if (fault_write(c, dst, src, len, cls)) {
@@ -721,6 +729,7 @@ static void exec_fault_here(hctx *c, const hop *op)
         for (int i = 0; i < 8; i++) vb[i] = (uint8_t)(op->val >> (8 * i));
         if (fault_write(c, q + off, vb, 8, fault_class(c, op, 1))) {
             fault_subject(c, (uintptr_t)q, (uintptr_t)q + 1);
+            fault_subject(c, (uintptr_t)op->val, (uintptr_t)op->val + 1);   /* the value, where a link is read as a pointer */
             NOTE("wrote %#llx at %p", (unsigned long long)op->val, (void *)(q + off));
         }
         break;

@@ -126,6 +126,11 @@ typedef struct hak_heap_stats {
     void   P##heap_reset(void);                                                       \
     /* 1 if [ptr, ptr+len) lies inside memory this heap manages, else 0. */           \
     int    P##owns(const void *ptr, size_t len);                                      \
+    /* Usable size the heap's metadata gives a block starting at ptr, checking and    \
+     * reporting nothing (0 if its metadata knows no block there): the harness's      \
+     * second opinion when malloc_usable_size of a block just handed out reported.    \
+     * No other thread may free meanwhile. */                                         \
+    size_t P##block_size(const void *ptr);                                            \
     /* "release", "debug", or the weakened variant's name. */                         \
     const char *P##build_name(void);                                                  \
     /* HAKMEM_VERSION of the library (compare with the header's). */                  \
