@@ -78,13 +78,13 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_SS_SHIFT 21            /* SuperSlab size and alignment: 2 MiB */
 #endif
 #ifndef HAKMEM_SLAB_SHIFT
-#define HAKMEM_SLAB_SHIFT 16          /* slab size: 64 KiB */
+#define HAKMEM_SLAB_SHIFT 15          /* slab size: 32 KiB (two share a state-table page) */
 #endif
 #ifndef HAKMEM_VA_BITS
 #define HAKMEM_VA_BITS 47             /* user address space bits covered by the region map */
 #endif
 #ifndef HAKMEM_ARENA_BITS
-#define HAKMEM_ARENA_BITS 40          /* SuperSlab arena reservation: 1 TiB (halved until mmap agrees) */
+#define HAKMEM_ARENA_BITS 39          /* SuperSlab arena reservation: 512 GiB (shrunk until mmap agrees); with 32 KiB slabs the class map is 16 MiB */
 #endif
 #ifndef HAKMEM_MID_MIN_BLOCKS
 #define HAKMEM_MID_MIN_BLOCKS 8       /* a mid span holds at least this many blocks (if it fits) */

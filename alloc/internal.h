@@ -120,8 +120,8 @@ static inline unsigned hak_mid_class_of(size_t size)
 typedef struct hak_thread hak_thread;
 typedef struct hak_superslab hak_superslab;
 
-/* One 64 KiB slab, or the head of a span of slabs (mid); 64 bytes. Descriptors live in
- * the heap's slab table (one per 64 KiB of the SuperSlab arena, pool.c), not in the
+/* One 32 KiB slab, or the head of a span of slabs (mid); 64 bytes. Descriptors live in
+ * the heap's slab table (one per slab of the SuperSlab arena, pool.c), not in the
  * SuperSlab, so free finds one by an add and a shift. The first group of fields is the
  * free fast path's view and is copied into every slab of a span; the rest lives in the
  * head only. Invariant (hak_slab_holds): p is a carved user pointer of this slab iff

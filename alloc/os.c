@@ -81,7 +81,7 @@ static void *hak_os_map_aligned(size_t size, size_t align)
 /* The SuperSlab arena: one address-space reservation (PROT_NONE, uncommitted) that
  * holds every SuperSlab of the heap, and beside it, in their own mappings (allocator
  * memory: no user block is adjacent to them), its slab table and its state table:
- * table[i] describes the 64 KiB at base + i * 64 KiB, state[g] is the block state
+ * table[i] describes the slab at base + i * 32 KiB, state[g] is the block state
  * (header.h) of the 16 bytes at base + g * 16. The class map, one byte per slab (its
  * class, a copy of table[i].cls for free's fast path), lies HAK_CLASS_MAP_SIZE bytes
  * before the state table in the same mapping, so free reaches both from one base.
@@ -96,7 +96,7 @@ static struct {
     uintptr_t ngran;        /* 16-byte granules the arena spans (free's bound); 0 until reserved */
     uint8_t *state;         /* ngran block states, after the class map */
     uintptr_t state_bias;   /* (uintptr_t)state - base / 16: state of p = state_bias + p / 16 */
-    uintptr_t nslabs;       /* 64 KiB slabs the arena spans; 0 until reserved */
+    uintptr_t nslabs;       /* slabs the arena spans; 0 until reserved */
     hak_slab *table;        /* nslabs descriptors */
     hak_superslab *ss;      /* nss SuperSlab headers (hak_ss_hdr, hak_ss_base) */
     uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
@@ -212,7 +212,7 @@ static void hak_state_decommit(uintptr_t p, size_t size)
 static void hak_ss_release_os(hak_superslab *ss)
 {
     char *mem = (char *)hak_ss_base(ss);
-    hak_state_decommit((uintptr_t)mem + HAK_SLAB_SIZE, HAK_SS_SIZE - HAK_SLAB_SIZE);
+    hak_state_decommit((uintptr_t)mem, HAK_SS_SIZE);   /* whole state pages (slab 0 has none set) */
     if (hak_arena.window && hak_os_unmap(mem + HAK_PAGE, HAK_SS_SIZE - HAK_PAGE)) {
         ss->resident = -1;
         ss->touched = 0;

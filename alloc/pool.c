@@ -112,8 +112,25 @@ static void hak_pool_unlink(hak_superslab *ss)
     hak_g.npool--;
 }
 
+/* The state-table pages of the free slabs [i, j) of ss. A state page describes 64 KiB of
+ * arena, HAK_STATE_PAGE_SLABS slabs: one that also describes a slab in use stays (its
+ * bytes are that slab's block states); the free slabs' stale bytes in it are never read
+ * (a state is read only at a carved block start). */
+#define HAK_STATE_PAGE_SLABS (HAK_SLAB_SIZE >= 16u * HAK_PAGE ? 1u : (unsigned)(16u * HAK_PAGE / HAK_SLAB_SIZE))
+static_assert(HAK_SLABS_PER_SS % HAK_STATE_PAGE_SLABS == 0, "a SuperSlab's states are whole pages");
+static void hak_state_decommit_slabs(hak_superslab *ss, unsigned i, unsigned j)
+{
+    const unsigned k = HAK_STATE_PAGE_SLABS;
+    uint64_t busy = ~(ss->free_slabs | 1);   /* slab 0 holds no block */
+    unsigned lo = i / k * k, hi = (j + k - 1) / k * k;
+    if (lo < i && ((busy >> lo) & ((1ull << (i - lo)) - 1))) lo += k;
+    if (hi > j && ((busy >> j) & ((1ull << (hi - j)) - 1))) hi -= k;
+    if (lo < hi) hak_state_decommit(hak_ss_base(ss) + ((uintptr_t)lo << HAKMEM_SLAB_SHIFT), (uintptr_t)(hi - lo) << HAKMEM_SLAB_SHIFT);
+}
+
 /* Give the pages of the slabs `bits` of ss (free ones) back to the OS (they read as zero
- * afterwards, their state-table bytes too); the SuperSlab stays mapped. */
+ * afterwards, their state-table bytes too where no slab in use shares the page); the
+ * SuperSlab stays mapped. */
 static void hak_ss_decommit_slabs(hak_superslab *ss, uint64_t bits)
 {
     for (unsigned i = 1; i < HAK_SLABS_PER_SS;) {
@@ -121,7 +138,7 @@ static void hak_ss_decommit_slabs(hak_superslab *ss, uint64_t bits)
         unsigned j = i;
         while (j < HAK_SLABS_PER_SS && ((bits >> j) & 1)) j++;
         uintptr_t at = hak_ss_base(ss) + ((uintptr_t)i << HAKMEM_SLAB_SHIFT);
-        hak_state_decommit(at, (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT);
+        hak_state_decommit_slabs(ss, i, j);
         if (hak_os_decommit((void *)at, (uintptr_t)(j - i) << HAKMEM_SLAB_SHIFT))
             ss->touched &= ~(((j - i == 64) ? ~0ull : ((1ull << (j - i)) - 1)) << i);
         i = j;

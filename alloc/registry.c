@@ -52,8 +52,9 @@ typedef struct hak_ref_slab {
 } hak_ref_slab;
 
 #define HAK_REF_GRANULES (HAK_SS_SIZE >> 4)
-#define HAK_REF_SLAB_STATES (HAK_SLAB_SIZE >> 4)   /* state bytes of one slab: whole pages */
-static_assert(HAK_REF_SLAB_STATES % HAK_PAGE == 0, "a slab's states are whole pages (given back on release)");
+/* A SuperSlab's states are whole pages; the heap gives back only whole state pages
+ * (hak_ref_decommit follows hak_state_decommit: pool.c, os.c). */
+static_assert(HAK_REF_GRANULES % HAK_PAGE == 0, "a SuperSlab's states are whole pages (given back with its memory)");
 typedef struct hak_ref_ss {
     _Atomic uint8_t *state;                  /* HAK_REF_GRANULES bytes, granule g: user pointer base + 16 g (page-aligned) */
     uintptr_t base;                          /* the SuperSlab this records */
