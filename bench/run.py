@@ -337,7 +337,7 @@ def summarize(samples):
     return out
 
 
-ALLOC_INSTR_MAX = 47.0   # allocator instructions per malloc+free pair on random_mixed
+ALLOC_INSTR_MAX = 41.2   # allocator instructions per malloc+free pair on random_mixed (40.2 measured; the goal: no increase over 41.16, with every release check on)
 
 
 def evaluate_goals(stats, cg):
@@ -383,13 +383,13 @@ def evaluate_goals(stats, cg):
     if ci and ci["alloc_instr_per_op"] is not None:
         al = ci["alloc_instr_per_op"]
         add("random_mixed: release allocator instr per malloc+free (callgrind)",
-            f"<= {ALLOC_INSTR_MAX:.0f}",
+            f"<= {ALLOC_INSTR_MAX:.1f}",
             f"{al:.1f}" + (f" (mimalloc {cm['alloc_instr_per_op']:.1f})"
                            if cm and cm["alloc_instr_per_op"] is not None else ""),
             "pass" if al <= ALLOC_INSTR_MAX else "miss")
     else:
         add("random_mixed: release allocator instr per malloc+free (callgrind)",
-            f"<= {ALLOC_INSTR_MAX:.0f}", "no data", "n/a")
+            f"<= {ALLOC_INSTR_MAX:.1f}", "no data", "n/a")
     rel, gl = med("random_mixed", "hakmem"), med("random_mixed", "glibc")
     if rel and gl:
         add("random_mixed: release vs glibc ops/s", ">= 1.30x",
