@@ -101,7 +101,7 @@ static struct {
     hak_superslab *ss;      /* nss SuperSlab headers (hak_ss_hdr, hak_ss_base) */
     uintptr_t nss, used;    /* SuperSlabs it holds, and slots used (or skipped) so far */
     int window;             /* not reserved (ulimit -v): commit with MAP_FIXED_NOREPLACE */
-} hak_arena;
+} hak_arena __attribute__((aligned(64)));   /* free's fields in a line of their own: no other variable (hak_g's lock, the large tier's state) written beside them */
 
 static int hak_registry_init(uintptr_t base, size_t nss);
 
