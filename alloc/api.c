@@ -241,31 +241,25 @@ hak_hot_inline void hak_free_fast(void *p)
     hak_free_slow(p);
 }
 
-/* Usable size of a live block, 0 (after a report) if p is not one. */
-static size_t hak_usable(void *p)
+/* Usable size of a live block, 0 (after a report) if p is not one; unchecked
+ * (block_size): what the metadata says, 0 and no report if it knows no block at p. */
+static size_t hak_usable_how(void *p, int checked)
 {
     uintptr_t a = (uintptr_t)p;
     unsigned region = hak_region_of(a);
-    if (region == HAK_REGION_LARGE) return hak_large_usable_of(p);
+    if (region == HAK_REGION_LARGE) return checked ? hak_large_usable_of(p) : hak_large_size_unchecked(p);
     if (region == HAK_REGION_SS) {
         hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-        if (hak_slab_holds(sl, a, 1)) return hak_block_check(p, HAK_CORRUPT_USE_AFTER_FREE, 1, 1) ? sl->stride - 1u : 0;
+        if (hak_slab_holds(sl, a, 1)) return hak_block_check(p, HAK_CORRUPT_USE_AFTER_FREE, checked, checked) ? sl->stride - 1u : 0;
     }
+    if (!checked) return 0;
     hak_report(HAK_CORRUPT_INVALID_POINTER, p);
     return 0;
 }
 
-HAK_EXPORT size_t HAK_API(block_size)(const void *p)
-{
-    uintptr_t a = (uintptr_t)p;
-    unsigned region = hak_region_of(a);
-    if (region == HAK_REGION_LARGE) return hak_large_size_unchecked(p);
-    if (region == HAK_REGION_SS) {
-        hak_slab *sl = hak_slab_at(hak_ss_of(a), a);
-        if (hak_slab_holds(sl, a, 1)) return sl->stride - 1u;
-    }
-    return 0;
-}
+static size_t hak_usable(void *p) { return hak_usable_how(p, 1); }
+
+HAK_EXPORT size_t HAK_API(block_size)(const void *p) { return hak_usable_how((void *)p, 0); }
 
 /* An error return of an entry point that takes a pointer: p is validated first (and
  * reported if bad), whatever the other arguments say. */
