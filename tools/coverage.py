@@ -128,7 +128,9 @@ def parse_checks(path):
                 reasons[d] = m.group(2)
         elif why:
             reasons["?"] = why
-        rows.append((name, f.strip("`"), text.strip("`"), cond.strip("`"), fails.strip() == "true", reasons,
+        m = re.match(r"^`(.+)`\s+after\s+`(.+)`$", text)   # a line repeated elsewhere: the first after an anchor
+        text = (m.group(1), m.group(2)) if m else text.strip("`")
+        rows.append((name, f.strip("`"), text, cond.strip("`"), fails.strip() == "true", reasons,
                      wit.strip("`")))
     return rows
 
@@ -145,10 +147,16 @@ def resolve_checks(rows):
         except OSError:
             errors.append(f"check `{name}` names a missing file: {f}")
             continue
-        at = [i + 1 for i, l in enumerate(src) if text in l]
+        text, anchor = text if isinstance(text, tuple) else (text, None)
+        at = [i + 1 for i, l in enumerate(src) if (anchor or text) in l]
         if len(at) != 1:
-            errors.append(f"check `{name}`: line `{text}` matches {len(at)} lines of {f} (must match one)")
+            errors.append(f"check `{name}`: line `{anchor or text}` matches {len(at)} lines of {f} (must match one)")
             continue
+        if anchor:
+            at = [i + 1 for i, l in enumerate(src) if i + 1 > at[0] and text in l][:1]
+            if not at:
+                errors.append(f"check `{name}`: no line `{text}` after `{anchor}` in {f}")
+                continue
         if cond not in src[at[0] - 1]:
             errors.append(f"check `{name}`: condition `{cond}` is not on {f}:{at[0]}")
             continue
