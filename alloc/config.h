@@ -126,6 +126,9 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #ifndef HAKMEM_MAX_THREADS
 #define HAKMEM_MAX_THREADS 1024       /* live threads tracked for heap_reset and fork */
 #endif
+#ifndef HAKMEM_VA_RESERVE_SHIFT
+#define HAKMEM_VA_RESERVE_SHIFT 6     /* under ulimit -v the heap leaves limit / 2^this (1/64) to other mappings */
+#endif
 #ifndef HAKMEM_LARGE_CACHE
 #define HAKMEM_LARGE_CACHE 32         /* freed large mappings kept for reuse */
 #endif
@@ -193,6 +196,7 @@ static_assert(HAKMEM_CARVE_MAX_BYTES >= HAKMEM_CARVE_BYTES && HAKMEM_CARVE_MAX_B
 static_assert(HAKMEM_POOL_BATCH >= 1 && HAKMEM_POOL_BATCH <= 16, "pool batch");
 static_assert(HAKMEM_MID_MIN_BLOCKS >= 1 && HAKMEM_MID_MIN_BLOCKS <= 64, "mid span blocks");
 static_assert(HAKMEM_LARGE_CACHE >= 0 && HAKMEM_LARGE_CACHE <= 64, "large cache");
+static_assert(HAKMEM_VA_RESERVE_SHIFT >= 3 && HAKMEM_VA_RESERVE_SHIFT <= 30, "address-space reserve: 1/8 of the limit at most");
 static_assert(HAKMEM_LARGE_REGION >= (4u << 20) && HAKMEM_LARGE_REGION <= (1u << 30)
               && (HAKMEM_LARGE_REGION & ((2u << 20) - 1)) == 0 && HAKMEM_LARGE_REGION % (64 * 4096) == 0,
               "large region: 4 MiB..1 GiB, a multiple of 2 MiB");

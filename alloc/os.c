@@ -4,6 +4,7 @@
  * pointer ours, and which tier?" before anything at that address is read (free's fast
  * path asks the arena's bounds instead, below). One anonymous mapping, so only the pages
  * covering used address ranges ever become resident. */
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <errno.h>
@@ -60,9 +61,11 @@ static int hak_os_decommit(void *p, size_t size)   /* the pages read as zero aft
 /* Map `size` bytes (a multiple of 2 MiB) aligned to `align` (a power of two >= 2 MiB).
  * Without MAP_NORESERVE: like glibc, an absurd request fails here (the kernel's
  * overcommit check) instead of succeeding and dying of OOM when touched. */
+static int hak_os_room(size_t size);
 static void *hak_os_map_aligned(size_t size, size_t align)
 {
     if (size > ((size_t)1 << HAKMEM_VA_BITS) || align > ((size_t)1 << (HAKMEM_VA_BITS - 2))) return NULL;
+    if (!hak_os_room(size + align)) return NULL;
     size_t span = size + align;
     char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
@@ -104,6 +107,32 @@ static struct {
 } hak_arena __attribute__((aligned(64)));   /* free's fields in a line of their own: no other variable (hak_g's lock, the large tier's state) written beside them */
 
 static int hak_registry_init(uintptr_t base, size_t nss);
+
+/* Under `ulimit -v` (the window arena): whether the heap may map `size` more bytes and
+ * still leave 1/2^HAKMEM_VA_RESERVE_SHIFT of the limit to mappings that are not the
+ * heap's (a thread's stack, a library). While any block of a large region or a
+ * SuperSlab lives, the heap cannot give its address space back; glibc unmaps a freed
+ * big chunk at once. Without the reserve a program that ran the heap into ENOMEM and
+ * freed half its blocks could not create a thread: its stack's mapping failed. The
+ * count is the kernel's (/proc/self/statm: what RLIMIT_AS limits); without a limit or
+ * /proc, 1. Callers that get 0 give back what the heap keeps and retry, as after a
+ * failed mmap. */
+static int hak_os_room(size_t size)
+{
+    struct rlimit rl;
+    if (!hak_arena.window || getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 1;
+    buf[n] = 0;
+    size_t pages = 0;
+    for (const char *c = buf; *c >= '0' && *c <= '9'; c++) pages = pages * 10 + (size_t)(*c - '0');
+    size_t vm = pages * HAK_PAGE, reserve = (size_t)rl.rlim_cur >> HAKMEM_VA_RESERVE_SHIFT;
+    return vm + size + reserve <= (size_t)rl.rlim_cur;
+}
 
 /* Reserve the arena: HAKMEM_ARENA_BITS of address space, shrunk until the kernel agrees
  * (Valgrind refuses very large mappings). Under `ulimit -v` a reservation would count
@@ -165,6 +194,7 @@ static hak_superslab *hak_arena_commit_ss(void)
 {
     if (!hak_arena.nslabs && !hak_arena_reserve()) return NULL;
     void *got;
+    if (!hak_os_room(HAK_SS_SIZE)) return NULL;
     for (;;) {
         if (hak_arena.used == hak_arena.nss) return NULL;
         void *want = (void *)(hak_arena.base + (hak_arena.used << HAKMEM_SS_SHIFT));
@@ -185,6 +215,7 @@ static hak_superslab *hak_arena_commit_ss(void)
 static int hak_arena_recommit_ss(hak_superslab *ss)
 {
     char *want = (char *)hak_ss_base(ss) + HAK_PAGE;
+    if (!hak_os_room(HAK_SS_SIZE - HAK_PAGE)) return 0;
     void *got = mmap(want, HAK_SS_SIZE - HAK_PAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (got != want) {
