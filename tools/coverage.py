@@ -449,23 +449,21 @@ def main():
         with open(os.path.join(d, "label"), "w") as fh:
             fh.write(label)
         return dict(env, LLVM_PROFILE_FILE=os.path.join(d, "%c%m-%p.profraw"))
-    if args.quick:
-        stamp = os.path.join(build, "cc.txt")   # objects of another compiler command are stale
-        if os.path.exists(stamp) and open(stamp).read() != args.cc:
+    def fresh_build(build, cc):
+        """The coverage tree, emptied if its objects came from another compiler command."""
+        stamp = os.path.join(build, "cc.txt")
+        if os.path.exists(stamp) and open(stamp).read() != cc:
             shutil.rmtree(build)
         os.makedirs(build, exist_ok=True)
         with open(stamp, "w") as fh:
-            fh.write(args.cc)
+            fh.write(cc)
+    if args.quick:
+        fresh_build(build, args.cc)
         return quick(args, build, make, env)
     failed = []
     wanted = args.suites.split(",")
     if not args.no_run:
-        stamp = os.path.join(build, "cc.txt")   # objects of another compiler command are stale
-        if os.path.exists(stamp) and open(stamp).read() != args.cc:
-            shutil.rmtree(build)
-        os.makedirs(build, exist_ok=True)
-        with open(stamp, "w") as fh:
-            fh.write(args.cc)
+        fresh_build(build, args.cc)
         shutil.rmtree(prof, ignore_errors=True)
         os.makedirs(prof)
         for name, targets in SUITES:
