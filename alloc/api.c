@@ -261,6 +261,12 @@ static size_t hak_usable(void *p) { return hak_usable_how(p, 1); }
 
 HAK_EXPORT size_t HAK_API(block_size)(const void *p) { return hak_usable_how((void *)p, 0); }
 
+HAK_EXPORT void HAK_API(geometry)(size_t *slab_bytes, size_t *superslab_bytes)
+{
+    if (slab_bytes) *slab_bytes = HAK_SLAB_SIZE;
+    if (superslab_bytes) *superslab_bytes = HAK_SS_SIZE;
+}
+
 /* An error return of an entry point that takes a pointer: p is validated first (and
  * reported if bad), whatever the other arguments say. */
 static void *hak_fail_after_check(void *p, int err)

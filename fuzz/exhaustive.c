@@ -115,8 +115,10 @@ static const xsym x_alphabet[] = {
     { "attack forge_link $s $t",           "s:f t:l" },
     /* F2 a pointer into the block's header */
     { "free_bad $s header 0",              "s:l" },
-    /* layouts: the block at a slab's end, 64 held blocks */
-    { "edge $s 1000 slab",                 "s:e" },
+    /* layouts: the block at a slab's end (496 bytes: its class's last block ends at a
+     * 32 KiB slab's end, and at the SuperSlab's; make test-exhaustive checks it does),
+     * 64 held blocks */
+    { "edge $s 496 slab",                  "s:e" },
     { "hold 64 32",                        "" },
 };
 #define X_NSYM ((int)(sizeof x_alphabet / sizeof x_alphabet[0]))

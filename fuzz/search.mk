@@ -86,8 +86,11 @@ verify-exhaustive: $(BUILD)/hakmem-exhaustive
 	$(BUILD)/hakmem-exhaustive --depth $(DEPTH) --checkpoint $(EXHAUSTIVE_CKPT) --out $(BUILD)/exhaustive \
 	    --replay $(BUILD)/hakmem-replay --keep-going $(EXHAUSTIVE_KNOWN_ARGS) \
 	    $(if $(EXHAUSTIVE_BUDGET),--budget $(EXHAUSTIVE_BUDGET))
-test-exhaustive: $(BUILD)/hakmem-exhaustive $(foreach t,$(EXHAUSTIVE_TEETH),$(BUILD)/rgcc/teeth/hakmem-exhaustive-$(firstword $(subst :, ,$(t))))
+test-exhaustive: $(BUILD)/hakmem-exhaustive $(BUILD)/hakmem-replay $(foreach t,$(EXHAUSTIVE_TEETH),$(BUILD)/rgcc/teeth/hakmem-exhaustive-$(firstword $(subst :, ,$(t))))
 	@mkdir -p $(BUILD)/exhaustive
+	@printf '#hakmem-ops\nedge 0 496 slab\n' > $(BUILD)/exhaustive/edge.txt; \
+	    n=$$($(BUILD)/hakmem-replay --trace $(BUILD)/exhaustive/edge.txt 2>&1 | grep -c "edge 0 496 slab .* slot's block 0x"); \
+	    [ "$$n" -eq 2 ] || { echo "test-exhaustive: the alphabet's edge symbol no longer reaches a slab's end in both builds (geometry changed? pick another size in fuzz/exhaustive.c)"; exit 1; }
 	$(BUILD)/hakmem-exhaustive --depth $(EXHAUSTIVE_TEST_DEPTH) --out $(BUILD)/exhaustive --status-every 10 \
 	    --replay $(BUILD)/hakmem-replay $(EXHAUSTIVE_KNOWN_ARGS)
 	@fail=0; for t in $(EXHAUSTIVE_TEETH); do v=$${t%%:*}; want=$${t#*:}; \

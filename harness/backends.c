@@ -10,7 +10,7 @@
     nm, P##malloc, P##free, P##calloc, P##realloc, P##posix_memalign, P##aligned_alloc,    \
     P##memalign, P##valloc, P##pvalloc, P##malloc_usable_size, P##set_corruption_handler,  \
     P##thread_flush, P##heap_drain, P##heap_reset, P##owns, P##build_name, P##malloc_trim,  \
-    P##block_size }
+    P##block_size, P##geometry }
 HAK_BACKEND(oracle_release, hak_, "release");
 HAK_BACKEND(oracle_debug, hakd_, "debug");
 
@@ -28,7 +28,7 @@ static const char *sys_name(void) { return "system"; }
 static int sys_trim(size_t pad) { return malloc_trim(pad); }
 const hbackend oracle_system = {
     "system", sys_malloc, sys_free, sys_calloc, sys_realloc, sys_posix_memalign, sys_aligned_alloc,
-    sys_memalign, sys_valloc, sys_pvalloc, sys_usable, NULL, NULL, NULL, NULL, NULL, sys_name, sys_trim, NULL,
+    sys_memalign, sys_valloc, sys_pvalloc, sys_usable, NULL, NULL, NULL, NULL, NULL, sys_name, sys_trim, NULL, NULL,
 };
 
 const char *oracle_harm_name(int kind)

@@ -120,6 +120,7 @@ enum { HOP_ATK_FORGE_DF, HOP_ATK_FORGE_LINK, HOP_ATK_N };
 enum { HOP_EDGE_SLAB, HOP_EDGE_SUPERSLAB, HOP_EDGE_N };
 #define HOP_HOLD_MAX (1u << 16)   /* held blocks per stream, at most */
 #define HOP_EDGE_TRIES 4096       /* blocks an edge op holds before it gives up (larger sizes reach a SuperSlab's end) */
+#define HOP_EDGE_MISSES 2         /* tiny slabs whose last block missed the boundary before an edge op gives up */
 #define HOP_HOLD_BYTES (6u << 20) /* usable bytes a hold or edge op holds at most (a SuperSlab and a half) */
 
 /* Fault classes (0 = not a fault), from the one table in fault_classes.def. */

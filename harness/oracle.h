@@ -39,6 +39,7 @@ typedef struct hbackend {
     const char *(*build_name)(void);
     int    (*trim)(size_t);          /* malloc_trim (the C library's too) */
     size_t (*block_size)(const void *);   /* hakmem only: the metadata's usable size, unchecked */
+    void   (*geometry)(size_t *, size_t *);   /* hakmem only: slab and SuperSlab sizes */
 } hbackend;
 
 extern const hbackend oracle_release;   /* hak_*: release or a weakened variant */

@@ -105,9 +105,9 @@ static void fault_subject(hctx *c, uintptr_t lo, uintptr_t hi)
 static void fault_subject_write(hctx *c, uintptr_t a, uintptr_t b)
 {
     fault_subject(c, a > 7 ? a - 7 : 0, b + 65);
-    uintptr_t ss = (b - 1) & ~(uintptr_t)0x1FFFFF, slab = (b - 1) & ~(uintptr_t)0xFFFF;
-    if (ss >= a && ss > 0) fault_subject(c, ss, ss + 0x200000);
-    else if (slab >= a && slab > 0) fault_subject(c, slab, slab + 0x10000);
+    uintptr_t ss = (b - 1) & ~(c->ss_bytes - 1), slab = (b - 1) & ~(c->slab_bytes - 1);
+    if (ss >= a && ss > 0) fault_subject(c, ss, ss + c->ss_bytes);
+    else if (slab >= a && slab > 0) fault_subject(c, slab, slab + c->slab_bytes);
 }
 
 /* A fault that would not change memory here is not applied (it is counted as skipped):
@@ -767,14 +767,17 @@ static void exec_hold(hctx *c, const hop *op)
 }
 
 /* Hold blocks of the size until the allocator hands out one that ends within 48 bytes
- * before a slab (64 KiB) or SuperSlab (2 MiB) boundary, with no room for another block
- * of its stride before it; that one becomes slot s's. */
+ * before a slab or SuperSlab boundary (the heap's geometry), with no room for another
+ * block of its stride before it; that one becomes slot s's. A tiny slab holds one class
+ * and every one is laid out alike: once the last blocks of HOP_EDGE_MISSES slabs ended
+ * further from their boundary, no slab's will do (nor a SuperSlab's, which ends with
+ * a slab), and the op gives up rather than fill megabytes for nothing. */
 static void exec_edge(hctx *c, const hop *op)
 {
     hslot *s = &c->slot[op->s];
     if (s->state == SL_LIVE) do_free_live(c, op->s);
-    uintptr_t bound = op->k == HOP_EDGE_SUPERSLAB ? 0x200000u : 0x10000u;
-    unsigned from = c->nheld;
+    uintptr_t bound = op->k == HOP_EDGE_SUPERSLAB ? c->ss_bytes : c->slab_bytes, sb = c->slab_bytes;
+    unsigned from = c->nheld, misses = 0;
     void *hit = NULL;
     size_t u = 0;
     if (op->size && op->size <= 65536) {
@@ -785,6 +788,8 @@ static void exec_edge(hctx *c, const hop *op)
             bytes += u;
             uintptr_t end = (uintptr_t)p + u, next = (end + bound - 1) & ~(bound - 1);
             if (next - end <= 48 && next - end < u + 1) { hit = p; c->nheld--; held_forget(c, c->held[c->nheld].a, c->held[c->nheld].b); break; }   /* the last block before it */
+            uintptr_t snext = (end + sb - 1) & ~(sb - 1);
+            if (op->size <= HAK_TINY_MAX && snext - end > 48 && snext - end < u + 1 && ++misses >= HOP_EDGE_MISSES) break;
         }
     }
     NOTE("%u held, slot's block %p", c->nheld - from, hit);
@@ -867,6 +872,10 @@ void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *ou
     out->nops = n;
     out->first_fault = n + 2;   /* after the drain (op n + 1): a report in a fault-free stream is a false alarm */
     c->be = be;
+    size_t slab = 1u << 16, ss = 1u << 21;
+    if (be->geometry) be->geometry(&slab, &ss);
+    c->slab_bytes = slab;
+    c->ss_bytes = ss;
     c->ops = ops;
     c->n = n;
     c->out = out;

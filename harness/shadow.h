@@ -68,6 +68,7 @@ typedef struct hctx {
     uint8_t *stack_fake;
     char note[160];       /* what the current op did, for the trace */
     int phase;            /* HP_* */
+    uintptr_t slab_bytes, ss_bytes;   /* the heap's geometry (64 KiB and 2 MiB for the C library) */
     /* from here on the fields outlive a stream (held_new_stream empties the set) */
     hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use (held_ready) */
     unsigned nheld;

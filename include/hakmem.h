@@ -131,6 +131,9 @@ typedef struct hak_heap_stats {
      * second opinion when malloc_usable_size of a block just handed out reported.    \
      * No other thread may free meanwhile. */                                         \
     size_t P##block_size(const void *ptr);                                            \
+    /* The heap's geometry: slab and SuperSlab sizes in bytes (powers of two; each is \
+     * aligned to its size). The harness aims its boundary layouts with them. */       \
+    void   P##geometry(size_t *slab_bytes, size_t *superslab_bytes);                  \
     /* "release", "debug", or the weakened variant's name. */                         \
     const char *P##build_name(void);                                                  \
     /* HAKMEM_VERSION of the library (compare with the header's). */                  \
