@@ -148,7 +148,7 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_LARGE_GROW_ROOM 50        /* % of the blocks before it a new region block leaves free (realloc grows in place) */
 #endif
 #ifndef HAKMEM_LARGE_DECAY_MS
-#define HAKMEM_LARGE_DECAY_MS 50         /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this much process CPU time */
+#define HAKMEM_LARGE_DECAY_MS 50         /* beyond HAKMEM_LARGE_REGION_DIRTY, free region pages stay resident this much user CPU time */
 #endif
 #ifndef HAKMEM_LARGE_DIRTY_RING
 #define HAKMEM_LARGE_DIRTY_RING 256      /* free region extents remembered, oldest pages given back first */
