@@ -271,6 +271,12 @@ void oracle_judge(const hop *ops, int n, const hrun *rel, const hrun *dbg, hverd
     const hrun *runs[2] = { rel, dbg };
     for (int k = 0; k < 2; k++) {
         const hrun *r = runs[k];
+        if (r->nreports > HR_MAXEV || r->nharms > HR_MAXEV) {   /* what is not held cannot be judged ok */
+            v->status = HV_DIVERGENCE;
+            snprintf(v->msg, sizeof v->msg, "hakmem-oracle: DIVERGENCE: more events than the judge holds: %s build: %d reports, "
+                     "%d harms (HR_MAXEV %d) | debug: %s | release: %s", r->build, r->nreports, r->nharms, HR_MAXEV, a, b);
+            return;
+        }
         if (r->nreports && r->rep[0].op < r->first_fault) {
             v->status = HV_FALSE_ALARM;
             snprintf(v->msg, sizeof v->msg, "hakmem-oracle: FALSE ALARM: %s build reported %s at op %d before any fault was applied "

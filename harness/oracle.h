@@ -59,8 +59,11 @@ enum {
 };
 const char *oracle_harm_name(int kind);
 
-#define HR_MAXEV 16
-#define HR_MAXF  32     /* applied faults whose subjects are kept (later ones: class only) */
+/* Every event is judged: a run keeps every applied fault (at most one an op) and up to
+ * HR_MAXEV reports and harms each; a run with more is not judged ok (oracle_judge: it
+ * is a divergence, "more events than the judge holds"), never judged by what fits. */
+#define HR_MAXEV 1024
+#define HR_MAXF  HOP_MAX
 #define HR_NSUBJ 6
 
 /* Phases of a run: the ops; the end of stream a program could do too (free every live
@@ -94,15 +97,13 @@ typedef struct hfault {
 typedef struct hrun {
     const char *build;
     int nops;
-    int nreports, nharms;          /* counts (events beyond HR_MAXEV are counted only) */
+    int nreports, nharms;          /* counts (events beyond HR_MAXEV are counted only: not judged ok) */
     int nreal;                     /* reports not raised by the harness's own probe (HP_PROBE) */
-    hevent rep[HR_MAXEV], harm[HR_MAXEV];
     int first_fault;               /* op index of the first applied fault, nops+2 if none */
     int nfaults;                   /* applied faults */
     int nskipped;                  /* faults not applied: they would not have changed memory here */
     int nasym;                     /* faults applied in the release run that changed nothing here */
     int nf;                        /* faults with subjects in f[] */
-    hfault f[HR_MAXF];
     uint8_t fclass[HOP_MAX];       /* class of the fault each op applied (0: none) */
     uint8_t noop[HOP_MAX];         /* 1: op i was a fault that would not have changed memory */
     uint8_t freported[HOP_MAX];    /* 1: a report about the fault of op i came (every report but probes', not only rep[]) */
@@ -110,6 +111,9 @@ typedef struct hrun {
     volatile int progress;         /* op being replayed (read by a parent after a crash) */
     int died;                      /* system backend: the child died of signal `died` */
     int died_op;
+    /* the arrays last: a run clears only the counts above (entries past them are never read) */
+    hevent rep[HR_MAXEV], harm[HR_MAXEV];
+    hfault f[HR_MAXF];
 } hrun;
 
 enum { HV_OK, HV_ESCAPE, HV_DIVERGENCE, HV_FALSE_ALARM, HV_BUG };

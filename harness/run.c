@@ -668,18 +668,25 @@ static void exec_fault_here(hctx *c, const hop *op)
             /* A fake free block outside the heap, placed a whole number of strides
              * above the freed block when a region of ours lies above it (the global
              * area, or the replaying thread's stack area), so stride checks pass and
-             * only a range check can reject it; with a FREE tag of the class. */
+             * only a range check can reject it; with a FREE tag of the class. The k-th
+             * such fault of the stream gets window k of the region: where in a window
+             * the fake falls depends on the heap's address, so two fakes sharing one
+             * could coincide in one heap and not in the other. Past the last window the
+             * fault is not applied (in either heap). */
             uint8_t *g = global_fake(op->s + 16);
             size_t st = s->usable + 1;
-            uintptr_t regions[2][2] = {
-                { (uintptr_t)g_global_area + 8192, (uintptr_t)g_global_area + sizeof g_global_area },
-                { (uintptr_t)c->stack_fake + 256, (uintptr_t)c->stack_fake + 256 + 2048 + 128 },
+            unsigned k = c->nfakes;
+            uintptr_t regions[2][3] = {   /* first window, end, windows */
+                { (uintptr_t)g_global_area + 8192, (uintptr_t)g_global_area + sizeof g_global_area, (HOP_GLOBAL_AREA - 8192) / HOP_FAKE_WINDOW },
+                { (uintptr_t)c->stack_fake + 256, (uintptr_t)c->stack_fake + 256 + (HOP_STACK_AREA - 512), (HOP_STACK_AREA - 512) / HOP_FAKE_WINDOW },
             };
             for (int r = 0; r < 2 && st >= 16 && st <= 2048 && !(st & 15); r++) {
                 uintptr_t lo = regions[r][0], p0 = (uintptr_t)q;
                 if (lo <= p0) continue;
+                if (k >= regions[r][2]) return;
+                lo += (uintptr_t)k * HOP_FAKE_WINDOW;
                 uintptr_t cand = p0 + (lo - p0 + st - 1) / st * st;
-                if (cand + 64 <= regions[r][1]) { g = (uint8_t *)cand; break; }
+                if (cand + 64 <= lo + HOP_FAKE_WINDOW) { g = (uint8_t *)cand; c->nfakes++; break; }
             }
             g[-1] = op->a ? op->a : (uint8_t)(0x60 | (tag_of(c, op->s) & 0x1F));
             memset(g, 0, 16);   /* its own link: NULL, a clean end of the list */
@@ -859,7 +866,7 @@ static void exec_batch(void *arg)
 
 void oracle_run(const hbackend *be, void *other, const hop *ops, int n, hrun *out, FILE *trace)
 {
-    _Alignas(16) uint8_t stack_area[4096];
+    _Alignas(16) uint8_t stack_area[HOP_STACK_AREA];
     static hctx ctx;   /* not the heap under test; replays never nest */
     hctx *c = &ctx;
     memset(c, 0, offsetof(hctx, held));   /* the held-block arrays (from `held` on) are mapped once */

@@ -7,7 +7,7 @@
 
 /* Fake blocks outside every heap: a global area and a C-library block, each with room
  * for a forged header before the block (a 64-byte large header fits). */
-_Alignas(64) uint8_t g_global_area[16384];
+_Alignas(64) uint8_t g_global_area[HOP_GLOBAL_AREA];
 static uint8_t *g_foreign;
 extern void *__libc_malloc(size_t);
 

@@ -69,6 +69,7 @@ typedef struct hctx {
     char note[160];       /* what the current op did, for the trace */
     int phase;            /* HP_* */
     uintptr_t slab_bytes, ss_bytes;   /* the heap's geometry (64 KiB and 2 MiB for the C library) */
+    unsigned nfakes;      /* uaf_link global faults applied so far: the next one's window */
     /* from here on the fields outlive a stream (held_new_stream empties the set) */
     hheld *held;          /* HOP_HOLD_MAX entries, mapped at first use (held_ready) */
     unsigned nheld;
@@ -82,7 +83,13 @@ typedef struct hctx {
 
 
 /* Fake blocks outside every heap (shadow.c). */
-extern uint8_t g_global_area[16384];
+/* The global area: fakes for bad frees in its first 8 KiB, then HOP_FAKE_WINDOW-byte
+ * windows for the fake free blocks of uaf_link global, one window per such fault of a
+ * stream (the same in both heaps: two fakes never share one in one heap only). */
+#define HOP_GLOBAL_AREA (8192 + 12 * HOP_FAKE_WINDOW)
+#define HOP_FAKE_WINDOW 2176      /* a stride of up to 2048 bytes, then the fake's 64 */
+#define HOP_STACK_AREA  (512 + 6 * HOP_FAKE_WINDOW)
+extern uint8_t g_global_area[HOP_GLOBAL_AREA];
 uint8_t *global_fake(int idx);
 uint8_t *foreign_block(void);
 
