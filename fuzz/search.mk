@@ -101,6 +101,14 @@ test-exhaustive: $(BUILD)/hakmem-exhaustive $(BUILD)/hakmem-replay $(foreach t,$
 	done; exit $$fail
 TEST_TARGETS += test-exhaustive
 
+# The verdict's bounds (harness/judge.c): more events than it holds is never ok.
+$(BUILD)/rgcc/test-judge-bounds: $(BUILD)/rgcc/h/test_judge.o $(call hobj,rgcc,$(HARNESS_NAMES)) $(call alloc_obj,rgcc,release) $(call alloc_obj,rgcc,debug)
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+.PHONY: test-judge-bounds
+test-judge-bounds: $(BUILD)/rgcc/test-judge-bounds
+	$(BUILD)/rgcc/test-judge-bounds
+TEST_TARGETS += test-judge-bounds
+
 # The held-block set of the shadow model (harness/shadow.c), as it grows.
 $(BUILD)/rgcc/test-held: $(BUILD)/rgcc/h/test_held.o $(call hobj,rgcc,$(HARNESS_NAMES)) $(call alloc_obj,rgcc,release) $(call alloc_obj,rgcc,debug)
 	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
