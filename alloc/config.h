@@ -153,6 +153,12 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #ifndef HAKMEM_LARGE_DIRTY_RING
 #define HAKMEM_LARGE_DIRTY_RING 256      /* free region extents remembered, oldest pages given back first */
 #endif
+#ifndef HAKMEM_LARGE_KEEP_MIN
+#define HAKMEM_LARGE_KEEP_MIN (4u << 20)  /* free large memory kept resident is at most max(this, KEEP_LIVE x live large bytes) (unless mallopt M_TRIM_THRESHOLD set a budget) */
+#endif
+#ifndef HAKMEM_LARGE_KEEP_LIVE
+#define HAKMEM_LARGE_KEEP_LIVE 8          /* ... free large bytes kept resident per live large byte */
+#endif
 #ifndef HAKMEM_LARGE_FREED_RING
 #define HAKMEM_LARGE_FREED_RING 256      /* freed region blocks remembered (their double free is named) */
 #endif
@@ -172,6 +178,10 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #define HAKMEM_WARM_SLABS 2           /* free slabs a thread keeps resident through a trim however long idle */
 #endif
 #endif
+#ifndef HAKMEM_FREE_SLABS_RESIDENT
+#define HAKMEM_FREE_SLABS_RESIDENT 32  /* free slabs a thread keeps resident between trims: one that empties beyond them gives its pages back at once */
+#endif
+static_assert(HAKMEM_FREE_SLABS_RESIDENT >= HAKMEM_WARM_SLABS && HAKMEM_FREE_SLABS_RESIDENT <= 4096, "free resident slabs per thread");
 static_assert(HAKMEM_WARM_SLABS <= 1024, "warm slabs per thread");
 static_assert(HAKMEM_TRIM_REFILLS >= 1 && HAKMEM_TRIM_REFILLS <= (1u << 30), "trim interval in refills");
 
@@ -206,6 +216,8 @@ static_assert(HAKMEM_LARGE_REGION_DIRTY <= HAKMEM_LARGE_CACHE_RESIDENT, "region 
 static_assert(HAKMEM_LARGE_DIRTY_RING >= 16 && HAKMEM_LARGE_DIRTY_RING <= 65536, "dirty extent ring");
 static_assert(HAKMEM_LARGE_GROW_ROOM >= 0 && HAKMEM_LARGE_GROW_ROOM <= 200, "region growth room: 0..200% of the run before");
 static_assert(HAKMEM_LARGE_DECAY_MS <= 60000, "free region page decay: at most a minute");
+static_assert(HAKMEM_LARGE_KEEP_MIN <= HAKMEM_LARGE_CACHE_RESIDENT, "live-bound floor: within the large budget");
+static_assert(HAKMEM_LARGE_KEEP_LIVE >= 1 && HAKMEM_LARGE_KEEP_LIVE <= 64, "free large bytes kept per live byte");
 static_assert(HAKMEM_LARGE_FREED_RING >= 1 && HAKMEM_LARGE_FREED_RING <= 65536, "freed ring");
 
 #endif

@@ -81,6 +81,8 @@ static uint32_t hak_large_ms(void)
 static struct {
     hak_large *slot;          /* open addressing, linear probing, tombstones */
     size_t cap, used, live;   /* used counts tombstones too */
+    size_t live_bytes;        /* extent bytes of the live blocks (hak_large_budget) */
+    size_t freeing;           /* extent bytes of the block being retired (hak_large_budget) */
     uintptr_t cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];   /* FREED users */
     unsigned ncache;
     size_t cache_resident;    /* bytes of cached mappings */
@@ -141,6 +143,25 @@ static void hak_lt_remove(hak_large *e) { e->state = HAK_LARGE_TOMB; }
 
 /* Cached mappings and free region pages kept resident, at most (mallopt M_TRIM_THRESHOLD). */
 static _Atomic size_t hak_large_keep = HAKMEM_LARGE_CACHE_RESIDENT;
+static _Atomic int hak_large_keep_set;   /* mallopt set it: the live bound below does not apply */
+
+/* Under the lock: what the large tier may keep resident now. Free memory kept for reuse
+ * is bounded by what is live: at most max(HAKMEM_LARGE_KEEP_MIN, HAKMEM_LARGE_KEEP_LIVE x
+ * the live extent bytes) plus the block being freed, so
+ * a program that frees nearly all its large blocks at once (a cache flushed, a database
+ * emptied) gets their pages back at those frees, with no later event needed (an idle
+ * program has none), while one cycling its blocks keeps as much free as it uses. The
+ * bound depends on the program's ops only (never on time): the release and debug
+ * builds keep and unmap the same mappings. */
+static size_t hak_large_budget(void)
+{
+    size_t keep = atomic_load_explicit(&hak_large_keep, memory_order_relaxed);
+    if (atomic_load_explicit(&hak_large_keep_set, memory_order_relaxed)) return keep;
+    size_t live = hak_lt.live_bytes * HAKMEM_LARGE_KEEP_LIVE;
+    if (live < HAKMEM_LARGE_KEEP_MIN) live = HAKMEM_LARGE_KEEP_MIN;
+    live += hak_lt.freeing;   /* a program cycling one big buffer keeps it */
+    return live < keep ? live : keep;
+}
 
 /* --- regions ------------------------------------------------------------------------ */
 /* First bit >= i in [0, n) equal to `one`, or n. */
@@ -366,7 +387,7 @@ static int hak_lregion_put(const hak_large *d)
     if (hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING) hak_lt.dtail++;   /* full: forget the oldest */
     uint32_t now = hak_large_ms();
     hak_lt.dring[hak_lt.dhead++ % HAKMEM_LARGE_DIRTY_RING] = (hak_lextent){ d->map_base, pages, d->region - 1, now };
-    hak_lregion_evict(atomic_load_explicit(&hak_large_keep, memory_order_relaxed), now);
+    hak_lregion_evict(hak_large_budget(), now);
     int kept = (int)(g->dirty[at / 64] >> (at % 64) & 1);
     if (g->nused) return kept;
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
@@ -560,6 +581,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
         return NULL;
     }
     hak_lt.live++;
+    hak_lt.live_bytes += d.map_size;
     if (!in_region) hak_region_set(d.map_base, d.map_size, HAK_REGION_LARGE);
     hak_large_seal(&d);
     hak_ref_large_live(d.user, hak_large_usable(&d));
@@ -582,12 +604,40 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     return (void *)d.user;
 }
 
+/* Under the lock: the cached mappings (oldest first), then free region pages (least
+ * recently freed first), go back until the large tier keeps at most `budget` resident
+ * (a mapping free lowers the live bound: hak_large_budget). Every unmap is checked: a
+ * mapping the kernel would not unmap stays cached as it was. */
+static void hak_large_shrink(size_t budget)
+{
+    if (budget >= atomic_load_explicit(&hak_large_keep, memory_order_relaxed)) return;   /* hak_lregion_put's own budget */
+    unsigned i = 0;
+    while (i < hak_lt.ncache && hak_lt.cache_resident + hak_lt.region_dirty > budget) {
+        hak_large *e = hak_lt_find(hak_lt.cache[i]);
+        hak_large c = *e;
+        hak_san_unpoison_fresh((void *)c.map_base, c.map_size);
+        if (!hak_os_unmap((void *)c.map_base, c.map_size)) {   /* stays cached, as it was */
+            hak_san_block_free((void *)c.user, hak_large_usable(&c));
+            i++;
+            continue;
+        }
+        hak_lt.cache_resident -= c.map_size;
+        memmove(&hak_lt.cache[i], &hak_lt.cache[i + 1], (hak_lt.ncache - i - 1) * sizeof hak_lt.cache[0]);
+        hak_lt.ncache--;
+        hak_lt_remove(e);
+        hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
+    }
+    if (hak_lt.cache_resident + hak_lt.region_dirty > budget) hak_lregion_evict(budget, hak_large_ms());
+}
+
 /* Under the lock: retire a live block (cache it resident, or unmap it). Unlocks. */
 static void hak_large_retire(hak_large *d)
 {
     hak_large c = *d;
     hak_ref_large_dead(c.user);
     hak_lt.live--;
+    hak_lt.live_bytes -= c.map_size;
+    hak_lt.freeing = c.map_size;
     if (c.region) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* the region stays mapped */
         d->state = HAK_LARGE_FREED;
@@ -595,20 +645,26 @@ static void hak_large_retire(hak_large *d)
         if (*slot && *slot != c.user) hak_lt_forget_freed(*slot);
         *slot = c.user;
         d->dirty = (uint32_t)hak_lregion_put(&c);   /* its pages stayed resident: counted as cached */
+        hak_lt.freeing = 0;
         pthread_mutex_unlock(&hak_g.lock);
         hak_vg_freelike((void *)c.user);
         return;
     }
+    size_t budget = hak_large_budget();
     if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
-        && hak_lt.cache_resident + c.map_size <= atomic_load_explicit(&hak_large_keep, memory_order_relaxed)) {
+        && hak_lt.cache_resident + c.map_size <= budget) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* stays mapped: poison it */
         d->state = HAK_LARGE_FREED;     /* stays findable: a second free is a double free */
         d->dirty = 1;
         hak_lt.cache_resident += c.map_size;
         hak_lt.cache[hak_lt.ncache++] = c.user;
+        hak_large_shrink(budget);
+        hak_lt.freeing = 0;
         pthread_mutex_unlock(&hak_g.lock);
         return;
     }
+    hak_large_shrink(budget);
+    hak_lt.freeing = 0;
     hak_lt_remove(d);
     hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
     pthread_mutex_unlock(&hak_g.lock);
@@ -680,6 +736,7 @@ static int hak_lregion_resize(hak_large *d, size_t need)
         d->size = need - (d->user - d->map_base);
         return 1;
     }
+    hak_lt.live_bytes += (size_t)pages * HAK_PAGE - d->map_size;   /* (mod 2^64: a shrink subtracts) */
     d->map_size = (size_t)pages * HAK_PAGE;
     d->size = need - (d->user - d->map_base);
     hak_large_seal(d);   /* the check words bind the extent size */
@@ -724,6 +781,7 @@ static void *hak_large_remap_locked(hak_large *d, size_t size)
     hak_large n = *d;
     n.map_base = target;
     n.map_size = map_size;
+    hak_lt.live_bytes += map_size - d->map_size;   /* (mod 2^64) */
     n.user = target + off;
     n.size = size;
     hak_lt_remove(d);
@@ -820,6 +878,7 @@ static void hak_large_reset(void)
         e->state = HAK_LARGE_EMPTY;
     }
     hak_lt.used = hak_lt.live = 0;
+    hak_lt.live_bytes = 0;
     hak_lt.ncache = 0;
     memset(hak_lt.freed, 0, sizeof hak_lt.freed);
     for (unsigned i = 0; i < nkeep; i++) {

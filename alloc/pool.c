@@ -225,11 +225,24 @@ static void hak_slab_empty(hak_thread *t, hak_superslab *ss, hak_slab *head)
     }
     hak_partial_remove(t, head);
     if (t->active[head->cls] == head) t->active[head->cls] = NULL;
+    unsigned head_idx = hak_slab_index(ss, head), head_span = head->span;
     hak_slab_release(ss, head);
     if (ss->draining) {   /* a dead thread's memory going back (hak_ss_claim) */
         hak_ss_decommit_free(ss);
         if (ss->free_slabs == HAK_SS_ALL_FREE) hak_ss_disown(t, ss);
         return;
+    }
+    /* A thread that frees most of what it holds at once (a cache emptied) and then idles
+     * refills no more, so no trim comes to give back its free slabs: beyond
+     * HAKMEM_FREE_SLABS_RESIDENT of them, one that empties gives its pages back now. The
+     * trim keeps at most HAKMEM_WARM_SLABS through an idle interval, so a thread that
+     * cycles its slabs within the bound keeps them resident as before. */
+    unsigned warm = 0;
+    for (hak_superslab *s = t->owned; s && warm <= HAKMEM_FREE_SLABS_RESIDENT; s = s->next)
+        warm += (unsigned)__builtin_popcountll(s->free_slabs & s->touched);
+    if (warm > HAKMEM_FREE_SLABS_RESIDENT) {
+        uint64_t bits = (head_span == 64 ? ~0ull : ((1ull << head_span) - 1)) << head_idx;
+        hak_ss_decommit_slabs(ss, bits & ss->touched);
     }
     if (ss->free_slabs != HAK_SS_ALL_FREE) return;
     unsigned empties = 0;

@@ -154,6 +154,7 @@ HAK_EXPORT int HAK_API(mallopt)(int param, int value)
     switch (param) {
     case M_TRIM_THRESHOLD:   /* free memory kept before giving it back: the large cache */
         atomic_store_explicit(&hak_large_keep, value < 0 ? SIZE_MAX : (size_t)value, memory_order_relaxed);
+        atomic_store_explicit(&hak_large_keep_set, 1, memory_order_relaxed);   /* the program chose: no live bound */
         return 1;
     case M_MXFAST:           /* glibc's fastbin limit: range-checked as glibc does, no fastbins here */
         return value >= 0 && (size_t)value <= 80 * sizeof(size_t) / 4;
