@@ -82,7 +82,6 @@ static struct {
     hak_large *slot;          /* open addressing, linear probing, tombstones */
     size_t cap, used, live;   /* used counts tombstones too */
     size_t live_bytes;        /* extent bytes of the live blocks (hak_large_budget) */
-    size_t freeing;           /* extent bytes of the block being retired (hak_large_budget) */
     uintptr_t cache[HAKMEM_LARGE_CACHE > 0 ? HAKMEM_LARGE_CACHE : 1];   /* FREED users */
     unsigned ncache;
     size_t cache_resident;    /* bytes of cached mappings */
@@ -147,19 +146,19 @@ static _Atomic int hak_large_keep_set;   /* mallopt set it: the live bound below
 
 /* Under the lock: what the large tier may keep resident now. Free memory kept for reuse
  * is bounded by what is live: at most max(HAKMEM_LARGE_KEEP_MIN, HAKMEM_LARGE_KEEP_LIVE x
- * the live extent bytes) plus the block being freed, so
+ * the live extent bytes) plus `freeing`, the block being freed, so
  * a program that frees nearly all its large blocks at once (a cache flushed, a database
  * emptied) gets their pages back at those frees, with no later event needed (an idle
  * program has none), while one cycling its blocks keeps as much free as it uses. The
  * bound depends on the program's ops only (never on time): the release and debug
  * builds keep and unmap the same mappings. */
-static size_t hak_large_budget(void)
+static size_t hak_large_budget(size_t freeing)
 {
     size_t keep = atomic_load_explicit(&hak_large_keep, memory_order_relaxed);
     if (atomic_load_explicit(&hak_large_keep_set, memory_order_relaxed)) return keep;
     size_t live = hak_lt.live_bytes * HAKMEM_LARGE_KEEP_LIVE;
     if (live < HAKMEM_LARGE_KEEP_MIN) live = HAKMEM_LARGE_KEEP_MIN;
-    live += hak_lt.freeing;   /* a program cycling one big buffer keeps it */
+    live += freeing;   /* a program cycling one big buffer keeps it */
     return live < keep ? live : keep;
 }
 
@@ -375,8 +374,9 @@ static void hak_lregion_evict(size_t keep, uint32_t now)
 /* Give a block's extent back to its region. Its pages stay resident while the budget
  * allows (reused without faults); over budget, the least recently freed pages go back
  * to the OS (hak_lregion_evict). An empty region is unmapped when another empty one
- * exists. Returns 1 if the extent's pages stayed resident. */
-static int hak_lregion_put(const hak_large *d)
+ * exists. `freeing`: the bytes of a block being freed (hak_large_budget), else 0.
+ * Returns 1 if the extent's pages stayed resident. */
+static int hak_lregion_put(const hak_large *d, size_t freeing)
 {
     hak_lregion *g = &hak_lt.reg[d->region - 1];
     unsigned at = (unsigned)((d->map_base - g->base) / HAK_PAGE), pages = (unsigned)(d->map_size / HAK_PAGE);
@@ -387,7 +387,7 @@ static int hak_lregion_put(const hak_large *d)
     if (hak_lt.dhead - hak_lt.dtail == HAKMEM_LARGE_DIRTY_RING) hak_lt.dtail++;   /* full: forget the oldest */
     uint32_t now = hak_large_ms();
     hak_lt.dring[hak_lt.dhead++ % HAKMEM_LARGE_DIRTY_RING] = (hak_lextent){ d->map_base, pages, d->region - 1, now };
-    hak_lregion_evict(hak_large_budget(), now);
+    hak_lregion_evict(hak_large_budget(freeing), now);
     int kept = (int)(g->dirty[at / 64] >> (at % 64) & 1);
     if (g->nused) return kept;
     for (unsigned i = 0; i < hak_lt.nreg; i++) {
@@ -571,7 +571,7 @@ static void *hak_large_alloc(size_t size, size_t align, int zero, int resident_o
     hak_lt_forget_freed(d.user);   /* one descriptor per user pointer, whatever freed one was left */
     if (!hak_lt_insert(&d)) {
         if (in_region) {
-            hak_lregion_put(&d);
+            hak_lregion_put(&d, 0);
             pthread_mutex_unlock(&hak_g.lock);
         } else {
             pthread_mutex_unlock(&hak_g.lock);
@@ -637,20 +637,18 @@ static void hak_large_retire(hak_large *d)
     hak_ref_large_dead(c.user);
     hak_lt.live--;
     hak_lt.live_bytes -= c.map_size;
-    hak_lt.freeing = c.map_size;
     if (c.region) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* the region stays mapped */
         d->state = HAK_LARGE_FREED;
         uintptr_t *slot = &hak_lt.freed[hak_lt.nfreed++ % HAKMEM_LARGE_FREED_RING];
         if (*slot && *slot != c.user) hak_lt_forget_freed(*slot);
         *slot = c.user;
-        d->dirty = (uint32_t)hak_lregion_put(&c);   /* its pages stayed resident: counted as cached */
-        hak_lt.freeing = 0;
+        d->dirty = (uint32_t)hak_lregion_put(&c, c.map_size);   /* its pages stayed resident: counted as cached */
         pthread_mutex_unlock(&hak_g.lock);
         hak_vg_freelike((void *)c.user);
         return;
     }
-    size_t budget = hak_large_budget();
+    size_t budget = hak_large_budget(c.map_size);
     if (hak_lt.ncache < HAKMEM_LARGE_CACHE && c.user == c.map_base + HAK_LARGE_HDR
         && hak_lt.cache_resident + c.map_size <= budget) {
         hak_san_block_free((void *)c.user, hak_large_usable(&c));   /* stays mapped: poison it */
@@ -659,12 +657,10 @@ static void hak_large_retire(hak_large *d)
         hak_lt.cache_resident += c.map_size;
         hak_lt.cache[hak_lt.ncache++] = c.user;
         hak_large_shrink(budget);
-        hak_lt.freeing = 0;
         pthread_mutex_unlock(&hak_g.lock);
         return;
     }
     hak_large_shrink(budget);
-    hak_lt.freeing = 0;
     hak_lt_remove(d);
     hak_region_set(c.map_base, c.map_size, HAK_REGION_NONE);
     pthread_mutex_unlock(&hak_g.lock);
@@ -731,7 +727,7 @@ static int hak_lregion_resize(hak_large *d, size_t need)
         tail.map_base = d->map_base + (uintptr_t)pages * HAK_PAGE;
         tail.map_size = (size_t)(cur - pages) * HAK_PAGE;
         hak_san_poison((void *)tail.map_base, tail.map_size);
-        hak_lregion_put(&tail);   /* not the whole region: nused stays above 0 */
+        hak_lregion_put(&tail, 0);   /* not the whole region: nused stays above 0 */
     } else {
         d->size = need - (d->user - d->map_base);
         return 1;
@@ -858,7 +854,7 @@ static void hak_large_reset(void)
         if (e->region) {   /* a live one's extent goes back to its region (a freed one's did) */
             if (e->state == HAK_LARGE_LIVE) {
                 hak_san_poison((void *)e->map_base, e->map_size);
-                hak_lregion_put(e);
+                hak_lregion_put(e, 0);
             }
         } else if (e->state == HAK_LARGE_LIVE || e->state == HAK_LARGE_FREED) {
             if (nkeep < HAKMEM_LARGE_CACHE && e->user == e->map_base + HAK_LARGE_HDR
