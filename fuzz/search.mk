@@ -88,8 +88,9 @@ verify-exhaustive: $(BUILD)/hakmem-exhaustive
 	    $(if $(EXHAUSTIVE_BUDGET),--budget $(EXHAUSTIVE_BUDGET))
 test-exhaustive: $(BUILD)/hakmem-exhaustive $(BUILD)/hakmem-replay $(foreach t,$(EXHAUSTIVE_TEETH),$(BUILD)/rgcc/teeth/hakmem-exhaustive-$(firstword $(subst :, ,$(t))))
 	@mkdir -p $(BUILD)/exhaustive
-	@printf '#hakmem-ops\nedge 0 496 slab\n' > $(BUILD)/exhaustive/edge.txt; \
-	    n=$$($(BUILD)/hakmem-replay --trace $(BUILD)/exhaustive/edge.txt 2>&1 | grep -c "edge 0 496 slab .* slot's block 0x"); \
+	@sym=$$($(BUILD)/hakmem-exhaustive --list | grep -o '^edge \$$s [0-9]* slab' | sed 's/\$$s/0/'); \
+	    printf '#hakmem-ops\n%s\n' "$$sym" > $(BUILD)/exhaustive/edge.txt; \
+	    n=$$($(BUILD)/hakmem-replay --trace $(BUILD)/exhaustive/edge.txt 2>&1 | grep -c "$$sym .* slot's block 0x"); \
 	    [ "$$n" -eq 2 ] || { echo "test-exhaustive: the alphabet's edge symbol no longer reaches a slab's end in both builds (geometry changed? pick another size in fuzz/exhaustive.c)"; exit 1; }
 	$(BUILD)/hakmem-exhaustive --depth $(EXHAUSTIVE_TEST_DEPTH) --out $(BUILD)/exhaustive --status-every 10 \
 	    --replay $(BUILD)/hakmem-replay $(EXHAUSTIVE_KNOWN_ARGS)

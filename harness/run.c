@@ -676,14 +676,14 @@ static void exec_fault_here(hctx *c, const hop *op)
             uint8_t *g = global_fake(op->s + 16);
             size_t st = s->usable + 1;
             unsigned k = c->nfakes;
-            uintptr_t regions[2][3] = {   /* first window, end, windows */
-                { (uintptr_t)g_global_area + 8192, (uintptr_t)g_global_area + sizeof g_global_area, (HOP_GLOBAL_AREA - 8192) / HOP_FAKE_WINDOW },
-                { (uintptr_t)c->stack_fake + 256, (uintptr_t)c->stack_fake + 256 + (HOP_STACK_AREA - 512), (HOP_STACK_AREA - 512) / HOP_FAKE_WINDOW },
+            uintptr_t regions[2][2] = {   /* first window, windows */
+                { (uintptr_t)g_global_area + 8192, (HOP_GLOBAL_AREA - 8192) / HOP_FAKE_WINDOW },
+                { (uintptr_t)c->stack_fake + 256, (HOP_STACK_AREA - 512) / HOP_FAKE_WINDOW },
             };
             for (int r = 0; r < 2 && st >= 16 && st <= 2048 && !(st & 15); r++) {
                 uintptr_t lo = regions[r][0], p0 = (uintptr_t)q;
                 if (lo <= p0) continue;
-                if (k >= regions[r][2]) return;
+                if (k >= regions[r][1]) return;
                 lo += (uintptr_t)k * HOP_FAKE_WINDOW;
                 uintptr_t cand = p0 + (lo - p0 + st - 1) / st * st;
                 if (cand + 64 <= lo + HOP_FAKE_WINDOW) { g = (uint8_t *)cand; c->nfakes++; break; }
