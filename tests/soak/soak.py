@@ -7,7 +7,9 @@ Allocators: hakmem release and debug (LD_PRELOAD), glibc (no preload) and mimall
 every SAMPLE seconds. Checks, each a failure:
   - a run that does not exit 0 (the workload verifies every block);
   - hakmem's RSS keeps growing at the fixed live set: the median of the last third of
-    the samples above 1.15 x the middle third's + 4 MiB;
+    the samples above 1.15 x the higher of the first and middle thirds' + 4 MiB (a heap
+    that keeps growing has each third above the one before; one whose RSS dips and comes
+    back, 97 / 72 / 98 MiB in a CI run, gives its memory back and takes it again);
   - hakmem's RSS (median of the last third) above 1.5 x mimalloc's + 16 MiB.
 Medians, not means: a heap's RSS at one instant swings by tens of MiB (free large pages
 held for reuse, threads exiting mid-churn), and on a loaded machine two such samples in
@@ -63,8 +65,8 @@ def judge(results):
         if name not in results:
             continue
         rc, samples, ops, t = results[name]
-        if t and t[2] > GROWTH_RATIO * t[1] + GROWTH_SLACK_KB:
-            problems.append(f"{name}: RSS keeps growing at a fixed live set: {t[1]:.0f} -> {t[2]:.0f} KiB")
+        if t and t[2] > GROWTH_RATIO * max(t[0], t[1]) + GROWTH_SLACK_KB:
+            problems.append(f"{name}: RSS keeps growing at a fixed live set: {t[0]:.0f} / {t[1]:.0f} -> {t[2]:.0f} KiB")
     if "mimalloc" in results and results["mimalloc"][3] and results.get("hakmem", (0, 0, 0, None))[3]:
         ours, peer = results["hakmem"][3][2], results["mimalloc"][3][2]
         if ours > PEER_RATIO * peer + PEER_SLACK_KB:
@@ -81,8 +83,12 @@ def self_test():
     spiky = list(flat)
     spiky[12] = spiky[15] = 160 << 10          # two spikes in the last third
     growing = [(100 << 10) + i * (6 << 10) for i in range(16)]
+    dip = [100 << 10] * 5 + [70 << 10] * 6 + [100 << 10] * 5   # gives memory back, then takes it again
+    late = [100 << 10] * 5 + [70 << 10] * 6 + [140 << 10] * 5  # ... and then grows past where it started
     cases = [("flat with spikes", {"hakmem": series(spiky), "mimalloc": series(flat)}, False),
              ("steady growth", {"hakmem": series(growing), "mimalloc": series(flat)}, True),
+             ("dip and back", {"hakmem": series(dip), "mimalloc": series(flat)}, False),
+             ("dip then growth", {"hakmem": series(late), "mimalloc": series(flat)}, True),
              ("twice mimalloc", {"hakmem": series([2 * r + (20 << 10) for r in flat]), "mimalloc": series(flat)}, True),
              ("flat", {"hakmem": series(flat), "mimalloc": series(flat)}, False)]
     bad = 0
