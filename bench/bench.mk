@@ -17,6 +17,10 @@ BENCH_EXES   := $(addprefix $(BENCH_BIN)/,$(BENCH_PROGS))
 BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -pthread
 # The preload objects the runner compares (release, debug, release minus its checks).
 BENCH_HAKMEM := $(BUILD)/libhakmem.so $(BUILD)/libhakmem-debug.so $(BUILD)/libhakmem-nochecks.so
+# Release minus one check each (the weakened builds, Makefile WEAK_VARIANTS): what each
+# release check costs, counted under callgrind (measurement only, never installed).
+BENCH_WEAK_LIBS := $(foreach v,$(WEAK_VARIANTS),$(BENCH_DIR)/lib/libhakmem-$(v).so)
+.SECONDARY: $(foreach v,$(WEAK_VARIANTS),$(BUILD)/gcc/preload-$(v).o)
 BENCH_ROUNDS ?=
 BENCH_QUICK  ?= 0
 BENCH_ARGS   ?=
@@ -34,7 +38,11 @@ $(BENCH_BIN)/%: bench/%.c bench/bench_util.h
 .PHONY: bench bench-quick bench-bins test-bench-smoke
 bench-bins: $(BENCH_EXES)
 
-bench: deps-bench $(BENCH_EXES) $(BENCH_HAKMEM)
+$(BENCH_DIR)/lib/libhakmem-%.so: $(BUILD)/gcc/preload-%.o alloc/preload.map
+	@mkdir -p $(@D)
+	$(CC) $(PRELOAD_LDFLAGS) $(filter %.o,$^) -o $@
+
+bench: deps-bench $(BENCH_EXES) $(BENCH_HAKMEM) $(BENCH_WEAK_LIBS)
 	$(BENCH_RUN)
 
 bench-quick:

@@ -32,6 +32,9 @@ import subprocess
 import sys
 import time
 
+import check_costs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
 
 # name, library (None = glibc, no preload), how to get it when missing.
@@ -426,7 +429,7 @@ def evaluate_goals(stats, cg):
     return goals
 
 
-def markdown(meta, allocs, stats, failures, cg, goals, files, contention):
+def markdown(meta, allocs, stats, failures, cg, goals, files, contention, sections=()):
     names = [a for a, _ in allocs]
     L = []
     L.append("# hakmem benchmarks")
@@ -568,6 +571,7 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention):
             for t in c["top"][:10]:
                 L.append(f"| `{t['function']}` | {t['instructions'] / c['iterations']:.1f} |")
             L.append("")
+    L.extend(sections)
     L.append("## Goals (reports, not tests)")
     L.append("")
     L.append("| goal | target | measured | status |")
@@ -804,6 +808,13 @@ def main():
                         f.write(f"{t['instructions'] / c['iterations']:10.2f} /op  "
                                 f"{t['function']}\n")
 
+    costs, costs_md = {}, []
+    if not args.no_callgrind and "hakmem" in dict(allocs):
+        iters = args.callgrind_iters or {"full": 200000, "quick": 50000, "smoke": 2000}[mode]
+        costs = check_costs.measure(bindir, args.build, iters,
+                                    os.path.join(outdir, "check-costs"), args.timeout, log)
+        costs_md = check_costs.markdown(costs, args.build, ROOT, iters)
+
     cont = {}
     dbg = dict(allocs).get("hakmem-debug")
     if dbg and not args.no_contention:
@@ -823,7 +834,7 @@ def main():
         "skipped": skipped, "seconds": round(time.monotonic() - t_start, 1),
         "load": [load_start, round(os.getloadavg()[0], 2)],
     }
-    md = markdown(meta, allocs, stats, failures, cg, goals, files, cont)
+    md = markdown(meta, allocs, stats, failures, cg, goals, files, cont, costs_md)
     with open(os.path.join(outdir, "report.md"), "w") as f:
         f.write(md + "\n")
     report = {
@@ -839,6 +850,7 @@ def main():
                      for (b, a), e in failures.items()],
         "callgrind": cg,
         "contention": cont,
+        "check_costs": costs,
         "goals": goals,
         "plots": files,
     }
