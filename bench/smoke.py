@@ -22,12 +22,13 @@ CASES += [(f'mt_larson {t}t', 'mt_larson', [str(t), '10000']) for t in (1, 2, 4)
 CASES += [('mt_larson 100% share', 'mt_larson', ['2', '5000', '16', '16', '2k', '100']),
           ('mt_larson sized frees', 'mt_larson', ['2', '5000', '256', '16', '1024', '50', '1', '1']),
           ('rmix', 'rmix', ['1', '20000']),
+          ('random_mixed_ref', 'random_mixed_ref', ['20000']),
           ('rmix 3t', 'rmix', ['3', '5000', '4096', '2'])]
 for t in (2, 5):
     CASES += [(f'prodcons {t}t', 'prodcons', [str(t), '5000']), (f'exchange {t}t', 'exchange', [str(t), '5000'])]
 CASES += [('mid', 'mid_large', ['mid', '2000']), ('large', 'mid_large', ['large', '50'])]
 
-PROGRAMS = ('random_mixed', 'rmix', 'mt_larson', 'prodcons', 'exchange', 'mid_large')
+PROGRAMS = ('random_mixed', 'random_mixed_ref', 'rmix', 'mt_larson', 'prodcons', 'exchange', 'mid_large')
 # arguments each program must refuse with exit 2 (besides a bogus one)
 BAD_ARGS = [('random_mixed min > max', 'random_mixed', ['10', '4', '100', '50']),
             ('prodcons 1 thread', 'prodcons', ['1'])]
