@@ -50,7 +50,7 @@ static void hak_internal_error(const char *what, int line);
 /* --- statistics (HAKMEM_DEBUG_COUNTERS) -------------------------------------------------- */
 #define HAK_STAT_LIST(X) \
     X(malloc_slow) X(free_slow) X(refills) X(refill_blocks) X(carved) X(flushes)     \
-    X(remote_frees) X(remote_cas_retries) X(remote_collects) X(warm_hits) X(warm_misses) \
+    X(remote_frees) X(remote_cas_retries) X(remote_collects) X(remote_cached) X(remote_listed) X(warm_hits) X(warm_misses) \
     X(pool_batches) X(pool_locks) X(pool_lock_waits)                                  \
     X(ss_mapped) X(ss_returned) X(slabs_released) X(slabs_trimmed) X(large_allocs) X(large_reused)   \
     X(registry_lookups) X(refill_minflt) X(reports) X(os_failures) X(large_regions) \

@@ -294,6 +294,8 @@ static unsigned hak_slab_collect_take(hak_superslab *ss, hak_slab *head, void **
         hak_report(HAK_CORRUPT_BAD_REMOTE_LINK, p);
     }
     head->used = head->used > n ? head->used - n : 0;
+    HAK_STAT_ADD(remote_cached, k);
+    HAK_STAT_ADD(remote_listed, n - k);
     if (!last) return k;
     hak_link_store(last, head->free);
     head->free = list;

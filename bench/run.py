@@ -533,18 +533,21 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention, sectio
         L.append("")
         L.append("*pool lock waits*: acquisitions of the shared pool's lock that found it held; "
                  "*CAS retries*: remote-free pushes whose compare-and-swap lost a race; both per "
-                 "million ops, with the raw remote frees and collects for scale.")
+                 "million ops, with the raw remote frees and collects for scale; a collect's "
+                 "nodes go into a thread cache (*cached*, checked once) or onto the slab's "
+                 "freelist (*listed*, read again by a later pop).")
         L.append("")
         L.append("| benchmark | threads | pool locks | pool lock waits | remote frees | "
-                 "remote CAS retries | retries / M ops | remote collects |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+                 "remote CAS retries | retries / M ops | remote collects | cached | listed |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for bench, c in contention.items():
             ops = c.get("ops") or 0
             per = f"{1e6 * c.get('remote_cas_retries', 0) / ops:.1f}" if ops else "-"
             L.append(f"| {bench.rsplit('-', 1)[0]} | {bench_threads(bench)} | "
                      f"{c.get('pool_locks', '-')} | {c.get('pool_lock_waits', '-')} | "
                      f"{c.get('remote_frees', '-')} | {c.get('remote_cas_retries', '-')} | {per} | "
-                     f"{c.get('remote_collects', '-')} |")
+                     f"{c.get('remote_collects', '-')} | {c.get('remote_cached', '-')} | "
+                     f"{c.get('remote_listed', '-')} |")
         L.append("")
     for prog, table in cg.items():
         it = next(iter(table.values()))["iterations"]
@@ -671,7 +674,7 @@ def plot(outdir, allocs, stats):
 
 STAT_RE = re.compile(r"^\s+([a-z_]+)\s+(\d+)$", re.M)
 CONTENTION_KEYS = ("pool_locks", "pool_lock_waits", "remote_frees", "remote_cas_retries",
-                   "remote_collects")
+                   "remote_collects", "remote_cached", "remote_listed")
 
 
 def contention(bindir, lib, benches, mode, timeout):
