@@ -3,7 +3,8 @@
  *   drops the free pages of regions in use and unmaps the empty region a heap keeps;
  *   over budget, free pages go back by the dirty ring (passing over entries of regions
  *   gone since) and then by a walk for the pages the ring forgot; heap_reset keeps at most the cache's resident
- *   budget of freed mappings and unmaps the rest;
+ *   budget of freed mappings and unmaps the rest; realloc grows a large block into a
+ *   cached mapping that fits; block_size answers from the metadata, unchecked;
  * - malloc_trim takes in the remote frees of SuperSlabs exited threads left in the pool
  *   and releases their empty slabs;
  * - threads: a thread past its destructor allocates from the orphan heap; a thread that
@@ -12,8 +13,11 @@
  *   list;
  * - statistics skip a slab whose descriptor changes under them;
  * - debug build: the record's own consistency checks (a carve onto a block the record
- *   does not hold as fresh, a large block handed out twice) stop with the fixed
- *   internal-error line, and a fork child's suspect record accepts a half-done carve. */
+ *   does not hold as fresh, a large block handed out twice, or freed when unknown or
+ *   freed already, a small block moved that is no block start of the record or from a
+ *   state its path cannot start from, hooks called for a SuperSlab or slab they do not
+ *   belong to, no record left) stop with the fixed internal-error line, and a fork
+ *   child's suspect record accepts a half-done carve. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -92,6 +96,66 @@ static void reset_drops_freed_mappings(void)
     int gone = 0;
     for (int i = 0; i < N; i++) gone += !mapped(b[i]) && hak_region_of((uintptr_t)b[i]) == HAK_REGION_NONE;
     EXPECT_EQ(gone, N - (int)(HAKMEM_LARGE_CACHE_RESIDENT / (4u << 20)));
+}
+
+/* A large block grown by realloc past its mapping takes a cached mapping that fits
+ * (its pages are resident: a copy beats faulting fresh ones in), and the bytes move
+ * along. A live block keeps the budget up, so the freed mapping stays cached. */
+static void realloc_takes_cached_mapping(void)
+{
+    void *live = HAK_API(malloc)((size_t)8 << 20);
+    unsigned char *c = HAK_API(malloc)((size_t)16 << 20);   /* an 18 MiB mapping */
+    EXPECT(live != NULL && c != NULL);
+    HAK_API(free)(c);
+    EXPECT_EQ(hak_lt.ncache, 1);
+    size_t n = (size_t)5 << 20;   /* a mapping of its own (6 MiB): the cached one is too big for it */
+    unsigned char *p = HAK_API(malloc)(n);
+    EXPECT(p != NULL && p != c);
+    EXPECT_EQ(hak_lt.ncache, 1);
+    for (size_t i = 0; i < n; i += 4096) p[i] = (unsigned char)(i >> 12);
+    p[n - 1] = 0xa5;
+    unsigned char *q = HAK_API(realloc)(p, (size_t)12 << 20);   /* 14 MiB: the cached mapping fits */
+    EXPECT(q == c);
+    EXPECT_EQ(hak_lt.ncache, 1);   /* the cached one taken, the old one freed into the cache */
+    EXPECT(hak_lt.cache[0] == (uintptr_t)p);
+    int same = q != NULL && q[n - 1] == 0xa5;
+    for (size_t i = 0; q && i < n; i += 4096) same &= q[i] == (unsigned char)(i >> 12);
+    EXPECT(same);
+    EXPECT(HAK_API(malloc_usable_size)(q) >= (size_t)12 << 20);
+    HAK_API(free)(q);
+    HAK_API(free)(live);
+}
+
+/* block_size: the usable size the metadata records, no check and no report: a large
+ * block's even with its header overwritten (the checked malloc_usable_size reports
+ * that one), 0 for a freed large block and for memory not the heap's. */
+static void block_size_unchecked(void)
+{
+    HAK_API(set_corruption_handler)(unit_record, NULL);
+    void *s = HAK_API(malloc)(100);
+    unsigned char *l = HAK_API(malloc)(300000);          /* a region block */
+    unsigned char *m = HAK_API(malloc)((size_t)5 << 20); /* a mapping of its own */
+    EXPECT(s != NULL && l != NULL && m != NULL);
+    size_t ul = HAK_API(malloc_usable_size)(l), um = HAK_API(malloc_usable_size)(m);
+    EXPECT_EQ(HAK_API(block_size)(s), HAK_API(malloc_usable_size)(s));
+    EXPECT_EQ(HAK_API(block_size)(l), ul);
+    EXPECT_EQ(HAK_API(block_size)(m), um);
+    unsigned char saved = l[-1];
+    l[-1] ^= 0xff;   /* the header below the user pointer */
+    EXPECT_EQ(HAK_API(block_size)(l), ul);
+    EXPECT_EQ(unit_total_reports(), 0);
+    EXPECT_EQ(HAK_API(malloc_usable_size)(l), 0);   /* the checked way reports it */
+    EXPECT_EQ(unit_reports[HAK_CORRUPT_BAD_HEADER], 1);
+    unit_clear_reports();
+    l[-1] = saved;
+    HAK_API(free)(l);
+    HAK_API(free)(m);
+    EXPECT_EQ(HAK_API(block_size)(l), 0);
+    EXPECT_EQ(HAK_API(block_size)(m), 0);
+    static char not_heap[64];
+    EXPECT_EQ(HAK_API(block_size)(not_heap), 0);
+    EXPECT_EQ(unit_total_reports(), 0);
+    HAK_API(free)(s);
 }
 
 /* Free region pages over budget go back oldest first by the dirty ring; entries of a
@@ -330,6 +394,115 @@ static void large_live_twice(void)
     pthread_mutex_lock(&hak_g.lock);
     hak_ref_large_live((uintptr_t)p, usable);
 }
+/* The record told that a large block it never handed out, or one freed already, is
+ * freed (what only a wrong path of the large tier could do). */
+static void large_dead_unknown(void)
+{
+    void *p = HAK_API(malloc)(300000);   /* the record's table exists */
+    pthread_mutex_lock(&hak_g.lock);
+    hak_ref_large_dead((uintptr_t)p + 4096);
+}
+static void large_dead_twice(void)
+{
+    void *p = HAK_API(malloc)(300000);
+    pthread_mutex_lock(&hak_g.lock);
+    hak_ref_large_dead((uintptr_t)p);
+    hak_ref_large_dead((uintptr_t)p);
+}
+/* A small block moved that the record does not know as a block start (outside every
+ * recorded SuperSlab, or not 16-aligned), or moved from a state its path cannot start
+ * from (malloc's move, of a block the record holds as handed out already). */
+static void note_outside_record(void)
+{
+    static char not_heap[64] __attribute__((aligned(16)));
+    HAK_API(free)(HAK_API(malloc)(64));   /* the record exists */
+    hak_ref_note(not_heap, HAK_REF_CACHED);
+}
+static void note_misaligned(void)
+{
+    char *p = HAK_API(malloc)(64);
+    hak_ref_note(p + 8, HAK_REF_CACHED);
+}
+static void note_from_wrong_state(void)
+{
+    void *p = HAK_API(malloc)(64);
+    hak_ref_note(p, HAK_REF_ALLOC);
+}
+/* The record's hooks called for SuperSlabs and slabs they do not belong to (what only
+ * a wrong path of the heap could do): a SuperSlab slot past the arena's, one that was
+ * never entered (the arena's last slot), a span that is not its SuperSlab's, a slab
+ * that heads no span, a record slot holding another SuperSlab's record, no record
+ * left. One SuperSlab is in use in each (a fresh child). */
+static hak_superslab *unentered_ss(void)
+{
+    hak_superslab *ss = hak_arena.ss + (hak_arena.nss - 1);
+    EXPECT(hak_arena.nss > 1 && hak_ref_lookup((void *)hak_ss_base(ss)) == NULL);
+    return ss;
+}
+static void enter_past_arena(void)
+{
+    HAK_API(free)(HAK_API(malloc)(64));
+    hak_registry_add(hak_arena.ss + hak_arena.nss);
+}
+static void enter_again(void)
+{
+    void *p = HAK_API(malloc)(64);
+    hak_superslab *ss = hak_ss_of((uintptr_t)p);
+    hak_ref_ss *r = hak_ref_lookup(p);
+    size_t nrecs = hak_reg.nrecs;
+    hak_registry_add(ss);   /* entered already: its record stays as it is */
+    EXPECT_EQ(hak_reg.nrecs, nrecs);
+    EXPECT(hak_ref_lookup(p) == r && r->base == hak_ss_base(ss));
+    HAK_API(free)(p);
+}
+static void enter_over_other_record(void)
+{
+    void *p = HAK_API(malloc)(64);
+    hak_ref_ss *r = hak_ref_lookup(p);
+    r->base += HAK_SS_SIZE;   /* the slot's record says it is the next SuperSlab's */
+    hak_registry_add(hak_ss_of((uintptr_t)p));
+}
+static void no_record_left(void)
+{
+    void *p = HAK_API(malloc)(1000);
+    EXPECT(p != NULL);
+    hak_reg.maxrecs = hak_reg.nrecs;   /* as if every record were used */
+    static void *b[8192];
+    for (int n = 0; n < 8192; n++) b[n] = HAK_API(malloc)(1000);   /* 8 MB: a second SuperSlab */
+    EXPECT(b[8191] == NULL);   /* not reached: the stop comes first */
+}
+static void owner_of_unentered(void)
+{
+    HAK_API(free)(HAK_API(malloc)(64));
+    hak_ref_owner(unentered_ss(), &hak_tls);
+}
+static void slab_init_unentered(void)
+{
+    HAK_API(free)(HAK_API(malloc)(64));
+    hak_ref_slab_init(unentered_ss(), 1, 0, 1);
+}
+static void carve_unentered(void)
+{
+    HAK_API(free)(HAK_API(malloc)(64));
+    hak_superslab *ss = unentered_ss();
+    hak_ref_carve(hak_ss_slab(ss, 1), (void *)(hak_ss_base(ss) + HAK_SLAB_SIZE + 16));
+}
+static void release_no_span(void)
+{
+    void *p = HAK_API(malloc)(64);
+    hak_superslab *ss = hak_ss_of((uintptr_t)p);
+    unsigned idx = HAK_SLABS_PER_SS - 1;
+    EXPECT(hak_ref_lookup(p)->slab[idx].stride == 0);   /* no span there */
+    hak_ref_slab_release(ss, idx);
+}
+static void walk_other_superslab(void)
+{
+    void *p = HAK_API(malloc)(64);
+    hak_superslab *ss = hak_ss_of((uintptr_t)p);
+    hak_slab *head = hak_slab_head(ss, hak_slab_at(ss, (uintptr_t)p));
+    void *list = NULL;
+    hak_ref_collect(unentered_ss(), head, &list, 0);
+}
 #endif
 
 int main(void)
@@ -337,6 +510,8 @@ int main(void)
     unit_child("regions grow past 64, trim unmaps the kept one", regions_grow_and_trim, 0, NULL);
     unit_child("reset unmaps freed mappings beyond the budget", reset_drops_freed_mappings, 0, NULL);
     unit_child("eviction passes over gone regions, then walks", evict_stale_and_walk, 0, NULL);
+    unit_child("realloc grows into a cached mapping", realloc_takes_cached_mapping, 0, NULL);
+    unit_child("block_size answers unchecked", block_size_unchecked, 0, NULL);
     unit_child("trim collects the pool's remote frees", trim_collects_pool, 0, NULL);
     unit_child("orphan heap", orphan_heap, 0, NULL);
     unit_child("first use waits for another thread's init", init_wait, 0, NULL);
@@ -348,6 +523,27 @@ int main(void)
     unit_child("suspect carve accepted", carve_suspect_accepted, 0, NULL);
     unit_child("suspect record behind the carve", carve_suspect_behind, 0, NULL);
     unit_child("large block handed out twice", large_live_twice, 1, oos);
+    unit_child("unknown large block freed", large_dead_unknown, 1, oos);
+    unit_child("large block freed twice", large_dead_twice, 1, oos);
+    unit_child("block outside the record moved", note_outside_record, 1, oos);
+    unit_child("misaligned block moved", note_misaligned, 1, oos);
+    unit_child("block moved from a wrong state", note_from_wrong_state, 1, oos);
+    const char *ie = "hakmem: internal error: ";
+    char want[200];
+#define IE(cond) (snprintf(want, sizeof want, "%s%s (alloc line ", ie, cond), want)
+    unit_child("SuperSlab past the arena entered", enter_past_arena, 1, IE("i < hak_reg.nslots"));
+    unit_child("SuperSlab entered again", enter_again, 0, NULL);
+    unit_child("SuperSlab entered over another's record", enter_over_other_record, 1,
+               IE("cur->base == hak_ss_base(ss)"));
+    unit_child("no record left", no_record_left, 1, IE("hak_reg.nrecs < hak_reg.maxrecs"));
+    unit_child("owner of a SuperSlab never entered", owner_of_unentered, 1, IE("r != NULL"));
+    unit_child("slab laid out in a SuperSlab never entered", slab_init_unentered, 1,
+               IE("r != NULL && r->base == hak_ss_base(ss)"));
+    unit_child("carve in a SuperSlab never entered", carve_unentered, 1, IE("r != NULL && r->base == base"));
+    unit_child("release of a slab heading no span", release_no_span, 1, IE("r != NULL && r->slab[idx].head == idx"));
+    unit_child("walk of a span not its SuperSlab's", walk_other_superslab, 1,
+               IE("hak_ref_head_pos(head, &idx) == hak_ss_base(ss)"));
+#undef IE
 #endif
     return unit_finish("heap");
 }

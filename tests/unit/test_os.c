@@ -158,6 +158,57 @@ static void registry_fails_once(void)
     EXPECT(hak_arena.nss < ((size_t)1 << HAKMEM_ARENA_BITS) >> HAKMEM_SS_SHIFT);
     HAK_API(free)(p);
 }
+/* the reservations the arena makes for itself and the debug record (PROT_NONE, no
+ * swap reserved): the arena's own, then the record's two tables, then its states */
+static int match_reserve(size_t len, int prot, int flags)
+{
+    (void)len;
+    return prot == PROT_NONE && (flags & MAP_NORESERVE);
+}
+/* The debug record's state arrays cannot be reserved after its two tables were: both
+ * tables go back and that arena size is given up too. */
+static void registry_states_fail_once(void)
+{
+    fi_arm(FI_MMAP, 3, 1, match_reserve);
+    void *p = HAK_API(malloc)(64);
+    EXPECT(p != NULL);
+    EXPECT_EQ(fi[FI_MMAP].hits, 1);
+    EXPECT(hak_arena.nss < ((size_t)1 << HAKMEM_ARENA_BITS) >> HAKMEM_SS_SHIFT);
+    HAK_API(free)(p);
+}
+#if !HAKMEM_BUILD_RELEASE
+/* the debug record's first table of large blocks (hak_ref_map: PROT_NONE, guard pages) */
+static int match_ref_large(size_t len, int prot, int flags)
+{
+    (void)flags;
+    return prot == PROT_NONE && len == 256 * sizeof(hak_ref_large) + 2 * HAK_PAGE;
+}
+/* The debug build cannot map its record of large blocks: it cannot check what it
+ * cannot record, and stops with the fixed internal-error line. */
+static void debug_large_record_fails(void)
+{
+    fi_arm(FI_MMAP, 0, -1, match_ref_large);
+    void *p = HAK_API(malloc)(LARGE_BIG);
+    EXPECT(p == NULL);   /* not reached: the stop comes first */
+}
+/* a SuperSlab's state array in the debug record, opened when the SuperSlab is entered */
+static int match_ref_states(size_t len, int prot, int flags)
+{
+    (void)flags;
+    return prot == (PROT_READ | PROT_WRITE) && len == HAK_REF_GRANULES;
+}
+/* A new SuperSlab's state array in the debug record cannot be opened (the kernel is
+ * out of map entries): the debug build stops with the fixed internal-error line. */
+static void debug_record_states_fail(void)
+{
+    void *p = HAK_API(malloc)(1000);   /* the first SuperSlab, entered */
+    EXPECT(p != NULL);
+    fi_arm(FI_MPROTECT, 0, -1, match_ref_states);
+    static void *b[8192];
+    for (int n = 0; n < 8192; n++) b[n] = HAK_API(malloc)(1000);   /* 8 MB: a second SuperSlab */
+    EXPECT(b[8191] == NULL);   /* not reached: the stop comes first */
+}
+#endif
 /* A new SuperSlab cannot be committed: malloc says ENOMEM; then it works again. */
 static void superslab_commit_fails(void)
 {
@@ -214,6 +265,28 @@ static void large_shrink_unmap_fails(void)
     EXPECT(pattern_ok(q, LARGE_BIG / 2 + 1000, 7));
     EXPECT(HAK_API(malloc_usable_size)(q) >= LARGE_BIG / 2 + 1000);
     HAK_API(free)(q);
+}
+/* Free cached mappings over the budget go back when the live large bytes fall (here
+ * to none); one the kernel will not unmap stays cached as it was, still a freed block
+ * (a second free is a double free), and the others go back past it. */
+static void large_cache_shrink_unmap_fails(void)
+{
+    HAK_API(set_corruption_handler)(unit_record, NULL);
+    void *b[4];
+    for (int i = 0; i < 4; i++) b[i] = HAK_API(malloc)(LARGE_BIG);   /* 10 MiB mappings */
+    EXPECT(b[3] != NULL);
+    for (int i = 0; i < 3; i++) HAK_API(free)(b[i]);   /* one still live: all three stay cached */
+    EXPECT_EQ(hak_lt.ncache, 3);
+    fi_arm(FI_MUNMAP, 0, 1, NULL);
+    HAK_API(free)(b[3]);   /* nothing live: the budget falls below what the cache holds */
+    EXPECT_EQ(fi[FI_MUNMAP].hits, 1);
+    fi_disarm();
+    EXPECT_EQ(hak_lt.ncache, 1);
+    EXPECT(hak_lt.cache[0] == (uintptr_t)b[0]);   /* the oldest, the one the kernel kept */
+    EXPECT_EQ(hak_region_of((uintptr_t)b[0]), HAK_REGION_LARGE);
+    for (int i = 1; i < 4; i++) EXPECT_EQ(hak_region_of((uintptr_t)b[i]), HAK_REGION_NONE);
+    HAK_API(free)(b[0]);
+    EXPECT_EQ(unit_reports[HAK_CORRUPT_DOUBLE_FREE], 1);
 }
 /* Growing a mapping when mremap fails (in place and onto a fresh mapping): the fresh
  * one goes back and realloc copies instead; the contents move along. */
@@ -352,9 +425,17 @@ int main(void)
     unit_child("arena metadata fails once", arena_meta_fails_once, 0, NULL);
     unit_child("arena metadata fails", arena_meta_fails, 0, NULL);
     if (!HAKMEM_BUILD_RELEASE) unit_child("debug record fails once", registry_fails_once, 0, NULL);
+    if (!HAKMEM_BUILD_RELEASE) unit_child("debug record's states fail once", registry_states_fail_once, 0, NULL);
+#if !HAKMEM_BUILD_RELEASE
+    unit_child("debug record of large blocks cannot be mapped", debug_large_record_fails, 1,
+               "hakmem: internal error: tab != NULL ");
+    unit_child("debug record's states cannot be opened", debug_record_states_fail, 1,
+               "hakmem: internal error: mprotect(st, HAK_REF_GRANULES, PROT_READ | PROT_WRITE) == 0 ");
+#endif
     unit_child("SuperSlab commit fails", superslab_commit_fails, 0, NULL);
     unit_child("large unmap fails", large_unmap_fails, 0, NULL);
     unit_child("large shrink, unmap fails", large_shrink_unmap_fails, 0, NULL);
+    unit_child("large cache shrinks, unmap fails", large_cache_shrink_unmap_fails, 0, NULL);
     unit_child("large grow, mremap fails", large_grow_mremap_fails, 0, NULL);
     unit_child("trim, unmap fails", trim_unmap_fails, 0, NULL);
     unit_child("large table cannot grow", large_table_fails, 0, NULL);
