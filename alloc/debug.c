@@ -119,7 +119,7 @@ static void hak_rlt_rebuild(size_t cap, int keep_freed)
         *hak_rlt_slot(tab, cap, e->user) = *e;
         used++;
     }
-    if (hak_rlt.e) munmap((char *)hak_rlt.e - HAK_PAGE, hak_rlt.cap * sizeof *tab + 2 * HAK_PAGE);
+    if (hak_rlt.e) (void)hak_os_unmap((char *)hak_rlt.e - HAK_PAGE, hak_rlt.cap * sizeof *tab + 2 * HAK_PAGE);   /* checked, counted */
     if (!keep_freed) hak_rlt.freed = 0;
     hak_rlt.e = tab;
     hak_rlt.cap = cap;

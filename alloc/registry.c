@@ -80,7 +80,7 @@ static void *hak_ref_map(size_t len, int reserve_only)
     char *m = mmap(NULL, len + 2 * HAK_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) return NULL;
     if (!reserve_only && mprotect(m + HAK_PAGE, len, PROT_READ | PROT_WRITE) != 0) {
-        munmap(m, len + 2 * HAK_PAGE);
+        (void)hak_os_unmap(m, len + 2 * HAK_PAGE);   /* checked, counted (os_failures) */
         return NULL;
     }
     return m + HAK_PAGE;
@@ -97,8 +97,8 @@ static int hak_registry_init(uintptr_t base, size_t nss)
     void *r = hak_ref_map(rlen, 0);
     void *st = r ? hak_ref_map(nss * HAK_REF_STATE_STRIDE, 1) : NULL;
     if (!st) {
-        if (r) munmap((char *)r - HAK_PAGE, rlen + 2 * HAK_PAGE);
-        munmap((char *)t - HAK_PAGE, tlen + 2 * HAK_PAGE);
+        if (r) (void)hak_os_unmap((char *)r - HAK_PAGE, rlen + 2 * HAK_PAGE);   /* checked, counted */
+        (void)hak_os_unmap((char *)t - HAK_PAGE, tlen + 2 * HAK_PAGE);
         return 0;
     }
     hak_reg.recs = r;
