@@ -202,8 +202,8 @@ struct hak_thread {
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
     uint32_t trim_clock;               /* refills since the last hak_thread_trim */
-    uint8_t id;                        /* 1..255, not unique */
-    uint8_t st_alloc;                  /* HAK_ST_ALLOC | (id & HAK_ST_HINT): what malloc stores in a
+    uint8_t hint;                      /* 0..HAK_ST_HINT, unique among set-up threads while they fit (hak_hint_take) */
+    uint8_t st_alloc;                  /* HAK_ST_ALLOC | hint: what malloc stores in a
                                         * block's state; free's fast path takes a block whose state
                                         * equals it (allocated here: the SuperSlab is this thread's;
                                         * a false match of the hint only caches a foreign block) */

@@ -18,6 +18,8 @@ static struct {
     hak_superslab *all;                /* every SuperSlab ever mapped */
     hak_thread *threads[HAKMEM_MAX_THREADS];   /* initialised threads (TLS addresses) */
     unsigned nthreads;
+    unsigned hint_users[HAK_ST_HINT + 1];   /* set-up threads (and the orphan heap) per allocation hint */
+    unsigned hint_next;                /* where the search for an unused hint starts */
     _Atomic(hak_corruption_fn) handler;
     void *_Atomic handler_arg;
 } hak_g = { .lock = PTHREAD_MUTEX_INITIALIZER };

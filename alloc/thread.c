@@ -80,8 +80,9 @@ static void hak_atfork_child(void)
     }
     pthread_mutex_lock(&hak_g.lock);
     hak_g.nthreads = 0;
-    if (self->initialized) hak_g.threads[hak_g.nthreads++] = self;
-    if (hak_orphan.initialized) hak_g.threads[hak_g.nthreads++] = &hak_orphan;
+    memset(hak_g.hint_users, 0, sizeof hak_g.hint_users);
+    if (self->initialized) { hak_g.threads[hak_g.nthreads++] = self; hak_g.hint_users[self->hint]++; }
+    if (hak_orphan.initialized) { hak_g.threads[hak_g.nthreads++] = &hak_orphan; hak_g.hint_users[hak_orphan.hint]++; }
     pthread_mutex_unlock(&hak_g.lock);
     /* A recursive mutex is owned by a thread id, which the child's thread no longer has:
      * initialise it afresh (it guarded nothing in flight: the child's thread held it). */
@@ -113,15 +114,36 @@ static void hak_thread_layout(hak_thread *t)
     }
 }
 
+/* The allocation hint of a thread being set up: one no set-up thread has (the least
+ * shared one if there are more threads than hints), searched from after the last one
+ * given, so an exited thread's hint comes back last. Free's fast path caches a block
+ * whose state holds the freeing thread's hint; a thread that frees what exited threads
+ * allocated must not share their hints, or their blocks sit in its cache, each holding
+ * a slab and its SuperSlab (with hints given round robin, a main thread freeing the
+ * blocks of 10,000 short threads shared a hint with one in 127 and ended up owning 78
+ * SuperSlabs kept by 1,700 cached blocks). Under hak_g.lock. */
+static uint8_t hak_hint_take(void)
+{
+    const unsigned n = HAK_ST_HINT + 1;
+    unsigned h = hak_g.hint_next % n, best = h;
+    for (unsigned k = 0; k < n; k++, h = (h + 1) % n) {
+        if (!hak_g.hint_users[h]) { best = h; break; }
+        if (hak_g.hint_users[h] < hak_g.hint_users[best]) best = h;
+    }
+    hak_g.hint_users[best]++;
+    hak_g.hint_next = best + 1;
+    return (uint8_t)best;
+}
+static void hak_hint_put(uint8_t hint) { if (hak_g.hint_users[hint]) hak_g.hint_users[hint]--; }   /* under hak_g.lock */
+
 /* Lay t out and list it (fork and heap_reset reach it through the list). */
 static void hak_thread_setup(hak_thread *t)
 {
     hak_thread_layout(t);
-    static _Atomic unsigned next_id;
-    t->id = (uint8_t)(atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) % 255 + 1);
-    t->st_alloc = (uint8_t)(HAK_ST_ALLOC | (t->id & HAK_ST_HINT));
-    t->initialized = 1;
     pthread_mutex_lock(&hak_g.lock);
+    t->hint = hak_hint_take();
+    t->st_alloc = (uint8_t)(HAK_ST_ALLOC | t->hint);
+    t->initialized = 1;
     /* The list holds TLS addresses, not links inside TLS: a later thread may get the
      * same TLS address (freshly initialised). Never list one address twice. */
     unsigned i = 0;
@@ -283,6 +305,7 @@ static void hak_thread_exit(void *arg)
     pthread_mutex_lock(&hak_g.lock);
     for (unsigned i = 0; i < hak_g.nthreads; i++)
         if (hak_g.threads[i] == t) { hak_g.threads[i] = hak_g.threads[--hak_g.nthreads]; break; }
+    hak_hint_put(t->hint);
     pthread_mutex_unlock(&hak_g.lock);
     memset(t, 0, offsetof(hak_thread, slots));   /* later calls in this thread: slow path, orphan heap */
     t->st_alloc = HAK_ST_UNREADY;
