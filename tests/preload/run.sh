@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/preload/run.sh BUILD - real programs under LD_PRELOAD=libhakmem.so (and, for a
-# subset, libhakmem-debug.so) must print exactly what they print under glibc malloc:
+# tests/preload/run.sh BUILD - real programs under LD_PRELOAD=libhakmem.so and under
+# libhakmem-debug.so must print exactly what they print under glibc malloc:
 # a python3 workload, Python's own regression tests (a selection), sqlite3, redis, sort on a
-# large generated file, gcc compiling the allocator, git on a fresh repository, and
+# large generated file, gcc compiling the allocator, g++ compiling (and running) a C++
+# program, git on a fresh repository, and
 # coreutils (ls -R, find, tar, md5sum, ...); PRELOAD_LONG=1 makes the heavy ones bigger. Each case
 # compares stdout, stderr and the exit status with the glibc run, and the preloaded
 # run must not print any "hakmem:" line. Plus C programs of our own that must exit 0
@@ -112,7 +113,47 @@ gcc -O2 -g -frandom-seed=hakmem -fdebug-prefix-map="$W"=/w -I"$SRC/include" -I"$
     -DHAKMEM_BUILD_RELEASE=1 -DNDEBUG -c "$SRC/alloc/hakmem.c" -o h.o
 nm h.o
 size h.o
-md5sum < h.o' rel
+md5sum < h.o' rel dbg
+
+# a C++ compile (templates, the standard library's containers and streams), and the
+# program it builds run under the preload object too
+compare g++ '
+cat > t.cc <<CC
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+template <class K, class V> struct Table {
+    std::map<K, std::vector<V>> rows;
+    void add(const K &k, V v) { rows[k].push_back(std::move(v)); }
+    size_t cells() const { size_t n = 0; for (auto &r : rows) n += r.second.size(); return n; }
+};
+int main() {
+    Table<std::string, std::shared_ptr<std::string>> t;
+    std::unordered_map<int, std::string> u;
+    for (int i = 0; i < 100000; i++) {
+        std::ostringstream o; o << "k" << (i * 7919) % 1009 << "v" << i;
+        t.add(o.str().substr(0, 5), std::make_shared<std::string>(o.str()));
+        u[i % 4099] = o.str();
+        if (i % 3 == 0) u.erase((i / 3) % 4099);
+    }
+    std::vector<std::string> keys;
+    for (auto &r : t.rows) keys.push_back(r.first);
+    std::sort(keys.begin(), keys.end(), [](const std::string &a, const std::string &b) { return a.size() != b.size() ? a.size() < b.size() : a > b; });
+    size_t m = 0;
+    for (auto &kv : u) m += kv.second.find("v");
+    std::cout << t.rows.size() << " " << t.cells() << " " << u.size() << " " << m << " " << keys.front() << " " << keys.back() << std::endl;
+}
+CC
+g++ -std=c++17 -O1 -frandom-seed=hakmem -fdebug-prefix-map="$W"=/w -c t.cc -o t.o
+nm -C t.o | md5sum
+size t.o
+md5sum < t.o
+g++ t.o -o t && ./t' rel dbg
 
 compare git '
 export GIT_CONFIG_NOSYSTEM=1 HOME="$W" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org \
@@ -131,15 +172,15 @@ git gc -q && git fsck --full 2>&1 && git count-objects -v | grep -v size
 git show HEAD~1:alloc/api.c | md5sum
 git blame -s alloc/os.c | tail -n 3' rel dbg
 
-# --- heavier: Python's own regression tests, sqlite3 (PRELOAD_LONG=1: bigger, and the
-# debug build too; the nightly job runs that) -----------------------------------------
+# --- heavier: Python's own regression tests, sqlite3, redis, under both builds
+# (PRELOAD_LONG=1: bigger; the nightly job runs that) -----------------------------------
 LONG=${PRELOAD_LONG:-0}
 PYTESTS="test_list test_dict test_set"
-SQLROWS=100000 HEAVY_MODES=rel
+SQLROWS=100000 HEAVY_MODES="rel dbg"
 if [ "$LONG" = 1 ]; then
     PYTESTS="$PYTESTS test_json test_heapq test_bisect test_struct test_textwrap test_re test_string test_bytes test_collections"
     PYTESTS="$PYTESTS test_functools test_csv test_pickle test_zlib test_threading test_decimal test_statistics"
-    SQLROWS=1000000 HEAVY_MODES="rel dbg"
+    SQLROWS=1000000
 fi
 # the pass set: which tests passed, failed or were skipped (not the timings)
 compare python-regrtest '"$PY" -m test '"$PYTESTS"' 2>&1 | grep -E "^(All [0-9]+ tests OK|[0-9]+ tests? (failed|skipped|OK)|Tests result:|    test_)"' $HEAVY_MODES
@@ -237,7 +278,7 @@ tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf t.tar tree &&
 tar -tvf t.tar | head -n 20
 find tree -type f -name "*.c" -exec md5sum {} + | LC_ALL=C sort | md5sum
 cat $(find tree -type f | LC_ALL=C sort) | tr -s " " "\n" | LC_ALL=C sort | uniq -c | LC_ALL=C sort -rn | head -n 10
-gzip -9n < t.tar | md5sum' rel
+gzip -9n < t.tar | md5sum' rel dbg
 
 # --- C programs of our own, under each preload object --------------------------------
 for prog in "$build"/tests/preload/*; do
