@@ -19,7 +19,16 @@ is saved with the time it was found, and a second table gives each distinct find
 
 Usage: teeth.py --target fuzz_ops --bin DIR/{variant}/fuzz_ops --seconds 60 --seeds 5
                [--goal 10] [--jobs 2] [--keep-going] [--out build/teeth] VARIANT..."""
-import argparse, glob, os, re, shutil, statistics, subprocess, sys, time
+import argparse, configparser, glob, os, re, shutil, statistics, subprocess, sys, time
+
+
+def target_options(target):
+    """libFuzzer flags from fuzz/<target>.options ([libfuzzer] section): the flags every
+    campaign of the target uses (make fuzz-*, the nightly job, the fuzzing service)."""
+    cp = configparser.ConfigParser()
+    cp.read(f'fuzz/{target}.options')
+    opts = dict(cp['libfuzzer']) if cp.has_section('libfuzzer') else {}
+    return [f'-{k}=' + (f'fuzz/{v}' if k == 'dict' else v) for k, v in opts.items()]
 
 
 def classify(log):
@@ -81,6 +90,8 @@ def main():
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--out', default='build/teeth')
     ap.add_argument('--keep-going', action='store_true', help='time every distinct finding, not only the first')
+    ap.add_argument('--arg', action='append', default=[], metavar='FLAG',
+                    help="one more libFuzzer flag after the target's options (repeatable): to compare engine settings")
     ap.add_argument('variants', nargs='+')
     a = ap.parse_args()
 
@@ -102,8 +113,8 @@ def main():
             d = os.path.join(a.out, v, f'seed{s}')
             os.makedirs(os.path.join(d, 'work'))
             os.makedirs(os.path.join(d, 'crash'))
-            cmd = [a.bin.format(variant=v), f'-seed={s}', f'-max_total_time={int(a.seconds)}', '-timeout=20',
-                   '-rss_limit_mb=4096', f'-artifact_prefix={d}/crash/', f'-dict=fuzz/{a.target}.dict', '-max_len=1024',
+            cmd = [a.bin.format(variant=v)] + target_options(a.target) + a.arg + [
+                   f'-seed={s}', f'-max_total_time={int(a.seconds)}', f'-artifact_prefix={d}/crash/',
                    os.path.join(d, 'work'), seeds_dir]
             logf = open(os.path.join(d, 'log'), 'w')
             env = dict(os.environ, HAKMEM_FUZZ_ESCAPES_FATAL='1')
