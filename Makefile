@@ -54,10 +54,15 @@ VARIANTS := release debug nochecks debug-norel $(WEAK_VARIANTS) alarm-trim
 # $(call alloc_obj,FLAVOR,VARIANT): the allocator object for that build.
 alloc_obj = $(BUILD)/$(1)/alloc-$(2).o
 # Extra allocator definitions a flavor needs (e.g. sanitizer hooks are automatic).
-ALLOC_EXTRA_fuzz := -DHAKMEM_TCACHE_SMALL=1
-ALLOC_EXTRA_fast := -DHAKMEM_TCACHE_SMALL=1
-ALLOC_EXTRA_cov  := -DHAKMEM_TCACHE_SMALL=1
-ALLOC_EXTRA_afl  := -DHAKMEM_TCACHE_SMALL=1
+# The harness's flavors: small thread caches (a stream reaches flushes and refills
+# quickly), and arenas aligned to 2^40 so that the release and the debug heap of one
+# process are congruent: a fault that rewrites a pointer's low five bytes leaves the same
+# arena offset, so the same block, in both (alloc/config.h, docs/claim.md).
+HARNESS_ALLOC_DEFS := -DHAKMEM_TCACHE_SMALL=1 -DHAKMEM_ARENA_ALIGN_BITS=40
+ALLOC_EXTRA_fuzz := $(HARNESS_ALLOC_DEFS)
+ALLOC_EXTRA_fast := $(HARNESS_ALLOC_DEFS)
+ALLOC_EXTRA_cov  := $(HARNESS_ALLOC_DEFS)
+ALLOC_EXTRA_afl  := $(HARNESS_ALLOC_DEFS)
 
 ALLOC_SRCS := $(wildcard alloc/*.c alloc/*.h include/*.h)
 

@@ -86,6 +86,9 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #ifndef HAKMEM_ARENA_BITS
 #define HAKMEM_ARENA_BITS 39          /* SuperSlab arena reservation: 512 GiB (shrunk until mmap agrees); with 32 KiB slabs the class map is 16 MiB */
 #endif
+#ifndef HAKMEM_ARENA_ALIGN_BITS
+#define HAKMEM_ARENA_ALIGN_BITS HAKMEM_SS_SHIFT   /* arena base alignment (the harness's builds: 40, two heaps congruent) */
+#endif
 #ifndef HAKMEM_MID_MIN_BLOCKS
 #define HAKMEM_MID_MIN_BLOCKS 8       /* a mid span holds at least this many blocks (if it fits) */
 #endif
@@ -197,6 +200,7 @@ static_assert(HAKMEM_SS_SHIFT >= 20 && HAKMEM_SS_SHIFT <= 24, "SuperSlab 1..16 M
 static_assert(HAKMEM_SLAB_SHIFT >= 14 && HAKMEM_SLAB_SHIFT + 2 <= HAKMEM_SS_SHIFT, "4+ slabs per SuperSlab");
 static_assert(HAKMEM_SS_SHIFT - HAKMEM_SLAB_SHIFT <= 6, "at most 64 slabs (64-bit slab mask)");
 static_assert(HAKMEM_ARENA_BITS >= 32 && HAKMEM_ARENA_BITS + 2 <= HAKMEM_VA_BITS, "arena size");
+static_assert(HAKMEM_ARENA_ALIGN_BITS >= HAKMEM_SS_SHIFT && HAKMEM_ARENA_ALIGN_BITS + 3 <= HAKMEM_VA_BITS, "arena alignment");
 static_assert(HAKMEM_ARENA_BITS - HAKMEM_SLAB_SHIFT <= 31, "slab table indexes fit 32-bit refs");
 static_assert(HAKMEM_VA_BITS >= 39 && HAKMEM_VA_BITS <= 48, "region map size");
 static_assert(HAKMEM_TCACHE_TINY_CAP >= 4 && HAKMEM_TCACHE_TINY_CAP <= 256, "tiny cache capacity");

@@ -62,6 +62,21 @@ static int hak_os_decommit(void *p, size_t size)   /* the pages read as zero aft
  * Without MAP_NORESERVE: like glibc, an absurd request fails here (the kernel's
  * overcommit check) instead of succeeding and dying of OOM when touched. */
 static int hak_os_room(size_t size);
+
+/* Of a fresh mapping [raw, raw + span), keep the `size` bytes from the first multiple of
+ * `align` and give back the rest. Trimming splits the mapping, which fails at
+ * vm.max_map_count: then the whole (unsplit, so that munmap cannot fail for want of a
+ * map entry) goes back. NULL then, or when the kept part ends above the region map. */
+static void *hak_os_keep_aligned(char *raw, size_t span, size_t size, size_t align)
+{
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)raw, tail = span - head - size;
+    if (head && !hak_os_unmap(raw, head)) { hak_os_unmap(raw, span); return NULL; }
+    if (tail && !hak_os_unmap((char *)start + size, tail)) { hak_os_unmap((void *)start, size + tail); return NULL; }
+    if ((start + size) >> HAKMEM_VA_BITS) { hak_os_unmap((void *)start, size); return NULL; }
+    return (void *)start;
+}
+
 static void *hak_os_map_aligned(size_t size, size_t align)
 {
     if (size > ((size_t)1 << HAKMEM_VA_BITS) || align > ((size_t)1 << (HAKMEM_VA_BITS - 2))) return NULL;
@@ -69,15 +84,9 @@ static void *hak_os_map_aligned(size_t size, size_t align)
     size_t span = size + align;
     char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return NULL;
-    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
-    size_t head = start - (uintptr_t)raw, tail = span - head - size;
-    /* Trimming splits the mapping, which fails at vm.max_map_count: then the whole
-     * (unsplit, so that munmap cannot fail for want of a map entry) goes back. */
-    if (head && !hak_os_unmap(raw, head)) { hak_os_unmap(raw, span); return NULL; }
-    if (tail && !hak_os_unmap((char *)start + size, tail)) { hak_os_unmap((void *)start, size + tail); return NULL; }
-    if ((start + size) >> HAKMEM_VA_BITS) { hak_os_unmap((void *)start, size); return NULL; }
-    hak_san_unpoison_fresh((void *)start, size);   /* ASan keeps shadow across munmap: start clean */
-    return (void *)start;
+    void *start = hak_os_keep_aligned(raw, span, size, align);
+    if (start) hak_san_unpoison_fresh(start, size);   /* ASan keeps shadow across munmap: start clean */
+    return start;
 }
 
 
@@ -141,6 +150,21 @@ static int hak_os_room(size_t size)
  * with MAP_FIXED_NOREPLACE, and a slot something else has mapped meanwhile is skipped.
  * The arena bounds the tiny and mid heap; running out is an ENOMEM like any other.
  * Under hak_g.lock. */
+/* The arena base's alignment for a reservation of `size` bytes: HAKMEM_ARENA_ALIGN_BITS,
+ * but at most twice the size rounded up to a power of two (a reservation that had to
+ * shrink takes its alignment down with it). A process's two heaps (the harness links a
+ * release and a debug build) then have arena bases that agree in every bit below the
+ * alignment: a fault that rewrites a pointer's low bytes leaves the same arena offset in
+ * both, so both builds see the same (forged) block. Production keeps SuperSlab
+ * alignment: an arena aligned to 2^40 would leave ASLR only a few bits. */
+static size_t hak_arena_align(size_t size)
+{
+    size_t align = (size_t)1 << HAKMEM_ARENA_ALIGN_BITS, cap = HAK_SS_SIZE;
+    while (cap < size) cap <<= 1;
+    cap <<= 1;
+    return align < cap ? align : cap;
+}
+
 static int hak_arena_reserve(void)
 {
     size_t size = (size_t)1 << HAKMEM_ARENA_BITS;
@@ -149,11 +173,17 @@ static int hak_arena_reserve(void)
     if (window && rl.rlim_cur < size) size = rl.rlim_cur;
     for (size &= ~HAK_SS_MASK; size >= HAK_SS_SIZE; size = (size / 4 * 3) & ~HAK_SS_MASK) {
         size_t tsize = (size >> HAKMEM_SLAB_SHIFT) * sizeof(hak_slab), ssize = HAK_CLASS_MAP_SIZE + (size >> 4);
-        char *raw = mmap(NULL, size + HAK_SS_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        size_t align = window ? HAK_SS_SIZE : hak_arena_align(size), span = size + align;
+        char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (raw == MAP_FAILED) continue;
-        uintptr_t base = ((uintptr_t)raw + HAK_SS_MASK) & ~HAK_SS_MASK;
-        if (window) hak_os_unmap(raw, size + HAK_SS_SIZE);   /* keep the addresses, not the space */
-        if ((base + size) >> HAKMEM_VA_BITS) { if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE); continue; }
+        uintptr_t base = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+        if (window) {   /* keep the addresses, not the space */
+            hak_os_unmap(raw, span);
+            if ((base + size) >> HAKMEM_VA_BITS) continue;
+        } else {        /* the reservation is the arena alone */
+            if (!(raw = hak_os_keep_aligned(raw, span, size, align))) continue;
+            span = size;
+        }
         void *table = mmap(NULL, tsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         void *state = table == MAP_FAILED ? MAP_FAILED
                     : mmap(NULL, ssize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -164,7 +194,7 @@ static int hak_arena_reserve(void)
             if (hdrs != MAP_FAILED) hak_os_unmap(hdrs, hsize);
             if (state != MAP_FAILED) hak_os_unmap(state, ssize);
             if (table != MAP_FAILED) hak_os_unmap(table, tsize);
-            if (!window) hak_os_unmap(raw, size + HAK_SS_SIZE);
+            if (!window) hak_os_unmap(raw, span);
             continue;
         }
         hak_arena.base = base;

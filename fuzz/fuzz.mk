@@ -14,17 +14,18 @@
 
 FUZZ_TARGETS := fuzz_freelist fuzz_ops fuzz_header
 
-# Flavor rgcc: plain gcc -O2 like flavor gcc, but the allocator is compiled with the
-# small thread caches of the fuzzing flavors (HAKMEM_TCACHE_SMALL=1), so a stream found
-# by a fuzzer replays with the same cache flushes and refills in every driver here.
+# Flavor rgcc: plain gcc -O2 like flavor gcc, but the allocator is compiled as for the
+# fuzzing flavors (HARNESS_ALLOC_DEFS: small thread caches, congruent arenas), so a
+# stream found by a fuzzer replays with the same cache flushes and refills in every
+# driver here.
 FLAVOR_CC_rgcc      := $(CC)
 FLAVOR_CFLAGS_rgcc  := $(FLAVOR_CFLAGS_gcc)
-ALLOC_EXTRA_rgcc    := -DHAKMEM_TCACHE_SMALL=1
+ALLOC_EXTRA_rgcc    := $(HARNESS_ALLOC_DEFS)
 $(foreach v,$(VARIANTS),$(eval $(call alloc_rule,rgcc,$(v))))
 $(BUILD)/valgrind-small/alloc-%.o: alloc/hakmem.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_COMMON) $(CFLAGS_COMMON) $(FLAVOR_CFLAGS_gcc) $(VARIANT_DEFS_$*) \
-	    -DHAKMEM_VALGRIND=1 -DHAKMEM_TCACHE_SMALL=1 -c $< -o $@
+	    -DHAKMEM_VALGRIND=1 $(HARNESS_ALLOC_DEFS) -c $< -o $@
 FUZZ_TIME    ?= 60
 FUZZ_JOBS    ?= 2
 AFL_TIME     ?= 60

@@ -110,6 +110,14 @@ test-judge-bounds: $(BUILD)/rgcc/test-judge-bounds
 	$(BUILD)/rgcc/test-judge-bounds
 TEST_TARGETS += test-judge-bounds
 
+# The harness's two heaps are congruent (HARNESS_ALLOC_DEFS): same arena offsets.
+$(BUILD)/rgcc/test-congruent: $(BUILD)/rgcc/h/test_congruent.o $(call alloc_obj,rgcc,release) $(call alloc_obj,rgcc,debug)
+	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
+.PHONY: test-congruent
+test-congruent: $(BUILD)/rgcc/test-congruent
+	$(BUILD)/rgcc/test-congruent
+TEST_TARGETS += test-congruent
+
 # The held-block set of the shadow model (harness/shadow.c), as it grows.
 $(BUILD)/rgcc/test-held: $(BUILD)/rgcc/h/test_held.o $(call hobj,rgcc,$(HARNESS_NAMES)) $(call alloc_obj,rgcc,release) $(call alloc_obj,rgcc,debug)
 	$(CC) $(CFLAGS_COMMON) $^ -pthread -o $@
