@@ -73,6 +73,11 @@ static const xsym x_alphabet[] = {
     { "realloc_bad $s freed 32",           "s:f" },
     { "realloc_bad $s freed 18446744073709551615", "s:f" },   /* a bad pointer behind an impossible size */
     { "usable_bad $s freed",               "s:f" },
+    /* F8 the other bad pointers realloc and usable size validate alike (before the size) */
+    { "realloc_bad $s interior 0 32",      "s:l" },
+    { "usable_bad $s interior 0",          "s:l" },
+    { "realloc_bad 0 wild 0 32",           "" },
+    { "usable_bad 0 stack",                "" },
     /* F2 bad pointers: into the block, past the carved blocks, outside the heap */
     { "free_bad $s interior 0",            "s:l" },
     { "free_bad $s misaligned 0",          "s:l" },
@@ -100,6 +105,11 @@ static const xsym x_alphabet[] = {
     { "uaf_link $s forged $t 0 own",       "s:f t:l" },
     /* the same link to a live block, with $s on its slab's freelist (not in the cache) */
     { "free $s; flush; uaf_link $s slot $t +0", "s:l t:l" },
+    /* ... into the target's own 16-byte granule (its state entry is the target's: only
+     * the stride check rejects it), and a cycle on a freelisted block (only the retag
+     * on pop breaks it) */
+    { "free $s; flush; uaf_link $s slot $t +8", "s:l t:lf" },
+    { "free $s; flush; uaf_link $s self",  "s:l" },
     { "uaf_link $s partial 0x00",          "s:f" },
     { "uaf_link $s foreign",               "s:f" },
     { "uaf_link $s other",                 "s:f" },
@@ -207,7 +217,10 @@ static void step(xstate *x, const hop *op)
 
 /* ---- enumeration --------------------------------------------------------------------- */
 
-typedef struct xcount { unsigned long long streams, st[5]; double secs; } xcount;
+/* streams, by verdict; those with a fault op (withf) and of those the ones in which
+ * neither build applied any (idle: a fault that would not have changed memory, or had
+ * nothing to act on, is skipped: such a stream checks only its ordinary ops) */
+typedef struct xcount { unsigned long long streams, st[5], withf, idle; double secs; } xcount;
 
 static hop g_ops[HOP_MAX];
 static int g_nops;
@@ -285,12 +298,13 @@ static void checkpoint_write(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", g_ckpt);
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    fprintf(f, "hakmem-exhaustive-checkpoint %016llx %d\n", g_ckpt_id, g_nslots);
+    fprintf(f, "hakmem-exhaustive-checkpoint2 %016llx %d\n", g_ckpt_id, g_nslots);
     for (int d = 1; d < g_depth_now; d++)
-        fprintf(f, "done %d %llu %llu %llu %llu %llu %llu %.2f\n", d, g_done[d].streams, g_done[d].st[0], g_done[d].st[1],
-                g_done[d].st[2], g_done[d].st[3], g_done[d].st[4], g_done[d].secs);
-    fprintf(f, "at %d %llu %llu %llu %llu %llu %llu %.2f\n", g_depth_now, g_index, g_cnt.st[0], g_cnt.st[1], g_cnt.st[2],
-            g_cnt.st[3], g_cnt.st[4], g_cnt.secs + (now_s() - g_t_depth));
+        fprintf(f, "done %d %llu %llu %llu %llu %llu %llu %llu %llu %.2f\n", d, g_done[d].streams, g_done[d].st[0],
+                g_done[d].st[1], g_done[d].st[2], g_done[d].st[3], g_done[d].st[4], g_done[d].withf, g_done[d].idle,
+                g_done[d].secs);
+    fprintf(f, "at %d %llu %llu %llu %llu %llu %llu %llu %llu %.2f\n", g_depth_now, g_index, g_cnt.st[0], g_cnt.st[1],
+            g_cnt.st[2], g_cnt.st[3], g_cnt.st[4], g_cnt.withf, g_cnt.idle, g_cnt.secs + (now_s() - g_t_depth));
     fclose(f);
     rename(tmp, g_ckpt);
 }
@@ -304,7 +318,7 @@ static int checkpoint_read(void)
     char line[512];
     unsigned long long id = 0;
     int slots = 0, at = 1;
-    if (!fgets(line, sizeof line, f) || sscanf(line, "hakmem-exhaustive-checkpoint %llx %d", &id, &slots) != 2 ||
+    if (!fgets(line, sizeof line, f) || sscanf(line, "hakmem-exhaustive-checkpoint2 %llx %d", &id, &slots) != 2 ||
         id != g_ckpt_id || slots != g_nslots) {
         fprintf(stderr, "hakmem-exhaustive: checkpoint %s is for another alphabet or executable: starting over\n", g_ckpt);
         fclose(f);
@@ -314,10 +328,10 @@ static int checkpoint_read(void)
         int d;
         xcount c = { 0 };
         unsigned long long a = 0;
-        if (sscanf(line, "done %d %llu %llu %llu %llu %llu %llu %lf", &d, &c.streams, &c.st[0], &c.st[1], &c.st[2], &c.st[3],
-                   &c.st[4], &c.secs) == 8 && d >= 1 && d <= X_MAXDEPTH) { g_done[d] = c; at = d + 1; }
-        else if (sscanf(line, "at %d %llu %llu %llu %llu %llu %llu %lf", &d, &a, &c.st[0], &c.st[1], &c.st[2], &c.st[3],
-                        &c.st[4], &c.secs) == 8 && d == at) { g_skip = a; g_cnt = c; }
+        if (sscanf(line, "done %d %llu %llu %llu %llu %llu %llu %llu %llu %lf", &d, &c.streams, &c.st[0], &c.st[1], &c.st[2],
+                   &c.st[3], &c.st[4], &c.withf, &c.idle, &c.secs) == 10 && d >= 1 && d <= X_MAXDEPTH) { g_done[d] = c; at = d + 1; }
+        else if (sscanf(line, "at %d %llu %llu %llu %llu %llu %llu %llu %llu %lf", &d, &a, &c.st[0], &c.st[1], &c.st[2],
+                        &c.st[3], &c.st[4], &c.withf, &c.idle, &c.secs) == 10 && d == at) { g_skip = a; g_cnt = c; }
     }
     fclose(f);
     return at;
@@ -325,6 +339,7 @@ static int checkpoint_read(void)
 
 static void status(int final)
 {
+    alarm(120);   /* watchdog: a replay that makes no progress for 2 minutes is a hang */
     double t = now_s();
     if (!final && t < g_next_status) return;
     g_next_status = t + g_status_every;
@@ -335,7 +350,6 @@ static void status(int final)
             g_depth_now, g_index, g_total_now, g_total_now ? 100.0 * (double)g_index / (double)g_total_now : 100.0, rate, el,
             g_cnt.st[HV_OK], g_cnt.st[HV_ESCAPE], rate > 0 && !final ? "" : "");
     checkpoint_write();
-    alarm(120);   /* watchdog: a replay that makes no progress for 2 minutes is a hang */
 }
 
 
@@ -391,6 +405,10 @@ static void check_stream(void)
     g_running = 0;
     g_cnt.streams++;
     if (v.status >= 0 && v.status < 5) g_cnt.st[v.status]++;
+    int withf = 0;
+    for (int i = 0; i < g_nops && !withf; i++) withf = hop_base_class(&g_ops[i]) != HOP_F_NONE;
+    g_cnt.withf += (unsigned)withf;
+    g_cnt.idle += (unsigned)(withf && !rel.nfaults && !dbg.nfaults);
     int violation = v.status >= HV_DIVERGENCE || (v.status == HV_ESCAPE && g_escapes_fatal);
     if (violation && g_nknown) {
         /* known if a known hole's fault was applied in the stream (in either run): the
@@ -611,14 +629,17 @@ int main(int argc, char **argv)
     alarm(0);
     if (count_only) return 0;
     unsigned long long total = 0;
-    printf("\n| depth | streams | ok | escape | divergence | false alarm | bug | time (s) |\n"
-           "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    printf("\n| depth | streams | ok | escape | divergence | false alarm | bug | with a fault op | of those, no fault applied | time (s) |\n"
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int d = 1; d <= reached; d++) {
         const xcount *c = &g_done[d];
         total += c->streams;
-        printf("| %d | %llu | %llu | %llu | %llu | %llu | %llu | %.1f |\n", d, c->streams, c->st[HV_OK], c->st[HV_ESCAPE],
-               c->st[HV_DIVERGENCE], c->st[HV_FALSE_ALARM], c->st[HV_BUG], c->secs);
+        printf("| %d | %llu | %llu | %llu | %llu | %llu | %llu | %llu | %llu (%.1f%%) | %.1f |\n", d, c->streams, c->st[HV_OK],
+               c->st[HV_ESCAPE], c->st[HV_DIVERGENCE], c->st[HV_FALSE_ALARM], c->st[HV_BUG], c->withf, c->idle,
+               c->withf ? 100.0 * (double)c->idle / (double)c->withf : 0.0, c->secs);
     }
+    printf("(a fault that would not change memory, or has nothing to act on, is skipped in both builds: a stream whose\n"
+           " every fault was skipped checks only its ordinary ops)\n");
     for (int i = 0; i < g_nknown; i++)
         printf("hakmem-exhaustive: known hole '%s': %llu stream(s)%s\n", g_known[i], g_known_count[i],
                g_known_count[i] ? "" : " (none up to this depth)");
