@@ -127,9 +127,12 @@ static int hak_lt_grow(void)
     return 1;
 }
 
+/* Room for one more entry: the table grows before it is half full. */
+static int hak_lt_room(void) { return (hak_lt.used + 1) * 2 <= hak_lt.cap || hak_lt_grow(); }
+
 static hak_large *hak_lt_insert(const hak_large *d)
 {
-    if ((hak_lt.used + 1) * 2 > hak_lt.cap && !hak_lt_grow()) return NULL;
+    if (!hak_lt_room()) return NULL;
     size_t i = hak_lt_hash(d->user) & (hak_lt.cap - 1);
     while (hak_lt.slot[i].state == HAK_LARGE_LIVE || hak_lt.slot[i].state == HAK_LARGE_FREED)
         i = (i + 1) & (hak_lt.cap - 1);
@@ -753,6 +756,13 @@ static void *hak_large_remap_locked(hak_large *d, size_t size)
     uintptr_t base = d->map_base;
     if (map_size == d->map_size) { d->size = size; return (void *)d->user; }
     if (off > HAK_SS_SIZE) return NULL;   /* over-aligned: moving would lose the alignment */
+    /* The new descriptor below is inserted after the old one is removed, and a removed
+     * entry keeps its slot (a tomb): make the room first, while nothing has moved, so
+     * that the insert cannot fail (the caller then copies, or reports ENOMEM). Growing
+     * moves every entry: d is looked up again. */
+    uintptr_t user = d->user;
+    if (!hak_lt_room()) return NULL;
+    d = hak_lt_find(user);
     uintptr_t target;
     if (map_size < d->map_size) {
         if (!hak_os_unmap((void *)(base + map_size), d->map_size - map_size)) {   /* no map entry: keep it all */

@@ -106,6 +106,11 @@ static int match_large_table(size_t len, int prot, int flags)
     (void)prot; (void)flags;
     return len == 1024 * sizeof(hak_large);   /* the large table's first mapping */
 }
+static int match_large_table_growth(size_t len, int prot, int flags)
+{
+    (void)prot; (void)flags;
+    return len == 2048 * sizeof(hak_large);   /* the large table's second mapping */
+}
 static int match_region(size_t len, int prot, int flags)
 {
     (void)prot; (void)flags;
@@ -304,6 +309,29 @@ static void large_grow_mremap_fails(void)
     fi_disarm();
     HAK_API(free)(q);
 }
+/* Resizing a mapping of its own when the large table is at its growth point (half
+ * full) and cannot grow: realloc fails with ENOMEM and the block stays as it was (it
+ * stopped the program, an internal error on the descriptor insert); then it works. */
+static void large_remap_table_full(void)
+{
+    static void *r[511];
+    for (int i = 0; i < 511; i++) EXPECT((r[i] = HAK_API(malloc)(300000)) != NULL);
+    unsigned char *p = HAK_API(malloc)(LARGE_BIG);
+    EXPECT(p != NULL);
+    EXPECT_EQ(hak_lt.used * 2, hak_lt.cap);   /* the next insert must grow the table */
+    pattern_fill(p, LARGE_BIG, 5);
+    fi_arm(FI_MMAP, 0, -1, match_large_table_growth);
+    errno = 0;
+    EXPECT(HAK_API(realloc)(p, 2 * LARGE_BIG) == NULL);
+    EXPECT_EQ(errno, ENOMEM);
+    EXPECT(fi[FI_MMAP].hits >= 1);
+    EXPECT(pattern_ok(p, LARGE_BIG, 5) && HAK_API(malloc_usable_size)(p) >= LARGE_BIG);
+    fi_disarm();
+    unsigned char *q = HAK_API(realloc)(p, 2 * LARGE_BIG);
+    EXPECT(q != NULL && pattern_ok(q, LARGE_BIG, 5));
+    HAK_API(free)(q);
+    for (int i = 0; i < 511; i++) HAK_API(free)(r[i]);
+}
 /* malloc_trim cannot unmap a cached mapping: it is decommitted and stays a tracked,
  * freed block (a second free is a double free), out of the cache. */
 static void trim_unmap_fails(void)
@@ -437,6 +465,7 @@ int main(void)
     unit_child("large shrink, unmap fails", large_shrink_unmap_fails, 0, NULL);
     unit_child("large cache shrinks, unmap fails", large_cache_shrink_unmap_fails, 0, NULL);
     unit_child("large grow, mremap fails", large_grow_mremap_fails, 0, NULL);
+    unit_child("large remap, table full", large_remap_table_full, 0, NULL);
     unit_child("trim, unmap fails", trim_unmap_fails, 0, NULL);
     unit_child("large table cannot grow", large_table_fails, 0, NULL);
     unit_child("large region cannot be mapped", region_map_fails, 0, NULL);
