@@ -184,15 +184,16 @@ static size_t hak_live_usable(void *p)
     return hak_slab_holds(sl, a, 1) && hak_block_live(sl, p) ? sl->stride - 1u : 0;
 }
 
-/* The pointer first, exactly as free checks it; then the size (and alignment) it came
- * with: a block smaller than the size claimed is not the block the caller means. */
+/* The pointer first, exactly as free checks it; then the size and alignment it came
+ * with (align 0: an alignment that is none, not a power of two): a block smaller than
+ * the size claimed, or not aligned as claimed, is not the block the caller means. */
 static void hak_free_checked_size(void *p, size_t align, size_t size)
 {
     if (!p) return;
     if (!HAKMEM_BUILD_RELEASE && !hak_debug_validate_free(p, 1)) return;
     size_t usable = hak_live_usable(p);
     if (!usable) { hak_free_fast(p); return; }   /* not live: free reports what it is */
-    if (size > usable || ((uintptr_t)p & (align - 1))) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
+    if (size > usable || !align || ((uintptr_t)p & (align - 1))) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
     hak_free_fast(p);
 }
 
@@ -200,8 +201,7 @@ HAK_EXPORT void HAK_API(free_sized)(void *p, size_t size) { hak_free_checked_siz
 
 HAK_EXPORT void HAK_API(free_aligned_sized)(void *p, size_t align, size_t size)
 {
-    if (p && (align == 0 || (align & (align - 1)))) { hak_report(HAK_CORRUPT_INVALID_POINTER, p); return; }
-    hak_free_checked_size(p, align, size);
+    hak_free_checked_size(p, align & (align - 1) ? 0 : align, size);
 }
 
 HAK_EXPORT int HAK_API(version)(void) { return HAKMEM_VERSION; }
