@@ -4,15 +4,9 @@
 //! expect: HAK_CORRUPT_DOUBLE_FREE
 #include "misuse.h"
 
-#if MISUSE_MODE_PRELOAD
-__attribute__((weak)) void free_aligned_sized(void *p, size_t align, size_t size);   /* C23 */
-#endif
-
 int main(void)
 {
-#if MISUSE_MODE_PRELOAD
-    MISUSE_REQUIRE(free_aligned_sized != NULL);
-#endif
+    MISUSE_C23(free_aligned_sized);
     char *p = misuse_launder(A(malloc)(64));
     MISUSE_REQUIRE(p != NULL);
     A(free)(p);

@@ -3,15 +3,9 @@
 //! expect: HAK_CORRUPT_INVALID_POINTER
 #include "misuse.h"
 
-#if MISUSE_MODE_PRELOAD
-__attribute__((weak)) void free_sized(void *p, size_t size);   /* C23: the preloaded object's */
-#endif
-
 int main(void)
 {
-#if MISUSE_MODE_PRELOAD
-    MISUSE_REQUIRE(free_sized != NULL);
-#endif
+    MISUSE_C23(free_sized);
     char *p = misuse_launder(A(malloc)(100));
     MISUSE_REQUIRE(p != NULL);
     MISUSE_REQUIRE(A(malloc_usable_size)(p) < 5000);

@@ -133,4 +133,14 @@ static inline void *misuse_freed_victim(void **blocks, int n, size_t size, int k
     return victim;
 }
 
+/* The C23 sized frees: under LD_PRELOAD the preloaded object's (weak: the C library
+ * may lack them, and a program must then say so, not crash); MISUSE_C23(fn) requires one. */
+#if MISUSE_MODE_PRELOAD
+__attribute__((weak)) void free_sized(void *p, size_t size);
+__attribute__((weak)) void free_aligned_sized(void *p, size_t align, size_t size);
+#define MISUSE_C23(fn) MISUSE_REQUIRE(fn != NULL)
+#else
+#define MISUSE_C23(fn) ((void)0)
+#endif
+
 #endif
