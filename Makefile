@@ -137,6 +137,7 @@ help:
 	@echo "make fuzz-<target>   fuzz one target; make afl-<target>; make fuzz-regress"
 	@echo "make verify          the verify report; make verify-teeth: weakened builds are caught"
 	@echo "make bench           benchmarks against glibc, mimalloc, jemalloc, tcmalloc"
+	@echo "make bench-shapes    what each part of a thread-cache fast path costs on this CPU (no allocator)"
 	@echo "make install         PREFIX=/usr/local DESTDIR= LIBDIR= INCLUDEDIR= (tools/install.mk); make uninstall"
 	@echo "make deps            install every Debian package any target needs (as root)"
 	@echo "make nightly         the nightly fuzzing job (ci/nightly.py)"

@@ -5,13 +5,15 @@
 #   make bench-quick    the same with ~10x fewer iterations and 1 round (or BENCH_QUICK=1)
 #   make bench-example  copy the last report and its plots to bench/results/ (committed)
 #   make bench-bins     only build the benchmark programs ($(BUILD)/bench/bin/)
+#   make bench-shapes   what each part of a thread cache's fast path costs on this CPU
+#                       (bench/shapes.c, no allocator): $(BUILD)/bench/shapes.md
 #   make test-bench-smoke  (in `make test`) every benchmark once, tiny, on glibc and hakmem
 # Knobs: BENCH_ROUNDS=N, BENCH_QUICK=1, BENCH_ARGS='--allocators hakmem,mimalloc ...'
 # (see python3 bench/run.py --help).
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_BIN    := $(BENCH_DIR)/bin
-BENCH_PROGS  := random_mixed random_mixed_ref rmix mt_larson prodcons exchange mid_large
+BENCH_PROGS  := random_mixed random_mixed_ref rmix mt_larson prodcons exchange mid_large shapes
 BENCH_EXES   := $(addprefix $(BENCH_BIN)/,$(BENCH_PROGS))
 # Plain -O2 (the benchmark loop must not be what we measure); -g for callgrind annotate.
 BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -pthread
@@ -35,7 +37,7 @@ $(BENCH_BIN)/%: bench/%.c bench/bench_util.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 
-.PHONY: bench bench-quick bench-bins test-bench-smoke
+.PHONY: bench bench-quick bench-bins bench-shapes test-bench-smoke
 bench-bins: $(BENCH_EXES)
 
 $(BENCH_DIR)/lib/libhakmem-%.so: $(BUILD)/gcc/preload-%.o alloc/preload.map
@@ -44,6 +46,9 @@ $(BENCH_DIR)/lib/libhakmem-%.so: $(BUILD)/gcc/preload-%.o alloc/preload.map
 
 bench: deps-bench $(BENCH_EXES) $(BENCH_HAKMEM) $(BENCH_WEAK_LIBS)
 	$(BENCH_RUN)
+
+bench-shapes: $(BENCH_BIN)/shapes
+	$(PYTHON) bench/shapes.py --bin $< --rounds $(or $(BENCH_ROUNDS),7) --out $(BENCH_DIR)/shapes.md
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench BENCH_QUICK=1

@@ -87,6 +87,23 @@ def main(argv=None):
     for name, prog, args in BAD_ARGS:
         if run([os.path.join(a.bindir, prog), *args])[0] != 2:
             fail(f'{name}: not exit 2')
+    # bench/shapes.c: every thread-cache shape serves the loop without losing a block state
+    shapes = os.path.join(a.bindir, 'shapes')
+    rc, out = run([shapes, '--list'])
+    names = out.split() if rc == 0 else []
+    if len(names) < 2:
+        fail(f'shapes --list: exit {rc}: {tail(out)}')
+    for n in names:
+        rc, out = run([shapes, n, '20000'])
+        if rc != 0 or not re.search(rf'^RESULT shape={re.escape(n)} ops=20000 ops_per_sec=[0-9]+ check=[0-9]+$', out, re.M):
+            fail(f'shapes {n}: exit {rc}: {tail(out)}')
+    if names:
+        print(f'smoke: ok   shapes: {len(names)} shapes')
+    for args in (['no-such-shape'], ['array', '0'], ['array', '12x'], []):
+        if run([shapes, *args])[0] != 2:
+            fail(f"shapes {' '.join(args)}: not exit 2")
+    if run([shapes, '--help'])[0] != 0:
+        fail('shapes --help: not exit 0')
     print('smoke: usage checks done')
 
     # The runner, end to end, on glibc and hakmem release.
