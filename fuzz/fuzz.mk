@@ -298,9 +298,10 @@ TEETH_GOAL  ?= 10
 # Each weakened build, fuzzed from the fault-free seeds with TEETH_SEEDS libFuzzer seeds:
 # a table of the seeds that caught it and the median, min and max time to detection;
 # fails unless every seed catches every build and each median is <= TEETH_GOAL s.
-verify-teeth: deps-fuzz $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
+verify-teeth: deps-fuzz $(BUILD)/fast/$(TEETH_TARGET) $(foreach v,$(WEAK_VARIANTS),$(BUILD)/fast/teeth/$(v)/$(TEETH_TARGET))
 	@$(PYTHON) fuzz/teeth.py --target $(TEETH_TARGET) --bin '$(BUILD)/fast/teeth/{variant}/$(TEETH_TARGET)' \
-	    --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) --out $(BUILD)/teeth $(WEAK_VARIANTS)
+	    --control $(BUILD)/fast/$(TEETH_TARGET) --seconds $(TEETH_TIME) --seeds $(TEETH_SEEDS) --goal $(TEETH_GOAL) \
+	    --out $(BUILD)/teeth $(WEAK_VARIANTS)
 # The same measurement on the full release build (a table, not a pass/fail): how fast
 # the main job's engine finds whatever the release checks still miss.
 fuzz-holes: deps-fuzz $(BUILD)/fast/fuzz_freelist

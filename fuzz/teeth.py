@@ -9,7 +9,10 @@ reproducer) in a fresh work corpus until the oracle aborts, or SECONDS pass. Pri
 status line every few seconds and a Markdown table: per build, how many seeds flagged
 it, the median, min and max time to the first finding, and how (divergence, escape,
 false alarm, bug, or "crash" when only a signal flagged it; only a divergence, an
-escape or a crash counts as catching a weakened build). Exit 1 if a build was not
+escape or a crash counts as catching a weakened build). With --control (the same target
+built on the full release build), each finding's input is replayed on it: a finding the
+full build also fails on is not the missing check's (a crash of the harness, or a hole
+of the release build itself) and does not count. Exit 1 if a build was not
 caught by every seed, or its median time exceeds --goal (a check the harness cannot
 see, or sees too slowly to trust a short campaign), 0 otherwise.
 
@@ -18,7 +21,7 @@ is saved with the time it was found, and a second table gives each distinct find
 (verdict, fault class, fault op and kind) with the time each seed first found it.
 
 Usage: teeth.py --target fuzz_ops --bin DIR/{variant}/fuzz_ops --seconds 60 --seeds 5
-               [--goal 10] [--jobs 2] [--keep-going] [--out build/teeth] VARIANT..."""
+               [--control DIR/fuzz_ops] [--goal 10] [--jobs 2] [--keep-going] [--out build/teeth] VARIANT..."""
 import argparse, configparser, glob, os, re, shutil, statistics, subprocess, sys, time
 
 
@@ -45,6 +48,24 @@ def classify(log):
 
 
 CAUGHT = ('divergence', 'escape', 'crash')
+FUZZ_ENV = {'HAKMEM_FUZZ_ESCAPES_FATAL': '1'}
+
+
+def confirm(control, finding, crash_file, timeout=120):
+    """The finding, checked against the full release build: replay its input there. A
+    finding the full build fails on too is not evidence of the missing check."""
+    if not control or not finding or finding[0] not in CAUGHT or not crash_file:
+        return finding
+    try:
+        p = subprocess.run([control, crash_file], env=dict(os.environ, **FUZZ_ENV), capture_output=True,
+                           text=True, errors='replace', timeout=timeout)
+        failed, out = p.returncode != 0, p.stdout + p.stderr
+    except subprocess.TimeoutExpired:
+        failed, out = True, f'timed out after {timeout} s'
+    if not failed:
+        return finding
+    kind = classify(out)[0]
+    return ('also on the full build', f'{finding[0]} here, {kind} on the full release build: {os.path.basename(crash_file)}')
 
 
 def finding_key(msg):
@@ -89,6 +110,7 @@ def main():
     ap.add_argument('--goal', type=float, default=10, help='median seconds every build must be flagged within (exit 1 otherwise)')
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--out', default='build/teeth')
+    ap.add_argument('--control', help='the target on the full release build: a finding counts only if it passes there')
     ap.add_argument('--keep-going', action='store_true', help='time every distinct finding, not only the first')
     ap.add_argument('--arg', action='append', default=[], metavar='FLAG',
                     help="one more libFuzzer flag after the target's options (repeatable): to compare engine settings")
@@ -117,7 +139,7 @@ def main():
                    f'-seed={s}', f'-max_total_time={int(a.seconds)}', f'-artifact_prefix={d}/crash/',
                    os.path.join(d, 'work'), seeds_dir]
             logf = open(os.path.join(d, 'log'), 'w')
-            env = dict(os.environ, HAKMEM_FUZZ_ESCAPES_FATAL='1')
+            env = dict(os.environ, **FUZZ_ENV)
             if a.keep_going:
                 os.makedirs(os.path.join(d, 'findings'))
                 env.update(HAKMEM_FUZZ_KEEP_GOING='1', HAKMEM_FUZZ_ESCAPES=os.path.join(d, 'findings'))
@@ -129,8 +151,11 @@ def main():
                 dt = time.time() - t0
                 logf.close()
                 log = open(os.path.join(d, 'log'), errors='replace').read()
-                crashed = bool(glob.glob(os.path.join(d, 'crash', 'crash-*')) or glob.glob(os.path.join(d, 'crash', 'timeout-*')))
-                results[(v, s)] = (dt, classify(log) if crashed else None)
+                found = sorted(glob.glob(os.path.join(d, 'crash', 'crash-*')) + glob.glob(os.path.join(d, 'crash', 'timeout-*')))
+                finding = classify(log) if found else None
+                if not a.keep_going:
+                    finding = confirm(a.control, finding, found[0] if found else None)
+                results[(v, s)] = (dt, finding)
                 running.remove(r)
         if time.time() - last >= 5:
             last = time.time()
@@ -148,7 +173,8 @@ def main():
     for v in a.variants:
         rs = [results[(v, s)] for s in range(1, a.seeds + 1)]
         # caught: a divergence, an escape, or a crash (a weakened build may die walking a
-        # forged link); a false alarm or a bug is a finding against the harness or the
+        # forged link) that the full release build passes (--control); a false alarm, a
+        # bug, or a finding the full build shares is a finding against the harness or the
         # allocator as a whole, not evidence that this check is missing
         hits = [r for r in rs if r[1] and r[1][0] in CAUGHT]
         others = sorted({r[1][0] for r in rs if r[1] and r[1][0] not in CAUGHT})
@@ -166,8 +192,10 @@ def main():
         if others:
             how += f' (also {", ".join(others)}: not counted)'
         print(f'| {v} | {len(hits)} | {medtxt} | {lo} | {hi} | {how} | {ex} |')
+    control = (f'each finding replayed on {a.control}, counted only if it passes there' if a.control
+               else 'findings not replayed on the full build (no --control)')
     print(f'\n(bound: every seed catches the build, median <= {a.goal:g} s; {a.seconds:g} s cap per run; fault-free seeds '
-          f'only; {a.jobs} job(s); logs and crash files in {a.out}/<build>/seed<k>/)')
+          f'only; {a.jobs} job(s); {control}; logs and crash files in {a.out}/<build>/seed<k>/)')
     if fail:
         print(f'teeth: FAILED: not caught by every seed within a median of {a.goal:g} s: {" ".join(fail)}')
     else:
