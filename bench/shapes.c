@@ -23,6 +23,8 @@
  *   array+hot-store    array, and malloc stores to one hot byte per class (early address)
  *   array+packed-state array+state with one state byte per block (offset >> log2 stride),
  *                      so far fewer state lines
+ *   list+state+canary  list with array+state+canary's checks, and malloc checks the state
+ *                      of the block a link named before it follows the link
  *
  *   shapes SHAPE [iterations]      (default 20000000)  |  shapes --list  |  shapes --help
  * Prints "RESULT shape=<name> ops=<n> ops_per_sec=<n> check=<n>"; exits 1 if a check
@@ -135,6 +137,29 @@ static NOINLINE void f_packed(void *p)
     *st = ST_CACHED;
 }
 
+/* list+state+canary: the intrusive list with hakmem's checks; a pop proves the link it
+ * followed named a cached block (its state), as the slab free lists' pop check does */
+static NOINLINE void *m_list_state(size_t n)
+{
+    unsigned c = class_of_size[n];
+    void *p = T.head[c];
+    uint8_t *st = state_of(p);
+    if (__builtin_expect(*st != ST_CACHED, 0)) fail();
+    T.head[c] = *(void **)p;
+    *st = ST_ALLOC;
+    return p;
+}
+static NOINLINE void f_list_state(void *p)
+{
+    uint8_t *st = state_of(p);
+    if (__builtin_expect(*st != ST_ALLOC, 0)) fail();
+    if (__builtin_expect(((uint8_t *)p)[-1] != CANARY, 0)) fail();
+    unsigned c = class_of_block(p);
+    *(void **)p = T.head[c];
+    T.head[c] = p;
+    *st = ST_CACHED;
+}
+
 typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
 static const struct shape { const char *name; malloc_fn m; free_fn f; int lists; } shapes[] = {
@@ -148,6 +173,7 @@ static const struct shape { const char *name; malloc_fn m; free_fn f; int lists;
     { "array+late-store", m_late, f_array, 0 },
     { "array+hot-store", m_hot, f_array, 0 },
     { "array+packed-state", m_packed, f_packed, 0 },
+    { "list+state+canary", m_list_state, f_list_state, 1 },
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -205,7 +231,7 @@ static void setup(const struct shape *sh)
         for (int k = (int)nb - 1; k >= 0; k--) {
             uint8_t *b = pool + (size_t)c * CLASS_BYTES + 16 + (size_t)k * stride[c];
             b[-1] = CANARY;
-            if (sh->lists) { *(void **)b = T.head[c]; T.head[c] = b; }
+            if (sh->lists) { *(void **)b = T.head[c]; T.head[c] = b; *state_of(b) = ST_CACHED; }
             else *T.top[c]++ = b;
         }
     }
