@@ -13,7 +13,7 @@
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_BIN    := $(BENCH_DIR)/bin
-BENCH_PROGS  := random_mixed random_mixed_ref rmix mt_larson prodcons exchange mid_large shapes
+BENCH_PROGS  := random_mixed random_mixed_ref rmix mt_larson prodcons exchange mid_large shapes glibc_thread alloc_test
 BENCH_EXES   := $(addprefix $(BENCH_BIN)/,$(BENCH_PROGS))
 # Plain -O2 (the benchmark loop must not be what we measure); -g for callgrind annotate.
 BENCH_CFLAGS := -std=gnu11 -O2 -g $(WARN) -pthread

@@ -55,6 +55,14 @@ ALLOC_LABEL = {
     "hakmem-nochecks": "hakmem nochecks",
 }
 
+# The two benchmarks written from outside definitions (see each file's opening comment).
+GLIBC_THREAD_OP = ("free+malloc iteration of glibc's bench-malloc-thread (bench/glibc_thread.c): "
+                   "1024 slots per thread, 4 B-32 KiB inverse-square sizes; fixed time "
+                   "(1 s per run), not fixed work")
+ALLOC_TEST_OP = ("one malloc (block filled) or one free (block read first) of alloc-test as "
+                 "mimalloc-bench runs it (bench/alloc_test.c): 2^18 slots shared out among the "
+                 "threads, 80/20-skewed slot picks, 5-1024 B sizes, half 5-8 B")
+
 # name, binary, arguments (full run), (quick run), (smoke test), what one op is.
 BENCHMARKS = [
     ("random_mixed", "random_mixed", ["20000000"], ["1000000"], ["20000"],
@@ -79,6 +87,10 @@ BENCHMARKS = [
      ["2", "10000", "256", "16", "1024", "50", "1", "1"],
      "larson-2t with every free given the block's size (free_sized, mi_free_size, "
      "tc_free_sized, sdallocx; glibc has none: plain free)"),
+    ("glibc-thread-1t", "glibc_thread", ["1", "1000"], ["1", "200"], ["1", "20"],
+     GLIBC_THREAD_OP + "; 1 thread (the main thread)"),
+    ("alloc-test-1t", "alloc_test", ["1", "10000000"], ["1", "1000000"], ["1", "20000"],
+     ALLOC_TEST_OP + "; 1 thread"),
 ]
 
 # Multi-threaded benchmarks at each thread count (the machine may have fewer cores:
@@ -95,9 +107,14 @@ MT_BENCHMARKS = [
     ("exchange", "exchange", (4000000, 400000, 20000), [],
      "malloc+free pair, 512 slots, 16 B-16 KiB log-uniform, 32 of every 64 blocks' worth sent "
      "to the next thread, which keeps them a while"),
+    # its "totals" are the duration in ms of every thread (_PER keeps it whole)
+    ("glibc-thread", "glibc_thread", (1000, 200, 20), [], GLIBC_THREAD_OP),
+    ("alloc-test", "alloc_test", (10000000, 1000000, 20000), [], ALLOC_TEST_OP),
 ]
 # Producers are half the threads: prodcons's count is per producer.
-_PER = {"prodcons": lambda total, t: total // max(1, t // 2)}
+# glibc-thread runs for a fixed time: every thread gets the whole duration.
+_PER = {"prodcons": lambda total, t: total // max(1, t // 2),
+        "glibc-thread": lambda total, t: total}
 
 
 def _mt_entries():
@@ -503,18 +520,19 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention, sectio
     L.append("")
     scal = [name for name, *_ in MT_BENCHMARKS
             if any(f"{name}-{t}t" in stats for t in THREADS)]
+    counts = [1] + THREADS   # a 1-thread row where the benchmark has one (glibc-thread-1t)
     if scal:
         L.append("## Scaling: median ops/s by thread count (ratio to mimalloc; peak RSS ratio)")
         L.append("")
         L.append(f"The machine has {os.cpu_count()} CPUs: counts above that run oversubscribed. "
-                 "The total work is the same at every count.")
+                 "The total work is the same at every count (glibc-thread: the same time).")
         L.append("")
         peers = [a for a in names if a not in ("hakmem-debug", "hakmem-nochecks")]
         L.append("| benchmark | threads | " + " | ".join(ALLOC_LABEL.get(a, a) for a in peers)
                  + " | hakmem RSS vs mimalloc |")
         L.append("|---|---:|" + "---:|" * (len(peers) + 1))
         for name in scal:
-            for t in THREADS:
+            for t in counts:
                 st = stats.get(f"{name}-{t}t")
                 if not st:
                     continue

@@ -27,11 +27,20 @@ CASES += [('mt_larson 100% share', 'mt_larson', ['2', '5000', '16', '16', '2k', 
 for t in (2, 5):
     CASES += [(f'prodcons {t}t', 'prodcons', [str(t), '5000']), (f'exchange {t}t', 'exchange', [str(t), '5000'])]
 CASES += [('mid', 'mid_large', ['mid', '2000']), ('large', 'mid_large', ['large', '50'])]
+CASES += [('glibc_thread 1t', 'glibc_thread', ['1', '20']),
+          ('glibc_thread 3t capped', 'glibc_thread', ['3', '0', '5000', '7']),
+          ('alloc_test 1t', 'alloc_test', ['1', '20000']),
+          ('alloc_test 3t small', 'alloc_test', ['3', '20000', '300', '12', '5'])]
 
-PROGRAMS = ('random_mixed', 'random_mixed_ref', 'rmix', 'mt_larson', 'prodcons', 'exchange', 'mid_large')
+PROGRAMS = ('random_mixed', 'random_mixed_ref', 'rmix', 'mt_larson', 'prodcons', 'exchange', 'mid_large',
+            'glibc_thread', 'alloc_test')
 # arguments each program must refuse with exit 2 (besides a bogus one)
 BAD_ARGS = [('random_mixed min > max', 'random_mixed', ['10', '4', '100', '50']),
-            ('prodcons 1 thread', 'prodcons', ['1'])]
+            ('prodcons 1 thread', 'prodcons', ['1']),
+            ('glibc_thread no duration, no cap', 'glibc_thread', ['1', '0', '0']),
+            ('glibc_thread 0 threads', 'glibc_thread', ['0']),
+            ('alloc_test max_exp 3', 'alloc_test', ['1', '100', '4096', '3']),
+            ('alloc_test < 64 slots a thread', 'alloc_test', ['4', '100', '200'])]
 
 
 def run(cmd, preload=None, timeout=20):
