@@ -361,6 +361,17 @@ def summarize(samples):
     return out
 
 
+def pair_ratios(ss, ref):
+    """Each round's ops/s over the reference allocator's in the same round (they ran
+    minutes apart at most, so a drift of the machine between rounds cancels): median,
+    min, max and the number of rounds both ran in; None without such rounds."""
+    by_round = {x["round"]: x["ops_per_sec"] for x in ref if "round" in x}
+    rs = [x["ops_per_sec"] / by_round[x["round"]] for x in ss if x.get("round") in by_round]
+    if not rs:
+        return None
+    return {"median": statistics.median(rs), "min": min(rs), "max": max(rs), "rounds": len(rs)}
+
+
 ALLOC_INSTR_MAX = 41.2   # allocator instructions per malloc+free pair on random_mixed (40.2 measured; the goal: no increase over 41.16, with every release check on)
 
 
@@ -490,9 +501,13 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention, sectio
     L.append("")
     L.append("## Detail")
     L.append("")
-    L.append("| benchmark | allocator | median ops/s | min - max | vs mimalloc | ops per CPU-s "
+    L.append("`vs mimalloc` is the ratio of the medians; `per round` is the median (min-max) of "
+             "each round's ratio, both runs from the same round, which cancels the machine's drift "
+             "between rounds.")
+    L.append("")
+    L.append("| benchmark | allocator | median ops/s | min - max | vs mimalloc | per round | ops per CPU-s "
              "(min - max) | vs mimalloc | peak RSS (median) | RSS vs mimalloc |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for bench, *_, what in BENCHMARKS:
         if bench not in stats:
             continue
@@ -502,11 +517,13 @@ def markdown(meta, allocs, stats, failures, cg, goals, files, contention, sectio
             if s is None:
                 if (bench, a) in failures:
                     L.append(f"| {bench} | {ALLOC_LABEL.get(a, a)} | FAIL: "
-                             f"{failures[(bench, a)].replace('|', '/')} | | | | | | |")
+                             f"{failures[(bench, a)].replace('|', '/')} | | | | | | | |")
                 continue
             L.append(f"| {bench} | {ALLOC_LABEL.get(a, a)} | {fmt_rate(s['median'])} | "
                      f"{fmt_rate(s['min'])} - {fmt_rate(s['max'])} | "
                      f"{fmt_ratio(s['median'] / mi['median'] if mi else None)} | "
+                     + (f"{s['paired']['median']:.2f}x ({s['paired']['min']:.2f}-{s['paired']['max']:.2f}) | "
+                        if "paired" in s else "- | ")
                      + (f"{fmt_rate(s['cpu_median'])} ({fmt_rate(s['cpu_min'])} - "
                         f"{fmt_rate(s['cpu_max'])}) | "
                         + (f"{s['cpu_median'] / mi['cpu_median']:.2f}x | "
@@ -818,6 +835,7 @@ def main():
                     failures[(bench, name)] = err
                     log(f"{tag} FAILED: {err} ({wall:.1f} s)")
                     continue
+                res["round"] = r
                 samples.setdefault((bench, name), []).append(res)
                 log(f"{tag} {fmt_rate(res['ops_per_sec']):>9} ops/s  peak RSS "
                     f"{fmt_mib(res['rss_kb']):>10}  ({wall:.2f} s)")
@@ -852,6 +870,10 @@ def main():
     stats = {}
     for (bench, name), ss in samples.items():
         stats.setdefault(bench, {})[name] = summarize(ss)
+    for (bench, name), ss in samples.items():
+        paired = pair_ratios(ss, samples.get((bench, "mimalloc"), []))
+        if paired and name != "mimalloc":
+            stats[bench][name]["paired"] = paired
     goals = evaluate_goals(stats, cg)
     files = plot(outdir, allocs, stats)
 
