@@ -107,11 +107,11 @@ static hak_ref_large *hak_rlt_slot(hak_ref_large *tab, size_t cap, uintptr_t use
     return &tab[i];
 }
 /* The table rebuilt with cap slots (cap a power of two), without the freed entries
- * unless keep_freed. */
-static void hak_rlt_rebuild(size_t cap, int keep_freed)
+ * unless keep_freed; 0 (the table unchanged) when the OS gives no memory for it. */
+static int hak_rlt_rebuild(size_t cap, int keep_freed)
 {
     hak_ref_large *tab = hak_ref_map(cap * sizeof *tab, 0);
-    HAK_CHECK(tab != NULL);
+    if (!tab) return 0;
     size_t used = 0;
     for (size_t i = 0; i < hak_rlt.cap; i++) {
         const hak_ref_large *e = &hak_rlt.e[i];
@@ -124,15 +124,22 @@ static void hak_rlt_rebuild(size_t cap, int keep_freed)
     hak_rlt.e = tab;
     hak_rlt.cap = cap;
     hak_rlt.used = used;
+    return 1;
 }
 /* Room for one more entry (at most half the slots used): drop the freed entries when
- * they are the most, else double the table. */
-static void hak_rlt_make_room(void)
+ * they are the most, else double the table. 0: no room (the OS refused the memory). */
+static int hak_rlt_make_room(void)
 {
-    if ((hak_rlt.used + 1) * 2 <= hak_rlt.cap) return;
-    if (hak_rlt.freed * 2 > hak_rlt.used) hak_rlt_rebuild(hak_rlt.cap, 0);
-    if ((hak_rlt.used + 1) * 2 > hak_rlt.cap) hak_rlt_rebuild(hak_rlt.cap ? 2 * hak_rlt.cap : 256, 1);
+    if ((hak_rlt.used + 1) * 2 <= hak_rlt.cap) return 1;
+    if (hak_rlt.freed * 2 > hak_rlt.used && hak_rlt_rebuild(hak_rlt.cap, 0)
+        && (hak_rlt.used + 1) * 2 <= hak_rlt.cap) return 1;
+    return hak_rlt_rebuild(hak_rlt.cap ? 2 * hak_rlt.cap : 256, 1);
 }
+
+/* Under hak_g.lock, before the large tier changes anything (hak_lt_room): the record
+ * can take one more block. Made here, where a refusal is still an ENOMEM for the caller,
+ * rather than in hak_ref_large_live, which runs when the block is handed out already. */
+static int hak_ref_large_room(void) { return HAKMEM_BUILD_RELEASE || hak_rlt_make_room(); }
 
 static HAK_NO_ASAN void hak_rlt_header(uintptr_t user, uint8_t *out)
 {
@@ -145,7 +152,9 @@ static HAK_NO_ASAN void hak_rlt_header(uintptr_t user, uint8_t *out)
 static void hak_ref_large_live(uintptr_t user, size_t usable)
 {
     if (HAKMEM_BUILD_RELEASE) return;
-    hak_rlt_make_room();
+    /* hak_lt_room made room for a new block; a resize in place (the same user pointer,
+     * its entry kept) needs none, so a refused growth here is not an error. */
+    if (!hak_rlt_make_room()) HAK_CHECK(hak_rlt.used < hak_rlt.cap);
     hak_ref_large *e = hak_rlt_slot(hak_rlt.e, hak_rlt.cap, user);
     if (!e->user) hak_rlt.used++;
     else if (!e->live) hak_rlt.freed--;

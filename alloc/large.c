@@ -127,8 +127,12 @@ static int hak_lt_grow(void)
     return 1;
 }
 
-/* Room for one more entry: the table grows before it is half full. */
-static int hak_lt_room(void) { return (hak_lt.used + 1) * 2 <= hak_lt.cap || hak_lt_grow(); }
+/* Room for one more entry: the table grows before it is half full (and so does the
+ * debug record of large blocks: a refusal of either is the caller's ENOMEM). */
+static int hak_lt_room(void)
+{
+    return ((hak_lt.used + 1) * 2 <= hak_lt.cap || hak_lt_grow()) && hak_ref_large_room();
+}
 
 static hak_large *hak_lt_insert(const hak_large *d)
 {

@@ -317,6 +317,7 @@ static void hak_ref_reset_slabs(void)
 }
 
 /* Large blocks have a record of their own (debug.c, after the large tier). */
+static int hak_ref_large_room(void);
 static void hak_ref_large_live(uintptr_t user, size_t usable);
 static void hak_ref_large_dead(uintptr_t user);
 static void hak_ref_large_moved(uintptr_t old_user, uintptr_t user, size_t usable);
