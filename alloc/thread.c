@@ -11,6 +11,16 @@ static void hak_atfork_prepare(void) { pthread_mutex_lock(&hak_orphan_lock); pth
 static void hak_atfork_parent(void) { pthread_mutex_unlock(&hak_g.lock); pthread_mutex_unlock(&hak_orphan_lock); }
 static void hak_block_release(hak_thread *t, void *p);
 
+/* Give back the whole pages of t's cache slots (25 KiB), which nothing reads again: t
+ * exited or is a fork child's dead thread, and its bins point at hak_bin_unready. A
+ * failed madvise leaves them resident (counted, os_failures). */
+static void hak_thread_decommit_slots(hak_thread *t)
+{
+    uintptr_t lo = ((uintptr_t)t->slots + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
+    uintptr_t hi = (uintptr_t)(t->slots + HAK_TCACHE_SLOTS) & ~(uintptr_t)(HAK_PAGE - 1);
+    if (hi > lo) (void)hak_os_decommit((void *)lo, hi - lo);
+}
+
 /* A fork child: thread t is gone (its TLS is still mapped: the child has the parent's
  * memory). The blocks its cache held go back to their slabs as its exit's flush would
  * send them, from the forking thread self: onto self's local freelists or the owner's
@@ -39,10 +49,8 @@ static void hak_forked_flush(hak_thread *self, hak_thread *t)
     hak_internal_end();
     /* Nothing reads t's cache again (a thread of the child that gets this TLS address
      * has it laid out afresh): the slots' whole pages go back, 25 KiB a thread. */
-    uintptr_t lo = ((uintptr_t)t->slots + HAK_PAGE - 1) & ~(uintptr_t)(HAK_PAGE - 1);
-    uintptr_t hi = (uintptr_t)(t->slots + HAK_TCACHE_SLOTS) & ~(uintptr_t)(HAK_PAGE - 1);
     t->initialized = 0;
-    if (hi > lo) (void)hak_os_decommit((void *)lo, hi - lo);
+    hak_thread_decommit_slots(t);
 }
 
 static void hak_atfork_child(void)
@@ -313,6 +321,10 @@ static void hak_thread_exit(void *arg)
     t->st_alloc = HAK_ST_UNREADY;
     t->exited = 1;
     for (unsigned c = 0; c < HAK_NCLASS; c++) t->bins[c] = HAK_BIN_UNREADY;
+    /* A thread's TLS lives at the top of its stack, which glibc keeps after the join for
+     * a later thread (a cache of up to 40 MiB of stacks) and initialises afresh then:
+     * each stack in that cache kept the 25 KiB of a dead thread's cache slots resident. */
+    hak_thread_decommit_slots(t);
 }
 
 HAK_EXPORT void HAK_API(thread_flush)(void) { hak_thread_flush_all(&hak_tls); }
