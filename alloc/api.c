@@ -113,6 +113,15 @@ static hak_noinline void hak_free_home(hak_thread *t, void *p, hak_slab *sl)
     hak_san_block_free(p, sl->stride - 1);
     hak_internal_begin();
     hak_block_release(t, p);
+    /* Other freers push the blocks of a SuperSlab t took over onto its remote lists,
+     * which only t may collect; a thread that only frees never refills, so it collects
+     * here, every HAKMEM_HOME_COLLECT of these frees: otherwise two threads freeing what
+     * exited threads left strand each other's SuperSlabs (26 MB resident after 3,000
+     * threads with two freers, glibc 2.4 MB). */
+    if (++t->home_clock >= HAKMEM_HOME_COLLECT) {
+        t->home_clock = 0;
+        hak_collect_hinted(t, HAK_NCLASS, NULL, NULL, 0);
+    }
     hak_internal_end();
 }
 

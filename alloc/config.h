@@ -184,6 +184,14 @@ static_assert((HAKMEM_CHECK_FREE_STRIDE | HAKMEM_CHECK_FREE_STATE | HAKMEM_CHECK
 #ifndef HAKMEM_FREE_SLABS_RESIDENT
 #define HAKMEM_FREE_SLABS_RESIDENT 32  /* free slabs a thread keeps resident between trims: one that empties beyond them gives its pages back at once */
 #endif
+#ifndef HAKMEM_HOME_COLLECT
+#if HAKMEM_TCACHE_SMALL
+#define HAKMEM_HOME_COLLECT 4          /* (fuzzing: streams reach the collect) */
+#else
+#define HAKMEM_HOME_COLLECT 64         /* frees into taken-over SuperSlabs between collects of the remote frees others made into them */
+#endif
+#endif
+static_assert(HAKMEM_HOME_COLLECT >= 1 && HAKMEM_HOME_COLLECT <= (1u << 20), "frees between collects of taken-over SuperSlabs");
 static_assert(HAKMEM_FREE_SLABS_RESIDENT >= HAKMEM_WARM_SLABS && HAKMEM_FREE_SLABS_RESIDENT <= 4096, "free resident slabs per thread");
 static_assert(HAKMEM_WARM_SLABS <= 1024, "warm slabs per thread");
 static_assert(HAKMEM_TRIM_REFILLS >= 1 && HAKMEM_TRIM_REFILLS <= (1u << 30), "trim interval in refills");

@@ -202,6 +202,7 @@ struct hak_thread {
     int initialized;
     int exited;                        /* its destructor ran: never list it again */
     uint32_t trim_clock;               /* refills since the last hak_thread_trim */
+    uint32_t home_clock;               /* frees into taken-over SuperSlabs since t last collected (hak_free_home) */
     uint8_t hint;                      /* 0..HAK_ST_HINT, unique among set-up threads while they fit (hak_hint_take) */
     uint8_t st_alloc;                  /* HAK_ST_ALLOC | hint: what malloc stores in a
                                         * block's state; free's fast path takes a block whose state
